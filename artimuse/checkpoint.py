@@ -1,0 +1,153 @@
+"""Find, check and load an original-layout ArtiMuse checkpoint (SPEC 1).
+
+The model is built on the `meta` device and the safetensors tensors are assigned into it in their
+final dtype and device: no random initialisation, no float32 copy of a bf16 checkpoint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import transformers
+
+from artimuse.modeling import ArtiMuseModel, ModelConfig
+from artimuse.prompts import system_message
+from artimuse.settings import CHECKPOINTS_DIR, HUB_REPOS
+from artimuse.tokenizer import TokenIds, load_tokenizer, token_ids
+from artimuse.vision import VisionConfig
+from artimuse.weights import load_strict, read_tensors, weight_files
+
+log = logging.getLogger(__name__)
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    model: ArtiMuseModel
+    tokenizer: object
+    ids: TokenIds
+    system: str  # the system message (SPEC 5)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def download_command(name: str = "ArtiMuse") -> str:
+    repo = next((r for r in HUB_REPOS if r.endswith("/" + name)), HUB_REPOS[0])
+    return f"hf download {repo} --local-dir {CHECKPOINTS_DIR / repo.split('/')[1]}"
+
+
+def resolve_checkpoint(ckpt: str | Path) -> Path:
+    """A local checkpoint directory, or a hub repo id downloaded once into `checkpoints/<name>`."""
+    path = Path(ckpt).expanduser()
+    if path.is_dir():
+        return path
+    text = str(ckpt)
+    if HUB_ID.match(text) and not Path(text.split("/")[0]).is_dir():
+        return _download(text)
+    raise FileNotFoundError(
+        f"checkpoint directory not found: {path}. Download the weights with: "
+        f"{download_command(path.name)}"
+    )
+
+
+def _download(repo_id: str) -> Path:
+    target = CHECKPOINTS_DIR / repo_id.split("/")[1]
+    if (target / "config.json").is_file():
+        return target
+    from huggingface_hub import snapshot_download
+
+    log.info("downloading %s into %s", repo_id, target)
+    try:
+        snapshot_download(repo_id, local_dir=target)
+    except Exception as error:  # offline, unknown repo, HTTP errors: one message for the user
+        raise FileNotFoundError(
+            f"could not download {repo_id} into {target} ({type(error).__name__}: {error}). "
+            f"On a machine with network access run: hf download {repo_id} --local-dir {target}"
+        ) from error
+    return target
+
+
+def read_config(ckpt_dir: Path) -> dict:
+    config_file = ckpt_dir / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(
+            f"{config_file} is missing: not a checkpoint directory. Download the weights with: "
+            f"{download_command(ckpt_dir.name)}"
+        )
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{config_file} is not valid JSON: {error}") from error
+    for key in ("llm_config", "vision_config"):
+        if not isinstance(config.get(key), dict):
+            raise ValueError(
+                f"{config_file} has no `{key}`: not an InternVL-Chat (ArtiMuse) checkpoint"
+            )
+    return config
+
+
+def model_config(config: dict) -> ModelConfig:
+    vision = VisionConfig.from_dict(config["vision_config"])
+    return ModelConfig(
+        vision=vision,
+        image_size=config.get("force_image_size") or vision.image_size,
+        downsample_ratio=config.get("downsample_ratio", 0.5),
+        select_layer=config.get("select_layer", -1),
+        ps_version=config.get("ps_version", "v2"),
+    )
+
+
+def attention_backend(requested: str | None, device: torch.device) -> str:
+    """flash-attn on CUDA when installed, else SDPA (a training config may name flash)."""
+    has_flash = importlib.util.find_spec("flash_attn") is not None
+    if device.type == "cuda" and has_flash:
+        return "flash_attention_2"
+    if requested == "flash_attention_2":
+        log.info("config asks for flash_attention_2, which is not usable here: using sdpa")
+    return "sdpa"
+
+
+def language_model_config(config: dict, device: torch.device, path: Path):
+    llm = dict(config["llm_config"])
+    arch = (llm.get("architectures") or [None])[0]
+    cls = getattr(transformers, str(arch), None)
+    if cls is None or not hasattr(cls, "config_class"):
+        raise ValueError(
+            f"{path / 'config.json'}: language model {arch!r} is not a transformers class; "
+            "supported: any causal LM in transformers (Qwen2ForCausalLM for ArtiMuse)"
+        )
+    requested = llm.pop("attn_implementation", None) or llm.pop("_attn_implementation", None)
+    requested = requested or config.get("attn_implementation")
+    lm_config = cls.config_class.from_dict(llm)
+    lm_config._attn_implementation = attention_backend(requested, device)
+    return cls, lm_config
+
+
+def build_model(config: dict, device: torch.device, path: Path) -> ArtiMuseModel:
+    """The full module tree on `meta`: no memory, no random initialisation."""
+    cls, lm_config = language_model_config(config, device, path)
+    with torch.device("meta"):
+        return ArtiMuseModel(model_config(config), cls(lm_config))
+
+
+def load_checkpoint(ckpt: str | Path, device: torch.device, dtype: torch.dtype) -> Checkpoint:
+    """Resolve, check and load a checkpoint; every failure names the file at fault."""
+    path = resolve_checkpoint(ckpt)
+    config = read_config(path)
+    files = weight_files(path)
+    tokenizer = load_tokenizer(path)
+    ids = token_ids(tokenizer, path)
+    model = build_model(config, device, path)
+    load_strict(model, read_tensors(files, dtype, device), path)
+    model.eval().requires_grad_(False)
+    log.info("loaded %s on %s as %s", path, device, dtype)
+    return Checkpoint(path, model, tokenizer, ids, system_message(config))

@@ -1,0 +1,1 @@
+"""Compatibility with the original ArtiMuse code's import paths."""

@@ -1,0 +1,159 @@
+"""Scoring and comment generation: the one data path from pixels to results (SPEC 7-8).
+
+All 16 prompts of an image share one prefix (system prompt + image tokens, ending at `</img>`)
+and differ only in a short question. So per image: one vision pass, one prefill of the prefix,
+the 8 score questions as one batch of suffixes over that cache (one forward), and the comments as
+one batch of suffixes decoded greedily together, each row stopping at its own `<|im_end|>`.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Iterator, Sequence
+
+import torch
+import torch.nn.functional as F
+from transformers import DynamicCache
+
+from artimuse.checkpoint import Checkpoint
+from artimuse.prompts import (
+    RADAR_ASPECTS,
+    TOTAL_SCORE_QUESTION,
+    aspect_score_question,
+    comment_question,
+    prompt_prefix,
+    prompt_suffix,
+)
+
+SCORE_KEYS = ("total", *RADAR_ASPECTS)  # row order of a score batch
+
+
+class Engine:
+    def __init__(self, checkpoint: Checkpoint):
+        self.model = checkpoint.model
+        self.tokenizer = checkpoint.tokenizer
+        self.ids = checkpoint.ids
+        lm = self.model.language_model
+        self.backbone = lm.get_decoder()
+        self.lm_head = lm.get_output_embeddings()
+        # transformers 5 renames `past_key_values` to `cache`; accept either (5.17 .. 5.24+).
+        params = inspect.signature(self.backbone.forward).parameters
+        self.cache_arg = "cache" if "cache" in params else "past_key_values"
+        prefix = prompt_prefix(checkpoint.system, self.model.config.num_image_tokens)
+        self.prefix_ids = self._encode(prefix)
+        questions = {"total": TOTAL_SCORE_QUESTION}
+        questions.update({a: aspect_score_question(a) for a in RADAR_ASPECTS})
+        self.score_suffixes = {key: self._suffix(prefix, q) for key, q in questions.items()}
+        self.score_rows = self.lm_head.weight[list(self.ids.score)].detach().clone()  # (101, H)
+        self.score_values = torch.arange(101, dtype=torch.float32, device=self.model.device)
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def _suffix(self, prefix: str, question: str) -> list[int]:
+        """The question's token ids after the shared prefix, checked against the full prompt."""
+        suffix = self._encode(prompt_suffix(question))
+        if self.prefix_ids + suffix != self._encode(prefix + prompt_suffix(question)):
+            raise ValueError("the tokenizer does not split prompts at `</img>`; cannot share it")
+        return suffix
+
+    def comment_suffix(self, aspect: str) -> list[int]:
+        return self._encode(prompt_suffix(comment_question(aspect)))
+
+    @torch.no_grad()
+    def prefill(self, pixel_values: torch.Tensor) -> DynamicCache:
+        """One vision pass and one prefill of the shared prefix for n images.
+
+        pixel_values (n, 3, S, S) -> the prefix's KV cache, batch n, length P.
+        """
+        features = self.model.image_features(pixel_values)  # (n, T, D)
+        n = features.shape[0]
+        ids = torch.tensor([self.prefix_ids], device=self.model.device).expand(n, -1)
+        embeds = self.model.embed(ids, features, self.ids.img_context)  # (n, P, D)
+        cache = DynamicCache(config=self.backbone.config)
+        self.backbone(inputs_embeds=embeds, use_cache=True, **{self.cache_arg: cache})
+        return cache
+
+    @torch.no_grad()
+    def _forward(self, cache, ids, attention, positions) -> torch.Tensor:
+        """Run new tokens over `cache` (updated in place); return each row's last hidden state."""
+        out = self.backbone(
+            input_ids=ids,
+            attention_mask=attention,
+            position_ids=positions,
+            use_cache=True,
+            **{self.cache_arg: cache},
+        )
+        # A 2-D (B, H) last state: lm_head on the 3-D strided view is very slow in bf16.
+        return out.last_hidden_state[:, -1]
+
+    def _suffix_batch(self, suffixes: Sequence[list[int]], prefix_len: int):
+        """Left-pad the suffixes: pads sit between prefix and question and are masked out.
+
+        -> ids (B, L), attention over prefix + suffix (B, P + L), positions (B, L).
+        """
+        width = max(len(s) for s in suffixes)
+        device = self.model.device
+        ids = torch.full((len(suffixes), width), self.ids.pad, dtype=torch.long, device=device)
+        mask = torch.zeros((len(suffixes), width), dtype=torch.long, device=device)
+        for row, suffix in enumerate(suffixes):
+            ids[row, width - len(suffix) :] = torch.tensor(suffix, device=device)
+            mask[row, width - len(suffix) :] = 1
+        prefix_mask = torch.ones((len(suffixes), prefix_len), dtype=torch.long, device=device)
+        positions = (prefix_len + mask.cumsum(-1) - 1).clamp_min(prefix_len)
+        return ids, torch.cat([prefix_mask, mask], dim=1), positions
+
+    @torch.no_grad()
+    def scores(self, cache: DynamicCache, keys: Sequence[str] = SCORE_KEYS) -> torch.Tensor:
+        """Score distributions for every image in `cache` and every key, in one forward.
+
+        -> probabilities (n, len(keys), 101), float32 (SPEC 7: softmax over the 101 ids).
+        """
+        n, prefix_len = cache.layers[0].keys.shape[0], cache.get_seq_length()
+        cache = copy.deepcopy(cache)  # the comments continue from the untouched prefix
+        cache.batch_repeat_interleave(len(keys))
+        suffixes = [self.score_suffixes[k] for k in keys] * n  # image-major, like the cache
+        last = self._forward(cache, *self._suffix_batch(suffixes, prefix_len))  # (n*k, H)
+        logits = F.linear(last, self.score_rows).float()  # (n*k, 101), in the model's dtype first
+        return logits.softmax(-1).reshape(n, len(keys), 101)
+
+    def expected_scores(self, probabilities: torch.Tensor) -> torch.Tensor:
+        """(..., 101) probabilities -> (...) expected scores, sum_k k * p_k."""
+        return probabilities @ self.score_values
+
+    def generate(
+        self,
+        cache: DynamicCache,
+        suffixes: Sequence[list[int]],
+        max_new_tokens: int,
+        ignore_eos: bool = False,
+    ) -> Iterator[list[int]]:
+        """Greedy decoding of one batch of suffixes over a one-image prefix cache.
+
+        Yields the new token of every row at each step (rows that ended keep yielding
+        `<|im_end|>`); stops when every row has ended or after `max_new_tokens` steps.
+        `ignore_eos` (benchmarks only) decodes the full `max_new_tokens` regardless.
+        The cache is consumed. Closing the iterator stops the work and frees the cache.
+        """
+        prefix_len = cache.get_seq_length()
+        cache.batch_repeat_interleave(len(suffixes))
+        ids, attention, positions = self._suffix_batch(suffixes, prefix_len)
+        last = self._forward(cache, ids, attention, positions)
+        positions = positions[:, -1:]
+        ended = torch.zeros(len(suffixes), dtype=torch.bool, device=ids.device)
+        for step in range(max_new_tokens):
+            token = self._next_token(last)
+            token = torch.where(ended, self.ids.im_end, token)
+            yield token.tolist()
+            if not ignore_eos:
+                ended |= token == self.ids.im_end
+            if bool(ended.all()) or step == max_new_tokens - 1:
+                return
+            attention = F.pad(attention, (0, 1), value=1)
+            positions = positions + 1
+            last = self._forward(cache, token[:, None], attention, positions)
+
+    @torch.no_grad()
+    def _next_token(self, last: torch.Tensor) -> torch.Tensor:
+        return self.lm_head(last).argmax(-1)  # (B,)

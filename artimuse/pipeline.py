@@ -1,0 +1,193 @@
+"""The public Python API: `load()` a checkpoint, then score, comment, assess or stream.
+
+    import artimuse
+    model = artimuse.load("checkpoints/ArtiMuse")
+    model.score("photo.jpg").total          # 0-100
+    model.assess("photo.jpg").comments      # aspect -> expert comment
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
+
+import torch
+
+from artimuse.checkpoint import load_checkpoint
+from artimuse.engine import SCORE_KEYS, Engine
+from artimuse.images import ImageError, ImageInput, open_image, to_pixel_values
+from artimuse.prompts import ASPECTS, RADAR_ASPECTS
+from artimuse.results import (
+    Assessment,
+    CommentDelta,
+    CommentDone,
+    Event,
+    Finished,
+    Scores,
+    ScoresReady,
+)
+from artimuse.settings import Settings, resolve_device, resolve_dtype
+from artimuse.streaming import CommentText
+
+
+def load(
+    ckpt: str | None = None,
+    device: str | None = None,
+    dtype: str | torch.dtype | None = None,
+    max_new_tokens: int | None = None,
+) -> ArtiMuse:
+    """Load a checkpoint directory or hub repo id; unset arguments come from the environment
+    (`ARTIMUSE_CKPT`, `ARTIMUSE_DEVICE`, `ARTIMUSE_DTYPE`, `ARTIMUSE_MAX_NEW_TOKENS`)."""
+    env = Settings.from_env()
+    torch_device = resolve_device(device or env.device)
+    torch_dtype = resolve_dtype(dtype or env.dtype, torch_device)
+    checkpoint = load_checkpoint(ckpt or env.ckpt, torch_device, torch_dtype)
+    return ArtiMuse(Engine(checkpoint), checkpoint.name, max_new_tokens or env.max_new_tokens)
+
+
+class ArtiMuse:
+    """A loaded model. Methods take a path, bytes, a file object or a PIL image."""
+
+    def __init__(self, engine: Engine, name: str, max_new_tokens: int = 2048):
+        self.engine = engine
+        self.name = name
+        self.max_new_tokens = max_new_tokens
+
+    @property
+    def device(self) -> torch.device:
+        return self.engine.model.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.engine.model.dtype
+
+    @property
+    def image_size(self) -> int:
+        return self.engine.model.config.image_size
+
+    def pixels(self, image: ImageInput) -> torch.Tensor:
+        """Any image input -> (1, 3, S, S) pixel values, or ImageError with the reason."""
+        return to_pixel_values(open_image(image), self.image_size)
+
+    def score(self, image: ImageInput) -> Scores:
+        """The total score with its distribution and the 7 aspect scores: one forward."""
+        cache = self.engine.prefill(self.pixels(image))
+        return self._scores(self.engine.scores(cache)[0], SCORE_KEYS)
+
+    def score_many(
+        self,
+        images: Iterable[ImageInput],
+        batch_size: int = 8,
+        aspects: bool = False,
+        workers: int = 2,
+    ) -> Iterator[Scores | ImageError]:
+        """Score images in batches, in input order; a bad image yields its ImageError.
+
+        Decoding and resizing of the next batch run in a thread pool while the model works.
+        `aspects=False` (datasets) asks only the total score.
+        """
+        keys = SCORE_KEYS if aspects else SCORE_KEYS[:1]
+        remaining = iter(images)
+        batches = iter(lambda: list(islice(remaining, batch_size)), [])
+        with ThreadPoolExecutor(workers) as pool:
+            pending = [pool.submit(self._pixels_or_error, x) for x in next(batches, [])]
+            while pending:
+                upcoming = [pool.submit(self._pixels_or_error, x) for x in next(batches, [])]
+                yield from self._score_batch([f.result() for f in pending], keys)
+                pending = upcoming
+
+    def _pixels_or_error(self, image: ImageInput) -> torch.Tensor | ImageError:
+        try:
+            return self.pixels(image)
+        except ImageError as error:
+            return error
+
+    def _score_batch(self, items: list, keys: Sequence[str]) -> list[Scores | ImageError]:
+        good = [x for x in items if isinstance(x, torch.Tensor)]
+        if not good:
+            return items
+        probabilities = iter(self.engine.scores(self.engine.prefill(torch.cat(good)), keys))
+        return [x if isinstance(x, ImageError) else self._scores(next(probabilities), keys)
+                for x in items]
+
+    def _scores(self, probabilities: torch.Tensor, keys: Sequence[str]) -> Scores:
+        """(k, 101) probabilities for `keys` -> Scores."""
+        values = self.engine.expected_scores(probabilities).tolist()
+        by_key = dict(zip(keys, values))
+        aspects = {a: by_key[a] for a in RADAR_ASPECTS if a in by_key}
+        return Scores(by_key["total"], tuple(probabilities[0].tolist()), aspects)
+
+    def stream(
+        self,
+        image: ImageInput,
+        aspects: Sequence[str] = ASPECTS,
+        max_new_tokens: int | None = None,
+    ) -> Iterator[Event]:
+        """Scores first, then comment deltas as they are generated, then the whole result.
+
+        Stop iterating (or `close()` the iterator) to stop generation and free its memory.
+        """
+        aspects = check_aspects(aspects)
+        max_new_tokens = max_new_tokens or self.max_new_tokens
+        cache = self.engine.prefill(self.pixels(image))
+        scores = self._scores(self.engine.scores(cache)[0], SCORE_KEYS)
+        yield ScoresReady(scores)
+        texts = {a: CommentText(self.engine.tokenizer, self.engine.ids) for a in aspects}
+        if aspects:
+            suffixes = [self.engine.comment_suffix(a) for a in aspects]
+            for step in self.engine.generate(cache, suffixes, max_new_tokens):
+                for aspect, token in zip(aspects, step):
+                    if not texts[aspect].done:
+                        yield from _comment_events(aspect, texts[aspect], texts[aspect].add(token))
+        del cache
+        for aspect, text in texts.items():  # rows cut off by max_new_tokens
+            if not text.done:
+                yield from _comment_events(aspect, text, text.finish())
+        comments = {a: texts[a].final for a in aspects}
+        yield Finished(Assessment(scores, comments, self.name))
+
+    def assess(
+        self,
+        image: ImageInput,
+        aspects: Sequence[str] = ASPECTS,
+        max_new_tokens: int | None = None,
+    ) -> Assessment:
+        """Scores and the comments for `aspects` (default all 8)."""
+        for event in self.stream(image, aspects, max_new_tokens):
+            if isinstance(event, Finished):
+                return event.assessment
+        raise RuntimeError("the stream ended without a result")  # not reachable
+
+    def comment(
+        self,
+        image: ImageInput,
+        aspects: Sequence[str] = ASPECTS,
+        max_new_tokens: int | None = None,
+    ) -> dict[str, str]:
+        """aspect -> comment for `aspects` (default all 8)."""
+        return self.assess(image, aspects, max_new_tokens).comments
+
+    def unload(self) -> None:
+        """Free the weights now (switching checkpoints in a long-running server)."""
+        self.engine = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _comment_events(aspect: str, text: CommentText, delta: str) -> Iterator[Event]:
+    if delta:
+        yield CommentDelta(aspect, delta)
+    if text.done:
+        yield CommentDone(aspect, text.final, len(text.tokens))
+
+
+def check_aspects(aspects: Sequence[str]) -> list[str]:
+    """Known aspects, in the canonical order, without duplicates."""
+    aspects = [aspects] if isinstance(aspects, str) else list(aspects)
+    unknown = [a for a in aspects if a not in ASPECTS]
+    if unknown:
+        raise ValueError(f"unknown aspects {unknown}; choose from {list(ASPECTS)}")
+    return [a for a in ASPECTS if a in aspects]

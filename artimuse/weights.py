@@ -1,0 +1,98 @@
+"""Strict safetensors loading into a model built on the `meta` device."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from torch import nn
+
+SINGLE_FILE = "model.safetensors"
+INDEX_FILE = "model.safetensors.index.json"
+
+
+def weight_files(ckpt_dir: Path) -> list[Path]:
+    """`model.safetensors`, or the shards its index names (every one must exist)."""
+    index = ckpt_dir / INDEX_FILE
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{index} is not a valid safetensors index: {error}") from error
+        files = [ckpt_dir / name for name in sorted(set(weight_map.values()))]
+    elif (ckpt_dir / SINGLE_FILE).is_file():
+        files = [ckpt_dir / SINGLE_FILE]
+    else:
+        others = sorted(p.name for p in ckpt_dir.glob("*.bin")) or ["none"]
+        raise FileNotFoundError(
+            f"no weights in {ckpt_dir}: expected {SINGLE_FILE} or {INDEX_FILE} "
+            f"(found .bin files: {', '.join(others)}; only safetensors are loaded)"
+        )
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"weight shards missing: {', '.join(missing)}")
+    return files
+
+
+def read_tensors(files: list[Path], dtype: torch.dtype, device: torch.device) -> dict:
+    """Every tensor of every file, converted one at a time to `dtype` on `device`."""
+    # safetensors reads straight into CUDA memory; MPS goes through the CPU.
+    load_device = "cpu" if device.type == "mps" else str(device)
+    tensors: dict[str, torch.Tensor] = {}
+    for file in files:
+        try:
+            with safe_open(str(file), framework="pt", device=load_device) as reader:
+                for key in reader.keys():
+                    tensors[key] = reader.get_tensor(key).to(device=device, dtype=dtype)
+        except (SafetensorError, OSError, RuntimeError) as error:
+            raise ValueError(f"{file} is corrupt or truncated: {error}") from error
+    return tensors
+
+
+def load_strict(model: nn.Module, tensors: dict, where: Path) -> None:
+    """Assign `tensors` as the model's parameters; every key used, every parameter filled."""
+    expected = set(model.state_dict())
+    tied = _tied_output_key(model)
+    missing = sorted(expected - set(tensors) - ({tied} if tied else set()))
+    unexpected = sorted(set(tensors) - expected)
+    if missing or unexpected:
+        raise ValueError(
+            f"weights in {where} do not match the model built from its config.json: "
+            f"{len(missing)} missing ({_names(missing)}), "
+            f"{len(unexpected)} unexpected ({_names(unexpected)})"
+        )
+    try:
+        model.load_state_dict(tensors, strict=not tied, assign=True)
+    except RuntimeError as error:  # shape mismatches
+        raise ValueError(f"weights in {where} do not fit its config.json: {error}") from error
+    if tied:
+        model.language_model.tie_weights()
+    _materialize_buffers(model, next(iter(tensors.values())).device)
+
+
+def _tied_output_key(model: nn.Module) -> str | None:
+    lm_config = model.language_model.config
+    return "language_model.lm_head.weight" if lm_config.tie_word_embeddings else None
+
+
+def _materialize_buffers(model: nn.Module, device: torch.device) -> None:
+    """Non-persistent buffers (rotary `inv_freq`) are not in the file: compute them afresh."""
+    for module in model.modules():
+        meta = [name for name, b in module.named_buffers(recurse=False) if b.is_meta]
+        if not meta:
+            continue
+        fresh = type(module)(module.config)  # rotary embeddings take only the LM config
+        for name in meta:
+            setattr(module, name, getattr(fresh, name).to(device))
+    left = [name for name, p in model.named_parameters() if p.is_meta]
+    if left:
+        raise ValueError(f"parameters left without weights: {_names(left)}")
+
+
+def _names(keys: list[str], limit: int = 8) -> str:
+    if not keys:
+        return "none"
+    shown = ", ".join(keys[:limit])
+    return shown + (f", ... and {len(keys) - limit} more" if len(keys) > limit else "")
