@@ -67,9 +67,14 @@ def _single_id(tokenizer, text: str) -> int | None:
 
 
 def decode_comment(tokenizer, ids: list[int], token_ids_: TokenIds) -> str:
-    """SPEC 8 without the final strip: tokens before the first `<|im_end|>`, skipping only
-    eos, pad and the additional special tokens (added tokens such as `<box>` stay as text)."""
+    """SPEC 8 without the final strip: the tokens before the first `<|im_end|>`, decoded."""
     if token_ids_.im_end in ids:
         ids = ids[: ids.index(token_ids_.im_end)]
+    return decode_skipping_special(tokenizer, ids, token_ids_)
+
+
+def decode_skipping_special(tokenizer, ids: list[int], token_ids_: TokenIds) -> str:
+    """Decode skipping only eos, pad and the additional special tokens, as the original's slow
+    tokenizer did; other added tokens such as `<box>` stay as text."""
     kept = [i for i in ids if i not in token_ids_.skip_in_comments]
     return tokenizer.decode(kept, skip_special_tokens=False, clean_up_tokenization_spaces=False)
