@@ -1,0 +1,311 @@
+"""The `artimuse` command: score, assess, eval, and the `api` / `ui` servers.
+
+    artimuse score IMG... [--json] [--aspects]
+    artimuse assess IMG [--out results/image_results]
+    artimuse eval --dataset AVA  |  --test-json FILE --images DIR   [--batch-size 8]
+    artimuse api [--host H --port P]      artimuse ui [...]
+
+The original scripts' flags work too: `--model_name` (a folder under checkpoints/),
+`--image_path`, `--dataset`, `--device`. Only this module prints; errors end with status 2,
+failed images with 1, Ctrl-C with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from artimuse.evaluation import (
+    DATASETS_DIR,
+    RESULTS_DIR,
+    Dataset,
+    ProgressLog,
+    build_report,
+    dataset_files,
+    pending,
+    read_dataset,
+    result_paths,
+    score_dataset,
+    write_json_atomic,
+)
+from artimuse.images import ImageError
+from artimuse.payloads import score_payload
+from artimuse.prompts import RADAR_ASPECTS
+from artimuse.settings import CHECKPOINTS_DIR, Settings
+
+IMAGE_RESULTS_DIR = Path("results/image_results")
+DELEGATED = ("api", "ui")  # their own argument parsers take the rest of the line
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED:
+        return _delegate(argv[0], argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"artimuse {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"artimuse {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `artimuse score ... | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _delegate(command: str, rest: list[str]) -> int:
+    if command == "api":
+        from artimuse.server import main as serve
+    else:
+        try:
+            from artimuse.webapp import main as serve
+        except ImportError as error:
+            print(
+                f"artimuse ui: the web app is not available ({error}); "
+                "install it with: pip install 'artimuse[gradio]'",
+                file=sys.stderr,
+            )
+            return 2
+    return serve(rest) or 0
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def checkpoint_of(args: argparse.Namespace) -> str:
+    """--ckpt, else checkpoints/--model_name, else ARTIMUSE_CKPT."""
+    if args.ckpt:
+        return args.ckpt
+    if args.model_name:
+        return str(CHECKPOINTS_DIR / args.model_name)
+    return Settings.from_env().ckpt
+
+
+def model_name_of(args: argparse.Namespace) -> str:
+    """The checkpoint folder's name, known before loading (results files are named by it)."""
+    return Path(checkpoint_of(args)).expanduser().resolve().name
+
+
+def load_model(args: argparse.Namespace, max_new_tokens: int | None = None):
+    from artimuse.pipeline import load
+
+    return load(checkpoint_of(args), args.device, args.dtype, max_new_tokens)
+
+
+# --- score ----------------------------------------------------------------------------------
+
+
+def run_score(args: argparse.Namespace) -> int:
+    images = args.images + ([args.image_path] if args.image_path else [])
+    if not images:
+        raise ValueError("no image given: artimuse score IMG...")
+    model = load_model(args)
+    results = list(model.score_many(images, args.batch_size, aspects=args.aspects))
+    if args.json:
+        rows = [_score_row(image, result) for image, result in zip(images, results, strict=True)]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(_score_table(images, results, args.aspects))
+    return 1 if any(isinstance(r, ImageError) for r in results) else 0
+
+
+def _score_row(image: str, result) -> dict:
+    if isinstance(result, ImageError):
+        return {"image": image, "error": str(result)}
+    return {"image": image, **score_payload(result)}
+
+
+def _score_table(images: list[str], results: list, aspects: bool) -> str:
+    width = max(len("image"), *(len(i) for i in images))
+    short = [a.split()[0] for a in RADAR_ASPECTS] if aspects else []
+    head = [f"{'image':<{width}}", "score", " ±std", f"{'band':<11}", *short]
+    lines = ["  ".join(head)]
+    for image, result in zip(images, results, strict=True):
+        if isinstance(result, ImageError):
+            lines.append(f"{image:<{width}}  error: {result}")
+            continue
+        cells = [
+            f"{image:<{width}}",
+            f"{result.total:5.1f}",
+            f"{result.spread:5.1f}",
+            f"{result.band:<11}",
+        ]
+        cells += [
+            f"{result.aspects[a]:>{len(s)}.1f}" for a, s in zip(RADAR_ASPECTS, short, strict=False)
+        ]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+# --- assess ---------------------------------------------------------------------------------
+
+
+def run_assess(args: argparse.Namespace) -> int:
+    images = args.images + ([args.image_path] if args.image_path else [])
+    if not images:
+        raise ValueError("no image given: artimuse assess IMG (or --image_path IMG)")
+    model = load_model(args, args.max_new_tokens)
+    failed = 0
+    for image in images:
+        try:
+            assessment = model.assess(image)
+        except ImageError as error:
+            print(f"artimuse assess: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        path = Path(args.out) / f"{Path(image).stem}_{model.name}_eval.json"
+        write_json_atomic(path, assessment.to_seed_json())
+        print(
+            json.dumps(assessment.to_json(), indent=2, ensure_ascii=False)
+            if args.json
+            else assessment.to_markdown(title=str(image))
+        )
+        print(f"saved {path}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+# --- eval -----------------------------------------------------------------------------------
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    dataset = _dataset_of(args)
+    model_name = model_name_of(args)
+    paths = result_paths(Path(args.out_dir), dataset.name, model_name)
+    progress = ProgressLog(paths["progress"])
+    records = progress.read()
+    todo = pending(dataset, records)
+    if todo:
+        model = load_model(args)
+        try:
+            _score_with_bar(model, dataset, progress, records, len(todo), args.batch_size)
+        except KeyboardInterrupt:
+            done = len(dataset.unique_images()) - len(pending(dataset, records))
+            print(
+                f"\ninterrupted: {done} of {len(dataset.unique_images())} images scored, "
+                f"kept in {paths['progress']}; run the same command to go on",
+                file=sys.stderr,
+            )
+            return 130
+    report = build_report(dataset, model_name, records)
+    write_json_atomic(paths["results"], report.rows)
+    summary = {**report.to_json(), **{k: str(v) for k, v in paths.items()}}
+    write_json_atomic(paths["metrics"], summary)
+    print(
+        json.dumps(summary, indent=2, ensure_ascii=False)
+        if args.json
+        else _eval_text(report, paths)
+    )
+    return 0
+
+
+def _dataset_of(args: argparse.Namespace) -> Dataset:
+    if args.test_json or args.images_dir:
+        if not (args.test_json and args.images_dir):
+            raise ValueError("--test-json and --images go together")
+        dataset = read_dataset(Path(args.test_json), Path(args.images_dir), args.dataset)
+    elif args.dataset:
+        dataset = read_dataset(*dataset_files(args.dataset, Path(args.data_root)), args.dataset)
+    else:
+        raise ValueError("name a dataset: --dataset NAME, or --test-json FILE --images DIR")
+    if args.limit:
+        dataset = Dataset(dataset.name, dataset.samples[: args.limit], dataset.images_dir)
+    return dataset
+
+
+def _score_with_bar(model, dataset, progress, records, todo: int, batch_size: int) -> None:
+    from tqdm import tqdm
+
+    total = len(dataset.unique_images())
+    # disable=None: a bar on a terminal, nothing in logs and pipes
+    with tqdm(
+        total=total,
+        initial=total - todo,
+        desc=dataset.name,
+        unit="img",
+        disable=None,
+        file=sys.stderr,
+    ) as bar:
+        score_dataset(model, dataset, progress, records, batch_size, lambda _: bar.update())
+
+
+def _eval_text(report, paths: dict[str, Path]) -> str:
+    counts = report.to_json()["counts"]
+    number = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    return "\n".join(
+        [
+            f"dataset  {report.dataset}",
+            f"model    {report.model_name}",
+            f"images   {counts['scored']} of {counts['entries']} entries scored "
+            f"({counts['missing']} missing, {counts['unreadable']} unreadable)",
+            f"SRCC     {number(report.metrics['srcc'])}",
+            f"PLCC     {number(report.metrics['plcc'])}",
+            f"KRCC     {number(report.metrics['krcc'])}",
+            f"results  {paths['results']}",
+            f"metrics  {paths['metrics']}",
+        ]
+    )
+
+
+# --- arguments ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="artimuse", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    model = _model_options()
+
+    score = commands.add_parser("score", parents=[model], help="scores of images, as a table")
+    _image_arguments(score)
+    score.add_argument("--json", action="store_true", help="JSON instead of a table")
+    score.add_argument("--aspects", action="store_true", help="also the 7 aspect scores")
+    score.add_argument("--batch-size", type=_positive, default=8)
+    score.set_defaults(run=run_score)
+
+    assess = commands.add_parser("assess", parents=[model], help="scores and expert comments")
+    _image_arguments(assess)
+    assess.add_argument("--out", default=str(IMAGE_RESULTS_DIR), help="folder of the JSON file")
+    assess.add_argument("--max-new-tokens", type=_positive, help="per comment")
+    assess.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    assess.set_defaults(run=run_assess)
+
+    evaluate = commands.add_parser("eval", parents=[model], help="SRCC/PLCC/KRCC on a dataset")
+    evaluate.add_argument("--dataset", help="test_datasets/NAME (or the name of --test-json)")
+    evaluate.add_argument("--test-json", "--test_json", help="a test.json outside test_datasets")
+    evaluate.add_argument("--images", dest="images_dir", help="the images of --test-json")
+    evaluate.add_argument("--data-root", default=str(DATASETS_DIR))
+    evaluate.add_argument("--out-dir", default=str(RESULTS_DIR))
+    evaluate.add_argument("--batch-size", type=_positive, default=8)
+    evaluate.add_argument("--limit", type=_positive, help="only the first N entries")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.set_defaults(run=run_eval)
+
+    commands.add_parser("api", help="the REST service (artimuse api --help)", add_help=False)
+    commands.add_parser("ui", help="the web app (artimuse ui --help)", add_help=False)
+    return parser
+
+
+def _model_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("model")
+    group.add_argument("--ckpt", help="checkpoint directory or hub id (default ARTIMUSE_CKPT)")
+    group.add_argument("--model_name", "--model-name", help="a folder under checkpoints/")
+    group.add_argument("--device", help="auto, cpu, cuda:0, mps (default ARTIMUSE_DEVICE)")
+    group.add_argument("--dtype", help="auto, bfloat16, float16, float32 (ARTIMUSE_DTYPE)")
+    return options
+
+
+def _image_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="*", metavar="IMG")
+    parser.add_argument("--image_path", "--image-path", help="one image (the original's flag)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value

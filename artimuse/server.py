@@ -1,0 +1,330 @@
+"""The REST service: `create_app()` builds it, `main()` serves it (demo_api.py, `artimuse api`).
+
+    GET  /health          liveness, whether the model is loaded (open even with an API key)
+    GET  /meta            aspects, device, dtype, checkpoint, version, limits
+    POST /infer           scores + comments (the original demo's answer, SPEC 9, plus extras)
+    POST /score           total + 7 aspect scores + distribution, no comments (fast)
+    POST /infer/stream    newline-delimited JSON events: scores, comment deltas, done
+    POST /score/batch     up to ARTIMUSE_MAX_BATCH files in one request
+
+The model loads in `lifespan`, never at import. All model work runs on one worker thread
+behind a bounded queue (`artimuse.work_queue`); upload checks live in `artimuse.uploads`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPBearer
+
+from artimuse import __version__
+from artimuse.checkpoint import resolve_checkpoint
+from artimuse.guards import ApiKeyMiddleware, add_error_handlers
+from artimuse.images import ImageError, max_pixels, open_image
+from artimuse.payloads import event_payload, infer_payload, score_payload
+from artimuse.pipeline import ArtiMuse, load
+from artimuse.prompts import ASPECTS, RADAR_ASPECTS
+from artimuse.results import Event
+from artimuse.settings import Settings, env_int, resolve_device
+from artimuse.uploads import (
+    BodySizeLimit,
+    UploadLimits,
+    check_image_bytes,
+    read_upload,
+    upload_label,
+)
+from artimuse.work_queue import WorkQueue
+
+log = logging.getLogger(__name__)
+NDJSON = "application/x-ndjson"
+BATCH = 8  # images per model batch inside one /score/batch request
+# Declares bearer auth in the OpenAPI schema (the "Authorize" button of /docs); the check
+# itself is `ApiKeyMiddleware`, which runs before a body is read.
+BEARER = HTTPBearer(auto_error=False, description="ARTIMUSE_API_KEY, when the server sets one")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    model: Settings = field(default_factory=Settings)
+    limits: UploadLimits = field(default_factory=UploadLimits)
+    queue_size: int = 16  # admitted requests, running + waiting; more get 503
+    api_key: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides) -> ServiceSettings:
+        """`Settings.from_env()` plus ARTIMUSE_MAX_UPLOAD_MB, ARTIMUSE_MAX_BATCH,
+        ARTIMUSE_QUEUE_SIZE and ARTIMUSE_API_KEY."""
+        values = dict(
+            model=Settings.from_env(),
+            limits=UploadLimits.from_env(),
+            queue_size=env_int("ARTIMUSE_QUEUE_SIZE", 16),
+            api_key=os.environ.get("ARTIMUSE_API_KEY") or None,
+        )
+        return cls(**{**values, **overrides})
+
+
+def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None = None) -> FastAPI:
+    """The service; with `model=None` it loads `settings.model` when it starts (lifespan)."""
+    settings = settings or ServiceSettings.from_env()
+    app = FastAPI(
+        title="ArtiMuse",
+        version=__version__,
+        summary="Image aesthetics: a 0-100 score, seven aspect scores and expert comments.",
+        lifespan=_lifespan,
+    )
+    app.state.settings, app.state.model, app.state.queue = settings, model, None
+    app.state.checkpoint = model.name if model is not None else settings.model.ckpt
+    app.get("/health", tags=["service"])(health)
+    app.include_router(_api_router(), dependencies=[Depends(BEARER)])
+    add_error_handlers(app)
+    # Added last = runs first: the key is checked before the size, both before any body read.
+    app.add_middleware(
+        BodySizeLimit, limits=settings.limits, limit_for=_body_limit(settings.limits)
+    )
+    if settings.api_key:
+        app.add_middleware(ApiKeyMiddleware, key=settings.api_key)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    state = app.state
+    loaded_here = state.model is None
+    if loaded_here:
+        s = state.settings.model
+        log.info("loading %s", s.ckpt)
+        state.model = await asyncio.to_thread(load, s.ckpt, s.device, s.dtype, s.max_new_tokens)
+    state.queue = WorkQueue(state.settings.queue_size)
+    try:
+        yield
+    finally:
+        state.queue.shutdown()
+        if loaded_here:
+            state.model = None
+
+
+# --- dependencies -------------------------------------------------------------------------
+
+
+def get_model(request: Request) -> ArtiMuse:
+    model = request.app.state.model
+    if model is None:
+        raise HTTPException(503, "the model is not loaded yet", headers={"Retry-After": "5"})
+    return model
+
+
+def get_queue(request: Request) -> WorkQueue:
+    queue = request.app.state.queue
+    if queue is None:
+        raise HTTPException(503, "the service is starting", headers={"Retry-After": "5"})
+    return queue
+
+
+def get_limits(request: Request) -> UploadLimits:
+    return request.app.state.settings.limits
+
+
+async def accepted_upload(
+    file: UploadFile = File(..., description="the image (PNG, JPEG, WebP, ...)"),
+    limits: UploadLimits = Depends(get_limits),
+) -> tuple[bytes, str]:
+    """The upload's bytes and how to name it, once size and format are checked."""
+    label = upload_label(file)
+    data = await read_upload(file, limits)
+    kind = check_image_bytes(data, label)
+    log.info("upload %s: %s, %d bytes", label, kind, len(data))  # never the bytes themselves
+    return data, label
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+async def health(request: Request) -> dict:
+    """Liveness: always 200 while the process serves; says whether the model is loaded."""
+    queue = request.app.state.queue
+    return {
+        "status": "ok",
+        "model_loaded": request.app.state.model is not None,
+        "queue": {"pending": queue.pending if queue else 0, "capacity": queue.capacity}
+        if queue
+        else None,
+    }
+
+
+def _api_router() -> APIRouter:
+    router = APIRouter()
+    router.get("/meta", tags=["service"])(meta)
+    router.post("/infer", tags=["assessment"])(infer)
+    router.post("/score", tags=["assessment"])(score)
+    router.post("/infer/stream", response_class=StreamingResponse, tags=["assessment"])(
+        infer_stream
+    )
+    router.post("/score/batch", tags=["assessment"])(score_batch)
+    return router
+
+
+def _body_limit(limits: UploadLimits):
+    """path -> the largest request body it accepts."""
+    return lambda path: limits.batch_body_bytes if path == "/score/batch" else limits.body_bytes
+
+
+async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> dict:
+    """Aspect names, device, dtype, checkpoint, version and the service's limits."""
+    settings: ServiceSettings = request.app.state.settings
+    return {
+        "dimensions": list(RADAR_ASPECTS),
+        "aspects": list(ASPECTS),
+        "device": str(model.device),
+        "dtype": str(model.dtype).removeprefix("torch."),
+        "checkpoint": request.app.state.checkpoint,
+        "model_name": model.name,
+        "version": __version__,
+        "max_new_tokens": model.max_new_tokens,
+        "limits": {
+            "max_upload_bytes": settings.limits.max_bytes,
+            "max_batch_files": settings.limits.max_files,
+            "max_pixels": max_pixels(),
+            "queue_size": settings.queue_size,
+        },
+    }
+
+
+async def infer(
+    upload: tuple[bytes, str] = Depends(accepted_upload),
+    model: ArtiMuse = Depends(get_model),
+    queue: WorkQueue = Depends(get_queue),
+) -> dict:
+    """Total and aspect scores with the comments of all eight aspects.
+
+    `total_score`, `aspect_scores` and `aspect_comments` (seven) are the original demo's
+    answer; `comprehensive_evaluation`, `score_std` and `score_distribution` are added."""
+    data, label = upload
+    assessment = await queue.run(lambda: model.assess(open_image(data, label), ASPECTS))
+    return infer_payload(assessment)
+
+
+async def score(
+    upload: tuple[bytes, str] = Depends(accepted_upload),
+    model: ArtiMuse = Depends(get_model),
+    queue: WorkQueue = Depends(get_queue),
+) -> dict:
+    """Total score, the seven aspect scores and the total's distribution; no comments."""
+    data, label = upload
+    return score_payload(await queue.run(lambda: model.score(open_image(data, label))))
+
+
+async def infer_stream(
+    upload: tuple[bytes, str] = Depends(accepted_upload),
+    model: ArtiMuse = Depends(get_model),
+    queue: WorkQueue = Depends(get_queue),
+) -> StreamingResponse:
+    """One JSON object a line: `scores`, then `comment` deltas and `comment_done` per aspect,
+    then `done` with the whole `/infer` answer. Hanging up stops the generation."""
+    data, label = upload
+    events = queue.stream(lambda: model.stream(open_image(data, label), ASPECTS))
+    # Wait for the scores before answering, so a bad image still gets its 422 status.
+    first = await anext(events)
+    return StreamingResponse(_ndjson(first, events), media_type=NDJSON)
+
+
+async def _ndjson(first: Event, events: AsyncIterator[Event]) -> AsyncIterator[str]:
+    try:
+        yield _event_line(first)
+        async for event in events:
+            yield _event_line(event)
+    except Exception:  # the status line is sent: report in-band, without the trace
+        log.exception("stream failed")
+        yield json.dumps({"event": "error", "detail": "internal error"}) + "\n"
+    finally:
+        await events.aclose()
+
+
+def _event_line(event: Event) -> str:
+    return json.dumps(event_payload(event), ensure_ascii=False) + "\n"
+
+
+async def score_batch(
+    files: list[UploadFile] = File(..., description="images, at most ARTIMUSE_MAX_BATCH"),
+    model: ArtiMuse = Depends(get_model),
+    queue: WorkQueue = Depends(get_queue),
+    limits: UploadLimits = Depends(get_limits),
+) -> dict:
+    """`/score` for several files, in order. A bad file gets its own `status` and `detail`;
+    the others are still scored. More than ARTIMUSE_MAX_BATCH files: 413."""
+    if len(files) > limits.max_files:
+        raise HTTPException(
+            413,
+            f"too many files: {len(files)}, at most {limits.max_files} per request "
+            "(ARTIMUSE_MAX_BATCH)",
+        )
+    items = [await _batch_item(upload, limits) for upload in files]
+    good = [item for item in items if "data" in item]
+    images = [item.pop("data") for item in good]
+    scored = (
+        await queue.run(lambda: list(model.score_many(images, BATCH, aspects=True)))
+        if images
+        else []
+    )
+    for item, result in zip(good, scored, strict=True):
+        if isinstance(result, ImageError):
+            item.update(status=422, detail=str(result))
+        else:
+            item.update(status=200, **score_payload(result))
+    return {"count": len(items), "failed": sum(x["status"] != 200 for x in items), "results": items}
+
+
+async def _batch_item(upload: UploadFile, limits: UploadLimits) -> dict:
+    """{"filename", "data"} for an acceptable upload, {"filename", "status", "detail"} else."""
+    item = {"filename": upload.filename or ""}
+    try:
+        data = await read_upload(upload, limits)
+        check_image_bytes(data, upload_label(upload))
+    except HTTPException as error:
+        return {**item, "status": error.status_code, "detail": error.detail}
+    except ImageError as error:
+        return {**item, "status": 422, "detail": str(error)}
+    return {**item, "data": data}
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python demo_api.py [--host H] [--port P]`; the model comes from ARTIMUSE_* or flags."""
+    import uvicorn
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    model = Settings.from_env()
+    ckpt = args.ckpt or (f"checkpoints/{args.model_name}" if args.model_name else model.ckpt)
+    model = Settings(
+        ckpt, args.device or model.device, args.dtype or model.dtype, model.max_new_tokens
+    )
+    try:  # fail here with one line, not in the server's start-up with a trace
+        resolve_device(model.device)
+        resolve_checkpoint(model.ckpt)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"artimuse api: {error}")
+    app = create_app(settings=ServiceSettings.from_env(model=model))
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="artimuse api", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", "--listen", default=os.environ.get("HOST", "0.0.0.0"))
+    parser.add_argument("--port", type=int, default=env_int("PORT", 8000))
+    parser.add_argument("--ckpt", help="checkpoint directory or hub id (ARTIMUSE_CKPT)")
+    parser.add_argument("--model_name", "--model-name", help="a folder under checkpoints/")
+    parser.add_argument("--device", help="auto, cpu, cuda:0, mps (ARTIMUSE_DEVICE)")
+    parser.add_argument("--dtype", help="auto, bfloat16, float16, float32 (ARTIMUSE_DTYPE)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    return parser

@@ -1,0 +1,138 @@
+"""What the REST service accepts as an upload, checked before any model work.
+
+Order of the checks, each with its own status: size while reading (413), empty or not an
+image format judged from the first bytes (422 / 415), then decoding in the worker (422 from
+`ImageError`: corrupt, truncated, animated, too many pixels). The file name and the declared
+content type are never trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import HTTPException, UploadFile
+from fastapi.responses import JSONResponse
+
+from artimuse.images import ImageError
+from artimuse.settings import env_int
+
+CHUNK = 1 << 20  # read uploads 1 MiB at a time
+MULTIPART_SLACK = 64 * 1024  # boundaries, part headers and file name around each file
+# (magic bytes at offset 0, format); WebP is checked apart (its tag sits at offset 8).
+MAGIC_NUMBERS = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+SUPPORTED = "PNG, JPEG, WebP, GIF (still), BMP or TIFF"
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int = 20 * 1024 * 1024
+    max_files: int = 16  # files in one `/score/batch` request
+
+    @classmethod
+    def from_env(cls) -> UploadLimits:
+        """`ARTIMUSE_MAX_UPLOAD_MB` (default 20) and `ARTIMUSE_MAX_BATCH` (default 16)."""
+        megabytes = env_int("ARTIMUSE_MAX_UPLOAD_MB", 20)
+        files = env_int("ARTIMUSE_MAX_BATCH", 16)
+        if megabytes < 1 or files < 1:
+            raise ValueError(
+                f"ARTIMUSE_MAX_UPLOAD_MB and ARTIMUSE_MAX_BATCH must be >= 1, got {megabytes} "
+                f"and {files}"
+            )
+        return cls(max_bytes=megabytes * 1024 * 1024, max_files=files)
+
+    @property
+    def body_bytes(self) -> int:
+        """Largest request body of a one-file endpoint."""
+        return self.max_bytes + MULTIPART_SLACK
+
+    @property
+    def batch_body_bytes(self) -> int:
+        return self.max_files * self.body_bytes
+
+    def too_large(self) -> str:
+        return (
+            f"the upload is too large: the limit is {self.max_bytes:,} bytes per image "
+            f"({self.max_bytes / 2**20:g} MB, ARTIMUSE_MAX_UPLOAD_MB)"
+        )
+
+    def too_large_body(self, limit: int) -> str:
+        return (
+            f"the request body is larger than {limit:,} bytes: at most {self.max_bytes:,} bytes "
+            f"per image (ARTIMUSE_MAX_UPLOAD_MB) and {self.max_files} images per batch request "
+            "(ARTIMUSE_MAX_BATCH)"
+        )
+
+
+class BodySizeLimit:
+    """ASGI middleware: 413 as soon as a request body is known to pass its path's limit.
+
+    A declared Content-Length over the limit is refused before one byte is read; a body sent
+    without one (chunked) is counted as it arrives and refused when it passes the limit, so a
+    client can never make the server spool more than the limit to disk.
+    """
+
+    def __init__(self, app, limits: UploadLimits, limit_for: Callable[[str], int]):
+        self.app, self.limits, self.limit_for = app, limits, limit_for
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.limit_for(scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            response = JSONResponse({"detail": self.limits.too_large_body(limit)}, 413)
+            return await response(scope, receive, send)
+        received = 0
+
+        async def counted_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:  # FastAPI re-raises HTTPException from body parsing
+                raise HTTPException(413, self.limits.too_large_body(limit))
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+
+async def read_upload(upload: UploadFile, limits: UploadLimits) -> bytes:
+    """The upload's bytes, reading chunk by chunk and stopping as soon as it is too large."""
+    chunks, size = [], 0
+    while chunk := await upload.read(CHUNK):
+        size += len(chunk)
+        if size > limits.max_bytes:
+            raise HTTPException(413, limits.too_large())
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format named by the first bytes, or None when they name none we read."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in MAGIC_NUMBERS if data.startswith(magic)), None)
+
+
+def check_image_bytes(data: bytes, label: str) -> str:
+    """Raise `ImageError` (422) for an empty upload, HTTPException 415 for a non-image."""
+    if not data:
+        raise ImageError(f"{label} is empty (0 bytes)")
+    kind = sniff_format(data)
+    if kind is None:
+        raise HTTPException(415, f"{label} is not a supported image: send {SUPPORTED}")
+    return kind
+
+
+def upload_label(upload: UploadFile) -> str:
+    """How messages name an upload: its file name, cut short, or 'the upload'."""
+    name = (upload.filename or "").strip()
+    return repr(name[:80]) if name else "the upload"

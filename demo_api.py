@@ -1,0 +1,13 @@
+"""ArtiMuse REST service: `python demo_api.py [--host 0.0.0.0] [--port 8000]`.
+
+Kept at the repository root so the original demo's command keeps working; the service itself
+is `artimuse.server` (also `artimuse api`). `uvicorn demo_api:app` works too: building the app
+loads nothing, the model loads when the server starts.
+"""
+
+from artimuse.server import create_app, main
+
+app = create_app()
+
+if __name__ == "__main__":
+    main()
