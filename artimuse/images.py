@@ -11,7 +11,7 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -23,7 +23,7 @@ IMAGENET_STD = np.array((0.229, 0.224, 0.225), dtype=np.float32)
 DEFAULT_MAX_PIXELS = 64_000_000
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
-ImageInput = Union[str, os.PathLike, bytes, BinaryIO, Image.Image]
+ImageInput = str | os.PathLike | bytes | BinaryIO | Image.Image
 
 
 class ImageError(ValueError):

@@ -1,9 +1,9 @@
 """The public Python API: `load()` a checkpoint, then score, comment, assess or stream.
 
-    import artimuse
-    model = artimuse.load("checkpoints/ArtiMuse")
-    model.score("photo.jpg").total          # 0-100
-    model.assess("photo.jpg").comments      # aspect -> expert comment
+import artimuse
+model = artimuse.load("checkpoints/ArtiMuse")
+model.score("photo.jpg").total          # 0-100
+model.assess("photo.jpg").comments      # aspect -> expert comment
 """
 
 from __future__ import annotations
@@ -109,8 +109,10 @@ class ArtiMuse:
         if not good:
             return items
         probabilities = iter(self.engine.scores(self.engine.prefill(torch.cat(good)), keys))
-        return [x if isinstance(x, ImageError) else self._scores(next(probabilities), keys)
-                for x in items]
+        return [
+            x if isinstance(x, ImageError) else self._scores(next(probabilities), keys)
+            for x in items
+        ]
 
     def _scores(self, probabilities: torch.Tensor, keys: Sequence[str]) -> Scores:
         """(k, 101) probabilities for `keys` -> Scores."""

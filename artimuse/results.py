@@ -62,8 +62,12 @@ class Assessment:
 
     def to_markdown(self, title: str = "ArtiMuse assessment") -> str:
         s = self.scores
-        lines = [f"# {title}", "", f"**Aesthetic score: {s.total:.1f} / 100** ({s.band}, "
-                 f"± {s.spread:.1f})", ""]
+        lines = [
+            f"# {title}",
+            "",
+            f"**Aesthetic score: {s.total:.1f} / 100** ({s.band}, ± {s.spread:.1f})",
+            "",
+        ]
         if s.aspects:
             lines += ["| Aspect | Score |", "|---|---|"]
             lines += [f"| {a} | {s.aspects[a]:.1f} |" for a in RADAR_ASPECTS if a in s.aspects]

@@ -48,7 +48,9 @@ def token_ids(tokenizer, ckpt_dir: Path) -> TokenIds:
     elif len(set(score)) != len(score):
         problems.append("the 101 score tokens do not map to 101 distinct ids")
     if problems:
-        raise ValueError(f"the tokenizer in {ckpt_dir} does not fit ArtiMuse: {'; '.join(problems)}")
+        raise ValueError(
+            f"the tokenizer in {ckpt_dir} does not fit ArtiMuse: {'; '.join(problems)}"
+        )
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     extra = tokenizer.convert_tokens_to_ids(list(tokenizer.extra_special_tokens))
     skip = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id, *extra) if i is not None}

@@ -53,7 +53,8 @@ def read_tensors(files: list[Path], dtype: torch.dtype, device: torch.device) ->
 
 def load_strict(model: nn.Module, tensors: dict, where: Path) -> None:
     """Assign `tensors` as the model's parameters; every key used, every parameter filled."""
-    expected = set(model.state_dict())
+    shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    expected = set(shapes)
     tied = _tied_output_key(model)
     missing = sorted(expected - set(tensors) - ({tied} if tied else set()))
     unexpected = sorted(set(tensors) - expected)
@@ -63,10 +64,14 @@ def load_strict(model: nn.Module, tensors: dict, where: Path) -> None:
             f"{len(missing)} missing ({_names(missing)}), "
             f"{len(unexpected)} unexpected ({_names(unexpected)})"
         )
-    try:
-        model.load_state_dict(tensors, strict=not tied, assign=True)
-    except RuntimeError as error:  # shape mismatches
-        raise ValueError(f"weights in {where} do not fit its config.json: {error}") from error
+    wrong = [
+        f"{key} is {tuple(t.shape)} in the file, {shapes[key]} in the model"
+        for key, t in tensors.items()
+        if tuple(t.shape) != shapes[key]
+    ]
+    if wrong:
+        raise ValueError(f"weights in {where} do not fit its config.json: {_names(wrong)}")
+    model.load_state_dict(tensors, strict=not tied, assign=True)
     if tied:
         model.language_model.tie_weights()
     _materialize_buffers(model, next(iter(tensors.values())).device)

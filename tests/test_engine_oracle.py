@@ -19,11 +19,23 @@ from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
 SHAPES = {
     "qwen2-layernorm-224": CheckpointSpec(image_size=224, seed=1),
     "qwen2-rmsnorm-qknorm-224": CheckpointSpec(
-        norm_type="rms_norm", qk_normalization=True, qkv_bias=False, image_size=224, seed=2,
-        vision_heads=2, llm_hidden=96, llm_heads=6, llm_kv_heads=3, system_message=None,
+        norm_type="rms_norm",
+        qk_normalization=True,
+        qkv_bias=False,
+        image_size=224,
+        seed=2,
+        vision_heads=2,
+        llm_hidden=96,
+        llm_heads=6,
+        llm_kv_heads=3,
+        system_message=None,
     ),
     "llama-sharded": CheckpointSpec(
-        llm_arch="LlamaForCausalLM", shards=3, vocab_size=1200, llm_layers=3, seed=3,
+        llm_arch="LlamaForCausalLM",
+        shards=3,
+        vocab_size=1200,
+        llm_layers=3,
+        seed=3,
         image_size=168,
         system_message="You are an art critic.",
     ),
@@ -121,8 +133,10 @@ def test_comments_equal_the_oracle(model):
         rows = list(zip(*engine.generate(cache, suffixes, NEW_TOKENS)))  # one batch of 3
         for aspect, row in zip(aspects, rows):
             want, margins = oracle_comment(model, image, aspect)
-            trusted = len(want) if fp32 else next(
-                (i for i, m in enumerate(margins) if m < BF16_MARGIN), len(want)
+            trusted = (
+                len(want)
+                if fp32
+                else next((i for i, m in enumerate(margins) if m < BF16_MARGIN), len(want))
             )
             assert list(row[:trusted]) == want[:trusted], aspect
             compared += trusted

@@ -20,9 +20,7 @@ class ModelServer:
     ):
         self.model = load(ckpt_dir, device, dtype, max_new_tokens)
 
-    def score_and_comment(
-        self, img: ImageInput
-    ) -> tuple[dict[str, float], float, dict[str, str]]:
+    def score_and_comment(self, img: ImageInput) -> tuple[dict[str, float], float, dict[str, str]]:
         """-> (aspect_scores, total_score, aspect_comments) for the 7 radar aspects."""
         assessment = self.model.assess(img, RADAR_ASPECTS)
         scores = assessment.scores

@@ -1,0 +1,152 @@
+"""Plotly figures of the web app: the aspect radar and the distribution of the total score.
+
+Backgrounds are transparent and grid lines a translucent grey, so the figures sit on the light
+and the dark theme alike; the dark theme recolours the text through the page's CSS
+(`webapp_views.CSS`), since plotly itself knows nothing of the page's theme.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+
+from artimuse.prompts import RADAR_ASPECTS
+
+# Distinct in hue and lightness, readable on white and on near-black (one per compared image).
+PALETTE = ("#e8743b", "#3b82f6", "#14a37f", "#a855f7")
+TEXT = "#3f3f46"
+GRID = "rgba(128, 128, 128, 0.28)"
+FONT = dict(family="ui-sans-serif, system-ui, -apple-system, Segoe UI, sans-serif", color=TEXT)
+
+
+def axis_label(aspect: str, width: int = 16) -> str:
+    """'Emotion & Viewer Response' -> 'Emotion & Viewer<br>Response': short lines keep the
+    labels inside the figure at any width."""
+    return "<br>".join(textwrap.wrap(aspect, width))
+
+
+def _base_layout(height: int, margin: dict) -> dict:
+    return dict(
+        template="none",
+        height=height,
+        margin=margin,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font=dict(FONT, size=12),
+        hoverlabel=dict(font=dict(family=FONT["family"], size=13)),
+    )
+
+
+def radar_figure(series: Mapping[str, Mapping[str, float]], height: int = 440) -> go.Figure:
+    """One closed polygon per entry of `series` (name -> {aspect: 0-100 score}), on a 0-100
+    axis over the seven radar aspects; aspects a series lacks are left out of its polygon."""
+    labels = [axis_label(a) for a in RADAR_ASPECTS]
+    figure = go.Figure()
+    for index, (name, scores) in enumerate(series.items()):
+        colour = PALETTE[index % len(PALETTE)]
+        present = [a for a in RADAR_ASPECTS if a in scores]
+        r = [scores[a] for a in present]
+        theta = [labels[RADAR_ASPECTS.index(a)] for a in present]
+        figure.add_trace(
+            go.Scatterpolar(
+                r=r + r[:1],  # close the polygon
+                theta=theta + theta[:1],
+                name=name,
+                fill="toself",
+                fillcolor=_with_alpha(colour, 0.18 if len(series) > 1 else 0.25),
+                line=dict(color=colour, width=2.5),
+                marker=dict(size=7, color=colour),
+                customdata=present + present[:1],
+                hovertemplate="<b>%{customdata}</b><br>%{r:.1f} / 100<extra>" + name + "</extra>",
+            )
+        )
+    if not series:  # nothing to show yet: an invisible trace makes plotly draw the grid
+        figure.add_trace(
+            go.Scatterpolar(
+                r=[0] * len(labels),
+                theta=labels,
+                mode="lines",
+                line=dict(width=0),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    figure.update_layout(
+        **_base_layout(height, dict(l=104, r=104, t=40, b=40)),
+        showlegend=len(series) > 1,
+        legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.08),
+        polar=dict(
+            bgcolor="rgba(0,0,0,0)",
+            radialaxis=dict(
+                range=[0, 100],
+                tickvals=[20, 40, 60, 80, 100],
+                tickfont=dict(size=10),
+                gridcolor=GRID,
+                linecolor=GRID,
+                angle=90,
+                tickangle=90,
+            ),
+            angularaxis=dict(
+                categoryarray=labels,
+                categoryorder="array",
+                direction="clockwise",
+                rotation=90,
+                gridcolor=GRID,
+                linecolor=GRID,
+                tickfont=dict(size=12),
+            ),
+        ),
+    )
+    return figure
+
+
+def distribution_figure(
+    distribution: Sequence[float] | None = None,
+    mean: float = 0.0,
+    spread: float = 0.0,
+    height: int = 190,
+) -> go.Figure:
+    """The 101 probabilities of the total score as bars, the mean marked and mean ± spread
+    shaded: how sure the model is. Without a distribution: empty axes, a placeholder."""
+    if distribution is None:
+        figure = go.Figure()
+        figure.update_layout(
+            **_base_layout(height, dict(l=44, r=16, t=30, b=34)),
+            title=dict(text="score distribution", x=0.5, font=dict(size=12)),
+            xaxis=dict(range=[0, 100], tickvals=[0, 20, 40, 60, 80, 100], gridcolor=GRID),
+            yaxis=dict(range=[0, 1], showticklabels=False, gridcolor=GRID),
+        )
+        return figure
+    figure = go.Figure(
+        go.Bar(
+            x=list(range(len(distribution))),
+            y=[100 * p for p in distribution],
+            marker=dict(color=PALETTE[0], line=dict(width=0)),
+            hovertemplate="score %{x}: %{y:.1f}%<extra></extra>",
+        )
+    )
+    low, high = max(mean - spread, 0), min(mean + spread, 100)
+    figure.add_vrect(x0=low, x1=high, fillcolor="rgba(128,128,128,0.14)", line_width=0)
+    figure.add_vline(x=mean, line=dict(color=TEXT, width=1.5, dash="dot"))
+    figure.update_layout(
+        **_base_layout(height, dict(l=44, r=16, t=30, b=34)),
+        bargap=0.08,
+        showlegend=False,
+        title=dict(text=f"mean {mean:.1f} · sd {spread:.1f}", x=0.5, font=dict(size=12)),
+        xaxis=dict(
+            range=[-0.5, 100.5],
+            tickvals=[0, 20, 40, 60, 80, 100],
+            gridcolor=GRID,
+            zeroline=False,
+            title=dict(text="score", font=dict(size=11), standoff=4),
+        ),
+        yaxis=dict(gridcolor=GRID, zeroline=False, ticksuffix="%", rangemode="tozero"),
+    )
+    return figure
+
+
+def _with_alpha(hex_colour: str, alpha: float) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"

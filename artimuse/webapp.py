@@ -1,0 +1,289 @@
+"""The ArtiMuse web app (gradio 6 Blocks): assess one picture with a live radar and streamed
+expert comments, compare 2-4 pictures, rank a batch, export the results.
+
+    python demo_gradio.py [--host 0.0.0.0] [--port 7860]      # or: artimuse ui
+
+The model loads in a background thread once the app starts (never at import); until then, and
+when no checkpoint is found, the page says so. Model jobs run one at a time, behind a bounded
+queue whose position gradio shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+import gradio as gr
+
+from artimuse.settings import Settings, env_int
+from artimuse.webapp_handlers import Handlers, empty_charts
+from artimuse.webapp_state import ModelHolder, list_checkpoints
+from artimuse.webapp_views import (
+    ASPECT_SCORE_NOTE,
+    CSS,
+    placeholder_html,
+    status_html,
+)
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets"
+QUEUE_SIZE = 16  # jobs waiting for the model beyond this are refused ("queue is full")
+MAX_UPLOAD = "64mb"  # bytes; the pixel limit is ARTIMUSE_MAX_PIXELS (artimuse.images)
+MODEL_JOB = dict(concurrency_id="model", concurrency_limit=1)  # every event that runs the model
+QUICK = dict(queue=False, show_progress="hidden")  # bookkeeping that must not wait for the model
+TITLE = "ArtiMuse · image aesthetics"
+
+
+def theme() -> gr.themes.Base:
+    # System fonts only: a public server must not depend on a font CDN.
+    fonts = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif")
+    return gr.themes.Soft(
+        primary_hue="orange",
+        neutral_hue="stone",
+        font=fonts,
+        font_mono=("ui-monospace", "SFMono-Regular", "monospace"),
+    )
+
+
+def example_images() -> list[str]:
+    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
+
+
+def build_app(
+    holder: ModelHolder | None = None,
+    settings: Settings | None = None,
+    queue_size: int = QUEUE_SIZE,
+    batch_size: int = 8,
+) -> gr.Blocks:
+    """The whole page. Without a `holder`, one is made from `settings` (default: the
+    environment) and starts loading its checkpoint in the background now."""
+    settings = settings or (holder.settings if holder else Settings.from_env())
+    if holder is None:
+        holder = ModelHolder(settings)
+        holder.start_loading()
+    handlers = Handlers(holder, batch_size=batch_size)
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        app.artimuse = handlers  # tests and embedders reach the state through the app
+        status, timer, checkpoint, tokens = _header(handlers, settings)
+        with gr.Tabs():
+            with gr.Tab("Assess", id="assess"):
+                _assess_tab(handlers, tokens)
+            with gr.Tab("Compare", id="compare"):
+                _compare_tab(handlers, tokens)
+            with gr.Tab("Batch", id="batch"):
+                _batch_tab(handlers, tokens)
+        app.load(handlers.model_status, None, [status, timer], **QUICK)
+        timer.tick(handlers.model_status, None, [status, timer], **QUICK)
+    app.queue(max_size=queue_size, default_concurrency_limit=1)
+    return app
+
+
+def _header(handlers: Handlers, settings: Settings):
+    with gr.Row(elem_classes="am-header"):
+        gr.HTML(
+            "<div><h1>ArtiMuse</h1><p>An aesthetic score, seven aspects and an expert's "
+            "comments for any picture.</p></div>",
+            js_on_load=None,
+        )
+        status = gr.HTML(
+            status_html(handlers.holder.status), js_on_load=None, elem_id="model-status"
+        )
+    timer = gr.Timer(1.0)
+    with gr.Accordion("Model", open=False):
+        with gr.Row():
+            checkpoint = gr.Dropdown(
+                list_checkpoints(settings.ckpt),
+                value=settings.ckpt,
+                label="Checkpoint",
+                info="directories under checkpoints/, or a path or hub repo id",
+                allow_custom_value=True,
+                scale=3,
+            )
+            load = gr.Button("Load checkpoint", scale=1)
+            tokens = gr.Slider(
+                1,
+                max(8192, settings.max_new_tokens),
+                value=settings.max_new_tokens,
+                step=1,
+                label="Max new tokens per comment",
+                info="shorter is faster",
+                scale=2,
+            )
+    checkpoint.focus(
+        lambda: gr.Dropdown(choices=list_checkpoints(settings.ckpt)), None, checkpoint, **QUICK
+    )
+    load.click(handlers.switch_checkpoint, checkpoint, [status, timer], **MODEL_JOB)
+    return status, timer, checkpoint, tokens
+
+
+def _assess_tab(handlers: Handlers, tokens: gr.Slider) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=300):
+            image = gr.Image(
+                type="filepath",
+                image_mode=None,
+                sources=["upload", "clipboard"],
+                label="Your picture",
+                height=360,
+                elem_id="assess-image",
+            )
+            with gr.Row():
+                run = gr.Button("Assess", variant="primary", elem_id="assess-run")
+                stop = gr.Button("Stop", variant="stop", elem_id="assess-stop")
+            examples = example_images()
+            if examples:
+                gr.Examples([[p] for p in examples], inputs=[image], label="Or try one of these")
+        with gr.Column(scale=4, min_width=300):
+            score = gr.HTML(placeholder_html(), js_on_load=None, elem_id="assess-score")
+            empty_radar, empty_distribution = empty_charts()
+            distribution = gr.Plot(
+                empty_distribution,
+                show_label=False,
+                elem_classes="am-plot",
+                elem_id="assess-distribution",
+            )
+        with gr.Column(scale=5, min_width=340):
+            radar = gr.Plot(
+                empty_radar, show_label=False, elem_classes="am-plot", elem_id="assess-radar"
+            )
+            gr.HTML(f'<div class="am-note"><b>Note:</b> {ASPECT_SCORE_NOTE}</div>', js_on_load=None)
+    comments = gr.HTML(js_on_load=None, elem_id="assess-comments")
+    result = gr.JSON(visible=False)
+    with gr.Row():
+        to_json = gr.Button("Export JSON", size="sm", elem_id="export-json")
+        to_markdown = gr.Button("Export Markdown", size="sm", elem_id="export-markdown")
+        exported = gr.File(
+            label="Download", interactive=False, visible=False, height=80, elem_id="export-file"
+        )
+
+    outputs = [score, radar, distribution, comments, result]
+    stream = dict(
+        fn=handlers.assess,
+        inputs=[image, tokens],
+        outputs=outputs,
+        preprocess=False,
+        show_progress="minimal",
+        show_progress_on=[score],
+        **MODEL_JOB,
+    )
+    # A new picture or a click first marks a new run (outside the queue), which ends the
+    # session's previous run at its next token; the queued job then streams the new one.
+    on_change = image.change(handlers.new_run, **QUICK).then(api_name="assess", **stream)
+    on_click = run.click(handlers.new_run, **QUICK).then(api_name=False, **stream)
+    stop.click(handlers.stopped, [result], [comments], cancels=[on_change, on_click], **QUICK)
+    to_json.click(_safe(handlers.export_json), result, exported, **QUICK)
+    to_markdown.click(_safe(handlers.export_markdown), result, exported, **QUICK)
+
+
+def _compare_tab(handlers: Handlers, tokens: gr.Slider) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=280):
+            files = gr.File(
+                file_count="multiple", label="2 to 4 pictures", height=220, elem_id="compare-files"
+            )
+            with_comments = gr.Checkbox(
+                False, label="Also write each picture's Comprehensive Evaluation (slower)"
+            )
+            with gr.Row():
+                run = gr.Button("Compare", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
+        with gr.Column(scale=3, min_width=340):
+            radar = gr.Plot(
+                empty_charts()[0], show_label=False, elem_classes="am-plot", elem_id="compare-radar"
+            )
+    table = gr.HTML(js_on_load=None, elem_id="compare-table")
+    comments = gr.HTML(js_on_load=None, elem_id="compare-comments")
+    job = run.click(
+        handlers.compare,
+        [files, with_comments, tokens],
+        [radar, table, comments],
+        api_name="compare",
+        show_progress_on=[table],
+        **MODEL_JOB,
+    )
+    stop.click(None, cancels=[job])
+
+
+def _batch_tab(handlers: Handlers, tokens: gr.Slider) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=280):
+            files = gr.File(
+                file_count="multiple", label="Pictures", height=220, elem_id="batch-files"
+            )
+            with_comments = gr.Checkbox(
+                False, label="Also write the eight comments per picture (much slower)"
+            )
+            with gr.Row():
+                run = gr.Button("Score all", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
+            with gr.Row():
+                csv_file = gr.DownloadButton("Download CSV", size="sm")
+                json_file = gr.DownloadButton("Download JSON", size="sm")
+        with gr.Column(scale=5, min_width=400):
+            table = gr.HTML(js_on_load=None, elem_id="batch-table")
+    job = run.click(
+        handlers.batch,
+        [files, with_comments, tokens],
+        [table, csv_file, json_file],
+        api_name="batch",
+        show_progress_on=[table],
+        **MODEL_JOB,
+    )
+    stop.click(None, cancels=[job])
+
+
+def _safe(export):
+    """An export with nothing to export shows a message instead of failing."""
+
+    def run(result):
+        try:
+            return export(result)
+        except ValueError as error:
+            raise gr.Error(str(error))
+
+    run.__name__ = export.__name__
+    return run
+
+
+def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
+    """Start the server with the app's look; `options` go to `Blocks.launch`."""
+    app.launch(
+        server_name=host,
+        server_port=port,
+        theme=theme(),
+        css=CSS,
+        max_file_size=MAX_UPLOAD,
+        **options,
+    )
+    return app
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="The ArtiMuse web app.")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("HOST", "0.0.0.0"),
+        help="address to listen on (env HOST, default 0.0.0.0)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=env_int("PORT", 7860), help="port (env PORT, default 7860)"
+    )
+    parser.add_argument(
+        "--queue-size",
+        type=int,
+        default=QUEUE_SIZE,
+        help=f"jobs that may wait for the model (default {QUEUE_SIZE})",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python demo_gradio.py` / `artimuse ui`: load the model in the background and serve."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    app = build_app(queue_size=args.queue_size)
+    log.info("serving on http://%s:%d", args.host, args.port)
+    launch(app, args.host, args.port)

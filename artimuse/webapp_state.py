@@ -1,0 +1,177 @@
+"""What the web app keeps between requests: the one loaded model, a small result cache, and
+which run of each browser session is the current one.
+
+Nothing here imports gradio, so all of it is tested without a server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from artimuse.checkpoint import download_command
+from artimuse.settings import CHECKPOINTS_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+LOADING, READY, FAILED = "loading", "ready", "failed"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    state: str  # LOADING, READY or FAILED
+    ckpt: str  # what was asked for: a directory or a hub repo id
+    detail: str = ""  # ready: "cpu · float32"; failed: the error message
+    download: str = ""  # failed because the weights are missing: the exact command to get them
+
+
+class ModelHolder:
+    """The single model of the server, loaded in a background thread, swappable.
+
+    `lock` serialises every use of the model: gradio already runs model jobs one at a time,
+    but a cancelled job can still be finishing its current step when the next one starts.
+    """
+
+    def __init__(self, settings: Settings, loader: Callable[..., Any] | None = None):
+        self.settings = settings
+        self._loader = loader
+        self.lock = threading.RLock()
+        self.model = None
+        self._ready = threading.Event()
+        self.status = ModelStatus(LOADING, settings.ckpt)
+
+    @classmethod
+    def with_model(cls, model, settings: Settings | None = None) -> ModelHolder:
+        """A holder around an already loaded model (tests, notebooks)."""
+        settings = settings or Settings(ckpt=model.name, max_new_tokens=model.max_new_tokens)
+        holder = cls(settings)
+        holder._set_ready(model)
+        return holder
+
+    def start_loading(self, ckpt: str | None = None) -> threading.Thread:
+        """Load `ckpt` (default: the settings') in a daemon thread; the page polls `status`."""
+        ckpt = ckpt or self.settings.ckpt
+        self._ready.clear()
+        self.status = ModelStatus(LOADING, ckpt)
+        thread = threading.Thread(target=self.load, args=(ckpt,), name="artimuse-load", daemon=True)
+        thread.start()
+        return thread
+
+    def load(self, ckpt: str) -> ModelStatus:
+        """Free the current model, then load `ckpt`; never raises, the status says what failed."""
+        with self.lock:
+            self._ready.clear()
+            self.status = ModelStatus(LOADING, ckpt)
+            self._unload()
+            try:
+                model = self._load(ckpt)
+            except FileNotFoundError as error:
+                log.warning("no checkpoint at %s: %s", ckpt, error)
+                name = Path(ckpt).name
+                self.status = ModelStatus(FAILED, ckpt, str(error), download_command(name))
+            except Exception as error:  # a broken checkpoint must not take the page down
+                log.exception("could not load %s", ckpt)
+                self.status = ModelStatus(FAILED, ckpt, f"{type(error).__name__}: {error}")
+            else:
+                self._set_ready(model)
+            self._ready.set()
+            return self.status
+
+    def _load(self, ckpt: str):
+        if self._loader is not None:
+            return self._loader(ckpt)
+        from artimuse.pipeline import load  # torch and transformers load here, not at import
+
+        s = self.settings
+        return load(ckpt, s.device, s.dtype, s.max_new_tokens)
+
+    def _set_ready(self, model) -> None:
+        self.model = model
+        detail = f"{model.device} · {str(model.dtype).removeprefix('torch.')}"
+        self.status = ModelStatus(READY, model.name, detail)
+        self._ready.set()
+
+    def _unload(self) -> None:
+        if self.model is not None:
+            log.info("unloading %s", self.model.name)
+            self.model.unload()
+            self.model = None
+
+    def wait(self, timeout: float | None = None) -> ModelStatus:
+        """Block until the current load has finished (or `timeout` seconds passed)."""
+        self._ready.wait(timeout)
+        return self.status
+
+
+def list_checkpoints(current: str, root: Path = CHECKPOINTS_DIR) -> list[str]:
+    """The checkpoint directories under `root` (those with a config.json), and `current`."""
+    found = []
+    if root.is_dir():
+        found = sorted(str(d) for d in root.iterdir() if (d / "config.json").is_file())
+    return ([current] if current not in found else []) + found
+
+
+def image_digest(image: Image.Image) -> str:
+    """sha256 of what the model sees (size, mode, pixels): the same picture re-encoded or
+    re-uploaded under another name is the same entry."""
+    digest = hashlib.sha256(f"{image.size}{image.mode}".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+class ResultCache:
+    """A small thread-safe LRU: (image digest, checkpoint, settings...) -> result."""
+
+    def __init__(self, capacity: int = 64):
+        self.capacity = capacity
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return self._items[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class RunTickets:
+    """Per browser session, the number of the newest run it asked for.
+
+    A run keeps streaming only while it is the newest: a new picture or Stop (both handled
+    outside the model queue) ends the old run at its next token, so the model never keeps
+    writing about a picture nobody is looking at.
+    """
+
+    def __init__(self):
+        self._newest: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, session: str | None) -> int:
+        with self._lock:
+            self._newest[session or ""] = self._newest.get(session or "", 0) + 1
+            return self._newest[session or ""]
+
+    def current(self, session: str | None) -> int:
+        with self._lock:
+            return self._newest.get(session or "", 0)
