@@ -150,13 +150,11 @@ async def accepted_upload(
 
 async def health(request: Request) -> dict:
     """Liveness: always 200 while the process serves; says whether the model is loaded."""
-    queue = request.app.state.queue
+    queue: WorkQueue | None = request.app.state.queue
     return {
         "status": "ok",
         "model_loaded": request.app.state.model is not None,
-        "queue": {"pending": queue.pending if queue else 0, "capacity": queue.capacity}
-        if queue
-        else None,
+        "queue": {"pending": queue.pending, "capacity": queue.capacity} if queue else None,
     }
 
 
@@ -319,7 +317,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="artimuse api", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="artimuse api",
+        description="Serve ArtiMuse over HTTP (OpenAPI docs at /docs).",
+        epilog="Environment: ARTIMUSE_CKPT, ARTIMUSE_DEVICE, ARTIMUSE_DTYPE, "
+        "ARTIMUSE_MAX_NEW_TOKENS, ARTIMUSE_MAX_UPLOAD_MB (20), ARTIMUSE_MAX_PIXELS, "
+        "ARTIMUSE_MAX_BATCH (16), ARTIMUSE_QUEUE_SIZE (16), ARTIMUSE_API_KEY, HOST, PORT.",
+    )
     parser.add_argument("--host", "--listen", default=os.environ.get("HOST", "0.0.0.0"))
     parser.add_argument("--port", type=int, default=env_int("PORT", 8000))
     parser.add_argument("--ckpt", help="checkpoint directory or hub id (ARTIMUSE_CKPT)")
