@@ -19,7 +19,7 @@ from artimuse.images import ImageError
 from artimuse.work_queue import QueueFull
 
 log = logging.getLogger(__name__)
-OPEN_PATHS = ("/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
+OPEN_PATHS = ("/health",)  # liveness probes carry no key; the docs too are behind it
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -57,8 +57,8 @@ def add_error_handlers(app: FastAPI) -> None:
 
 
 class ApiKeyMiddleware:
-    """`Authorization: Bearer <key>` on every path but /health and the docs, checked before
-    the body is read (an unauthenticated client cannot make the server spool 20 MB)."""
+    """`Authorization: Bearer <key>` on every path but /health, checked before the body is
+    read (an unauthenticated client cannot make the server spool 20 MB)."""
 
     def __init__(self, app, key: str):
         self.app, self.key = app, key.encode()

@@ -7,8 +7,10 @@
     POST /infer/stream    newline-delimited JSON events: scores, comment deltas, done
     POST /score/batch     up to ARTIMUSE_MAX_BATCH files in one request
 
-The model loads in `lifespan`, never at import. All model work runs on one worker thread
-behind a bounded queue (`artimuse.work_queue`); upload checks live in `artimuse.uploads`.
+With ARTIMUSE_API_KEY set, every path but /health (the docs included) needs
+`Authorization: Bearer <key>`. The model loads in `lifespan`, never at import. All model work
+runs on one worker thread behind a bounded queue (`artimuse.work_queue`); upload checks live in
+`artimuse.uploads`, refusals and auth in `artimuse.guards`, answer shapes in `artimuse.payloads`.
 """
 
 from __future__ import annotations

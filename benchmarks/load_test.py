@@ -24,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -261,7 +262,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--request-timeout", type=float, default=120.0)
     parser.add_argument("--api-key", default=os.environ.get("ARTIMUSE_API_KEY"))
-    parser.add_argument("--server-log", default="load_test_server.log")
+    parser.add_argument(
+        "--server-log",
+        default=str(Path(tempfile.gettempdir()) / "artimuse_load_test_server.log"),
+        help="where --launch writes the service's output",
+    )
     args = parser.parse_args(argv)
     if args.url:
         args.url = args.url.rstrip("/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +13,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from artimuse.images import open_image
 from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
@@ -146,9 +148,15 @@ def fake():
         yield client
 
 
-def test_format_is_sniffed_from_the_bytes_not_the_name(fake):
-    ok = fake.post("/score", files={"file": ("photo.txt", png(), "text/plain")})
+def test_format_is_sniffed_from_the_bytes_not_the_name(fake, caplog):
+    text = PngInfo()
+    text.add_text("comment", "SECRET-PAYLOAD")
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "PNG", pnginfo=text)
+    caplog.set_level(logging.DEBUG)
+    ok = fake.post("/score", files={"file": ("photo.txt", buffer.getvalue(), "text/plain")})
     assert ok.status_code == 200
+    assert "'photo.txt': PNG" in caplog.text and "SECRET-PAYLOAD" not in caplog.text
     refused = fake.post(
         "/score", files={"file": ("photo.png", b"SECRET-PAYLOAD " * 9, "image/png")}
     )
@@ -225,6 +233,7 @@ def test_api_key_guards_everything_but_health():
     with service(FakeModel(), api_key="s3cret") as client:
         assert client.get("/health").status_code == 200
         assert client.get("/meta").status_code == 401
+        assert client.get("/docs").status_code == 401
         wrong = client.post(
             "/score", files={"file": ("a.png", png())}, headers={"Authorization": "Bearer nope"}
         )
