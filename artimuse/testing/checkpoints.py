@@ -1,0 +1,321 @@
+"""Random-weight checkpoints in the original InternVL-Chat / ArtiMuse layout (SPEC 1, 2).
+
+`make_checkpoint(dir, spec)` writes `config.json`, the weights (one file or shards with an
+index) and a Qwen2-style tokenizer, exactly as the released checkpoints lay them out, so the
+loader, the CLI, the web app and the benchmarks can run end to end without downloading a model.
+Weights are drawn shard by shard straight into the target dtype (the 8B preset never needs more
+memory than one ~4 GB shard) from per-chunk seeds, so they depend only on the spec and the key,
+not on the sharding or the thread count.
+
+    python -m artimuse.testing.checkpoints OUT_DIR --preset 1b
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import transformers
+from safetensors.torch import save_file
+
+from artimuse.testing.checkpoint_config import ABSENT, llm_config, model_config
+from artimuse.testing.tokenizer_files import base_vocab_and_merges, write_tokenizer
+
+log = logging.getLogger(__name__)
+
+SPEC_FILE = "artimuse_spec.json"
+_GENERATOR_VERSION = 1  # bump when the same spec would produce different files
+_CHUNK = 1 << 22  # elements per random chunk: the unit of seeding and of parallel work
+# Logits of the score tokens get std ~ _LM_HEAD_GAIN (the final RMSNorm output has unit scale):
+# wide enough that different images give visibly different score distributions.
+_LM_HEAD_GAIN = 3.0
+_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+
+
+@dataclass(frozen=True)
+class CheckpointSpec:
+    """Shape and storage of a random checkpoint; the defaults run in well under a second on CPU."""
+
+    vision_layers: int = 2
+    vision_hidden: int = 64
+    vision_heads: int = 4
+    vision_mlp: int = 256
+    image_size: int = 448  # 448 / 14 = 32 patches a side -> 256 image tokens, as released
+    patch_size: int = 14
+    norm_type: str = "layer_norm"  # or "rms_norm" (InternViT-6B)
+    qk_normalization: bool = False
+    qkv_bias: bool = True
+    llm_arch: str = "Qwen2ForCausalLM"  # any transformers *ForCausalLM with a Llama-like config
+    llm_layers: int = 2
+    llm_hidden: int = 64
+    llm_heads: int = 4
+    llm_kv_heads: int = 2
+    llm_mlp: int = 176
+    vocab_size: int | None = None  # None: the tokenizer's length; may be larger (padded rows)
+    dtype: str = "bfloat16"  # as the released checkpoints
+    shards: int = 1  # > 1: model-0000k-of-0000n.safetensors + model.safetensors.index.json
+    system_message: object = ABSENT  # any other value (None too) is written to config.json
+    attn_implementation: str | None = None  # e.g. "flash_attention_2", as training writes it
+    tokenizer_json: bool = True  # False: no tokenizer.json, like the released checkpoints
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.norm_type not in ("layer_norm", "rms_norm"):
+            raise ValueError(f"norm_type must be layer_norm or rms_norm, not {self.norm_type!r}")
+        if self.dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, not {self.dtype!r}")
+        grid, rest = divmod(self.image_size, self.patch_size)
+        if rest or grid % 2:  # pixel shuffle with ratio 0.5 needs an even patch grid
+            raise ValueError(
+                f"image_size {self.image_size} must be an even multiple of the "
+                f"patch size {self.patch_size}"
+            )
+        if self.vision_hidden % self.vision_heads or self.llm_hidden % self.llm_heads:
+            raise ValueError("hidden sizes must be multiples of the head counts")
+        if self.llm_heads % self.llm_kv_heads or self.shards < 1:
+            raise ValueError("llm_heads must be a multiple of llm_kv_heads; shards must be >= 1")
+
+
+_VIT_300M = {"vision_layers": 24, "vision_hidden": 1024, "vision_heads": 16, "vision_mlp": 4096}
+PRESETS: dict[str, CheckpointSpec] = {
+    "tiny": CheckpointSpec(),
+    # InternViT-300M + Qwen2.5-0.5B (InternVL3-1B shape), ~1.9 GB in bf16.
+    "1b": CheckpointSpec(
+        **_VIT_300M,
+        llm_layers=24,
+        llm_hidden=896,
+        llm_heads=14,
+        llm_kv_heads=2,
+        llm_mlp=4864,
+        vocab_size=151674,
+    ),
+    # InternViT-300M + Qwen2.5-7B (ArtiMuse 8B shape), ~16 GB in bf16, four ~4 GB shards.
+    "8b": CheckpointSpec(
+        **_VIT_300M,
+        llm_layers=28,
+        llm_hidden=3584,
+        llm_heads=28,
+        llm_kv_heads=4,
+        llm_mlp=18944,
+        vocab_size=151674,
+        shards=4,
+    ),
+}
+
+
+def weight_shapes(spec: CheckpointSpec) -> dict[str, tuple[int, ...]]:
+    """Every key of the checkpoint with its shape, vision tower first, then `mlp1`, then the LM."""
+    c, grid = spec.vision_hidden, spec.image_size // spec.patch_size
+    shapes: dict[str, tuple[int, ...]] = {
+        "vision_model.embeddings.class_embedding": (1, 1, c),
+        "vision_model.embeddings.patch_embedding.weight": (c, 3, spec.patch_size, spec.patch_size),
+        "vision_model.embeddings.patch_embedding.bias": (c,),
+        "vision_model.embeddings.position_embedding": (1, 1 + grid * grid, c),
+    }
+    m = spec.vision_mlp
+    layer = {
+        "attn.qkv.weight": (3 * c, c),
+        "attn.qkv.bias": (3 * c,),
+        "attn.q_norm.weight": (c,),  # RMSNorm over all heads together
+        "attn.k_norm.weight": (c,),
+        "attn.proj.weight": (c, c),
+        "attn.proj.bias": (c,),
+        "mlp.fc1.weight": (m, c),
+        "mlp.fc1.bias": (m,),
+        "mlp.fc2.weight": (c, m),
+        "mlp.fc2.bias": (c,),
+        "norm1.weight": (c,),
+        "norm1.bias": (c,),
+        "norm2.weight": (c,),
+        "norm2.bias": (c,),
+        "ls1": (c,),
+        "ls2": (c,),
+    }
+    absent = set() if spec.qkv_bias else {"attn.qkv.bias"}
+    if not spec.qk_normalization:
+        absent |= {"attn.q_norm.weight", "attn.k_norm.weight"}
+    if spec.norm_type == "rms_norm":
+        absent |= {"norm1.bias", "norm2.bias"}
+    for i in range(spec.vision_layers):
+        prefix = f"vision_model.encoder.layers.{i}."
+        shapes |= {prefix + k: shape for k, shape in layer.items() if k not in absent}
+    d = spec.llm_hidden
+    shapes |= {"mlp1.0.weight": (4 * c,), "mlp1.0.bias": (4 * c,)}  # LayerNorm(4C)
+    shapes |= {"mlp1.1.weight": (d, 4 * c), "mlp1.1.bias": (d,)}
+    shapes |= {"mlp1.3.weight": (d, d), "mlp1.3.bias": (d,)}
+    return shapes | {f"language_model.{k}": v for k, v in _lm_shapes(spec).items()}
+
+
+def _lm_shapes(spec: CheckpointSpec) -> dict[str, tuple[int, ...]]:
+    """The LM's state dict shapes, from transformers itself (a meta-device instance)."""
+    fields = llm_config(spec)
+    for key in ("attn_implementation", "_attn_implementation"):  # flash-attn may be missing
+        fields.pop(key, None)
+    config = transformers.AutoConfig.for_model(fields.pop("model_type"), **fields)
+    with torch.device("meta"):
+        model = getattr(transformers, spec.llm_arch)(config)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _init_stats(name: str, shape: tuple[int, ...]) -> tuple[float, float]:
+    """(mean, std) of a parameter: unit-scale activations at any width, nothing near bf16 limits."""
+    leaf = name.rsplit(".", 1)[-1]
+    if "norm" in name or name.startswith("mlp1.0."):  # LayerNorm / RMSNorm parameters
+        return (1.0, 0.1) if leaf == "weight" else (0.0, 0.05)
+    if leaf in ("ls1", "ls2"):  # layer scale
+        return 0.5, 0.1
+    if leaf == "bias":
+        return 0.0, 0.05
+    if leaf in ("class_embedding", "position_embedding"):
+        return 0.0, 0.2
+    if name.endswith("embed_tokens.weight"):  # same scale as the projected image features
+        return 0.0, 1.0
+    gain = _LM_HEAD_GAIN if name.endswith("lm_head.weight") else 1.0
+    return 0.0, gain / math.sqrt(math.prod(shape[1:]))
+
+
+def _random_tensors(
+    names: list[str], shapes: dict, spec: CheckpointSpec
+) -> dict[str, torch.Tensor]:
+    """Draw the named tensors in spec.dtype, chunk by chunk on all cores (seeded per chunk)."""
+    tensors = {n: torch.empty(shapes[n], dtype=_DTYPES[spec.dtype]) for n in names}
+    jobs = []
+    for name, tensor in tensors.items():
+        mean, std = _init_stats(name, shapes[name])
+        flat = tensor.view(-1)
+        for start in range(0, flat.numel(), _CHUNK):
+            seed = zlib.crc32(f"{spec.seed}:{name}:{start}".encode())
+            jobs.append((flat[start : start + _CHUNK], mean, std, seed))
+
+    def fill(job: tuple[torch.Tensor, float, float, int]) -> None:
+        chunk, mean, std, seed = job
+        chunk.normal_(mean, std, generator=torch.Generator().manual_seed(seed))
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(fill, jobs))  # normal_ releases the GIL; each chunk has its own generator
+    return tensors
+
+
+def _partition(sizes: list[int], n: int) -> list[list[int]]:
+    """Split indices 0..len-1 into n contiguous non-empty groups of about equal total size."""
+    if n > len(sizes):
+        raise ValueError(f"cannot split {len(sizes)} tensors into {n} shards")
+    target, groups, done = sum(sizes) / n, [[]], 0
+    for i, size in enumerate(sizes):
+        need_new = len(sizes) - i == n - len(groups) + 1 and len(groups) < n
+        past = done + size / 2 > target * len(groups) and len(groups) < n
+        if groups[-1] and (past or need_new):
+            groups.append([])
+        groups[-1].append(i)
+        done += size
+    return groups
+
+
+def _write_weights(path: Path, spec: CheckpointSpec) -> None:
+    """Write model.safetensors or the shards + index, one shard in memory at a time."""
+    shapes = weight_shapes(spec)
+    names = list(shapes)
+    sizes = [math.prod(shapes[n]) * _DTYPES[spec.dtype].itemsize for n in names]
+    weight_map = {}
+    for k, group in enumerate(_partition(sizes, spec.shards), start=1):
+        file = f"model-{k:05d}-of-{spec.shards:05d}.safetensors"
+        file = "model.safetensors" if spec.shards == 1 else file
+        shard = _random_tensors([names[i] for i in group], shapes, spec)
+        save_file(shard, str(path / file), metadata={"format": "pt"})
+        (path / file).chmod(0o644)  # safetensors creates 0600; match the other files
+        weight_map |= dict.fromkeys(shard, file)
+        log.info("wrote %s (%.2f GB)", file, sum(sizes[i] for i in group) / 1e9)
+        del shard
+    if spec.shards > 1:
+        index = {
+            "metadata": {"total_size": sum(sizes)},
+            "weight_map": dict(sorted(weight_map.items())),
+        }
+        _dump(path / "model.safetensors.index.json", index)
+
+
+def _spec_record(spec: CheckpointSpec) -> dict:
+    record = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+    if spec.system_message is ABSENT:
+        del record["system_message"]
+    # The merges derive from artimuse.prompts: a changed prompt must invalidate cached checkpoints.
+    merges = hashlib.sha256(json.dumps(base_vocab_and_merges()).encode()).hexdigest()[:16]
+    record |= {"generator_version": _GENERATOR_VERSION, "tokenizer": merges}
+    return json.loads(json.dumps(record))
+
+
+def make_checkpoint(path: str | os.PathLike, spec: CheckpointSpec = CheckpointSpec()) -> Path:
+    """Write a random checkpoint for `spec` into `path` (created if needed) and return it.
+
+    Files of an earlier checkpoint in `path` that this spec would not overwrite (old shards, a
+    `tokenizer.json`) are removed; `artimuse_spec.json` is written last, marking completion.
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    stale = [path / SPEC_FILE, path / "tokenizer.json", path / "model.safetensors.index.json"]
+    for file in [*stale, *path.glob("model*.safetensors")]:
+        file.unlink(missing_ok=True)
+    write_tokenizer(path, tokenizer_json=spec.tokenizer_json)
+    _dump(path / "config.json", model_config(spec))
+    _write_weights(path, spec)
+    _dump(path / SPEC_FILE, _spec_record(spec))
+    return path
+
+
+def ensure_checkpoint(path: str | os.PathLike, spec: CheckpointSpec = CheckpointSpec()) -> Path:
+    """Return `path` if it holds a complete checkpoint made from `spec`, else (re)make it."""
+    path = Path(path)
+    stamp = path / SPEC_FILE
+    if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) == _spec_record(spec):
+        log.info("reusing checkpoint %s", path)
+        return path
+    return make_checkpoint(path, spec)
+
+
+def _dump(path: Path, obj: object) -> None:
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write a random-weight ArtiMuse checkpoint.")
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
+    parser.add_argument("--dtype", choices=sorted(_DTYPES), help="default: the preset's")
+    parser.add_argument("--shards", type=int, help="default: the preset's")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dry-run", action="store_true", help="print the sizes, write nothing")
+    args = parser.parse_args(argv)
+    spec = dataclasses.replace(PRESETS[args.preset], seed=args.seed)
+    if args.dtype:
+        spec = dataclasses.replace(spec, dtype=args.dtype)
+    if args.shards:
+        spec = dataclasses.replace(spec, shards=args.shards)
+    shapes = weight_shapes(spec)
+    params = [math.prod(shape) for shape in shapes.values()]
+    itemsize = _DTYPES[spec.dtype].itemsize
+    shard_mb = [sum(params[i] for i in g) * itemsize / 1e6 for g in _partition(params, spec.shards)]
+    print(
+        f"{args.preset}: {len(shapes)} tensors, {sum(params) / 1e6:,.1f} M parameters, "
+        f"{sum(params) * itemsize / 1e6:,.1f} MB in {spec.dtype}; shards (MB): "
+        + ", ".join(f"{mb:,.1f}" for mb in shard_mb)
+    )
+    if args.dry_run:
+        return
+    start = time.perf_counter()
+    make_checkpoint(args.out_dir, spec)
+    print(f"wrote {args.out_dir} in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
