@@ -12,6 +12,7 @@ import gc
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
+from pathlib import Path
 
 import torch
 
@@ -44,15 +45,16 @@ def load(
     torch_device = resolve_device(device or env.device)
     torch_dtype = resolve_dtype(dtype or env.dtype, torch_device)
     checkpoint = load_checkpoint(ckpt or env.ckpt, torch_device, torch_dtype)
-    return ArtiMuse(Engine(checkpoint), checkpoint.name, max_new_tokens or env.max_new_tokens)
+    return ArtiMuse(Engine(checkpoint), checkpoint.path, max_new_tokens or env.max_new_tokens)
 
 
 class ArtiMuse:
     """A loaded model. Methods take a path, bytes, a file object or a PIL image."""
 
-    def __init__(self, engine: Engine, name: str, max_new_tokens: int = 2048):
+    def __init__(self, engine: Engine, path: Path, max_new_tokens: int = 2048):
         self.engine = engine
-        self.name = name
+        self.path = Path(path)
+        self.name = self.path.name  # the original tools' `model_name` in result file names
         self.max_new_tokens = max_new_tokens
 
     @property

@@ -84,7 +84,7 @@ def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None =
         lifespan=_lifespan,
     )
     app.state.settings, app.state.model, app.state.queue = settings, model, None
-    app.state.checkpoint = model.name if model is not None else settings.model.ckpt
+    app.state.checkpoint = str(model.path) if model is not None else settings.model.ckpt
     app.get("/health", tags=["service"])(health)
     app.include_router(_api_router(), dependencies=[Depends(BEARER)])
     add_error_handlers(app)

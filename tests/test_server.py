@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import torch
@@ -21,6 +22,7 @@ from artimuse.results import Scores
 from artimuse.server import ServiceSettings, create_app
 from artimuse.uploads import UploadLimits, sniff_format
 from artimuse.work_queue import QueueFull, WorkQueue
+from tests.conftest import TINY_A
 
 
 def png(width: int = 16, height: int = 16, colour=(200, 40, 40)) -> bytes:
@@ -40,6 +42,7 @@ class FakeModel:
     """Stands in for `ArtiMuse` where the test is about the service, not the model."""
 
     name, device, dtype, max_new_tokens = "fake", torch.device("cpu"), torch.float32, 4
+    path = Path("checkpoints/fake")
 
     def __init__(self, block: bool = False, fail: bool = False):
         self.block, self.fail = block, fail
@@ -79,7 +82,7 @@ def test_health_and_meta(tiny):
     assert health["status"] == "ok" and health["model_loaded"] is True
     meta = tiny.get("/meta").json()
     assert meta["dimensions"] == list(RADAR_ASPECTS) and meta["aspects"] == list(ASPECTS)
-    assert (meta["device"], meta["dtype"], meta["checkpoint"]) == ("cpu", "float32", "tiny-a")
+    assert (meta["device"], meta["dtype"], meta["checkpoint"]) == ("cpu", "float32", str(TINY_A))
     assert meta["version"] and meta["limits"]["max_upload_bytes"] == 20 * 2**20
 
 
