@@ -21,9 +21,9 @@ GRID = "rgba(128, 128, 128, 0.28)"
 FONT = dict(family="ui-sans-serif, system-ui, -apple-system, Segoe UI, sans-serif", color=TEXT)
 
 
-def axis_label(aspect: str, width: int = 16) -> str:
-    """'Emotion & Viewer Response' -> 'Emotion & Viewer<br>Response': short lines keep the
-    labels inside the figure at any width."""
+def axis_label(aspect: str, width: int = 15) -> str:
+    """'Emotion & Viewer Response' -> 'Emotion &<br>Viewer Response': short lines keep the
+    labels inside the figure down to phone widths."""
     return "<br>".join(textwrap.wrap(aspect, width))
 
 
@@ -74,7 +74,7 @@ def radar_figure(series: Mapping[str, Mapping[str, float]], height: int = 440) -
             )
         )
     figure.update_layout(
-        **_base_layout(height, dict(l=104, r=104, t=40, b=40)),
+        **_base_layout(height, dict(l=124, r=96, t=40, b=40)),
         showlegend=len(series) > 1,
         legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.08),
         polar=dict(

@@ -35,6 +35,7 @@ MAX_UPLOAD = "64mb"  # bytes; the pixel limit is ARTIMUSE_MAX_PIXELS (artimuse.i
 MODEL_JOB = dict(concurrency_id="model", concurrency_limit=1)  # every event that runs the model
 QUICK = dict(queue=False, show_progress="hidden")  # bookkeeping that must not wait for the model
 TITLE = "ArtiMuse · image aesthetics"
+HTML = dict(js_on_load=None, apply_default_css=False)  # our panels bring their own CSS
 
 
 def theme() -> gr.themes.Base:
@@ -86,11 +87,9 @@ def _header(handlers: Handlers, settings: Settings):
         gr.HTML(
             "<div><h1>ArtiMuse</h1><p>An aesthetic score, seven aspects and an expert's "
             "comments for any picture.</p></div>",
-            js_on_load=None,
+            **HTML,
         )
-        status = gr.HTML(
-            status_html(handlers.holder.status), js_on_load=None, elem_id="model-status"
-        )
+        status = gr.HTML(status_html(handlers.holder.status), **HTML, elem_id="model-status")
     timer = gr.Timer(1.0)
     with gr.Accordion("Model", open=False):
         with gr.Row():
@@ -137,7 +136,7 @@ def _assess_tab(handlers: Handlers, tokens: gr.Slider) -> None:
             if examples:
                 gr.Examples([[p] for p in examples], inputs=[image], label="Or try one of these")
         with gr.Column(scale=4, min_width=300):
-            score = gr.HTML(placeholder_html(), js_on_load=None, elem_id="assess-score")
+            score = gr.HTML(placeholder_html(), **HTML, elem_id="assess-score")
             empty_radar, empty_distribution = empty_charts()
             distribution = gr.Plot(
                 empty_distribution,
@@ -149,8 +148,8 @@ def _assess_tab(handlers: Handlers, tokens: gr.Slider) -> None:
             radar = gr.Plot(
                 empty_radar, show_label=False, elem_classes="am-plot", elem_id="assess-radar"
             )
-            gr.HTML(f'<div class="am-note"><b>Note:</b> {ASPECT_SCORE_NOTE}</div>', js_on_load=None)
-    comments = gr.HTML(js_on_load=None, elem_id="assess-comments")
+            gr.HTML(f'<div class="am-note"><b>Note:</b> {ASPECT_SCORE_NOTE}</div>', **HTML)
+    comments = gr.HTML(**HTML, elem_id="assess-comments")
     result = gr.JSON(visible=False)
     with gr.Row():
         to_json = gr.Button("Export JSON", size="sm", elem_id="export-json")
@@ -160,20 +159,22 @@ def _assess_tab(handlers: Handlers, tokens: gr.Slider) -> None:
         )
 
     outputs = [score, radar, distribution, comments, result]
+    ticket = gr.State()
     stream = dict(
         fn=handlers.assess,
-        inputs=[image, tokens],
+        inputs=[image, tokens, ticket],
         outputs=outputs,
-        preprocess=False,
+        preprocess=False,  # the handler decodes the upload itself, to name what is wrong
         show_progress="minimal",
         show_progress_on=[score],
         **MODEL_JOB,
     )
-    # A new picture or a click first marks a new run (outside the queue), which ends the
-    # session's previous run at its next token; the queued job then streams the new one.
-    on_change = image.change(handlers.new_run, **QUICK).then(api_name="assess", **stream)
-    on_click = run.click(handlers.new_run, **QUICK).then(api_name=False, **stream)
-    stop.click(handlers.stopped, [result], [comments], cancels=[on_change, on_click], **QUICK)
+    # A new picture, a click or Stop first takes a new ticket (outside the queue): the
+    # session's previous run stops at its next token, keeping what it wrote; the queued job
+    # then streams the new picture.
+    image.change(handlers.new_run, None, ticket, **QUICK).then(api_name="assess", **stream)
+    run.click(handlers.new_run, None, ticket, **QUICK).then(api_name=False, **stream)
+    stop.click(handlers.new_run, None, ticket, **QUICK)
     to_json.click(_safe(handlers.export_json), result, exported, **QUICK)
     to_markdown.click(_safe(handlers.export_markdown), result, exported, **QUICK)
 
@@ -194,8 +195,8 @@ def _compare_tab(handlers: Handlers, tokens: gr.Slider) -> None:
             radar = gr.Plot(
                 empty_charts()[0], show_label=False, elem_classes="am-plot", elem_id="compare-radar"
             )
-    table = gr.HTML(js_on_load=None, elem_id="compare-table")
-    comments = gr.HTML(js_on_load=None, elem_id="compare-comments")
+    table = gr.HTML(**HTML, elem_id="compare-table")
+    comments = gr.HTML(**HTML, elem_id="compare-comments")
     job = run.click(
         handlers.compare,
         [files, with_comments, tokens],
@@ -209,10 +210,10 @@ def _compare_tab(handlers: Handlers, tokens: gr.Slider) -> None:
 
 def _batch_tab(handlers: Handlers, tokens: gr.Slider) -> None:
     with gr.Row(equal_height=False):
+        files = gr.File(
+            file_count="multiple", label="Pictures", height=200, scale=3, elem_id="batch-files"
+        )
         with gr.Column(scale=2, min_width=280):
-            files = gr.File(
-                file_count="multiple", label="Pictures", height=220, elem_id="batch-files"
-            )
             with_comments = gr.Checkbox(
                 False, label="Also write the eight comments per picture (much slower)"
             )
@@ -222,8 +223,7 @@ def _batch_tab(handlers: Handlers, tokens: gr.Slider) -> None:
             with gr.Row():
                 csv_file = gr.DownloadButton("Download CSV", size="sm")
                 json_file = gr.DownloadButton("Download JSON", size="sm")
-        with gr.Column(scale=5, min_width=400):
-            table = gr.HTML(js_on_load=None, elem_id="batch-table")
+    table = gr.HTML(**HTML, elem_id="batch-table")
     job = run.click(
         handlers.batch,
         [files, with_comments, tokens],

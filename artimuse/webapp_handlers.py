@@ -95,31 +95,43 @@ class Handlers:
         self.holder.load(ckpt)
         yield self.model_status()
 
-    def new_run(self, request: gr.Request = None) -> None:
-        """Mark a new run (or Stop) for this browser session: its older run stops streaming."""
-        self.tickets.issue(_session(request))
+    def new_run(self, request: gr.Request = None) -> int:
+        """A new picture, Run or Stop (handled outside the queue): a new ticket for this
+        browser session. A run streams only while its ticket is the session's newest, so the
+        one before stops at its next token and keeps what it wrote."""
+        return self.tickets.issue(_session(request))
 
     # ---- Assess tab ------------------------------------------------------------------------
     def assess(
-        self, upload: Any, max_new_tokens: Any = None, request: gr.Request = None
+        self,
+        upload: Any,
+        max_new_tokens: Any = None,
+        ticket: int | None = None,
+        request: gr.Request = None,
     ) -> Iterator[tuple]:
         """Stream one assessment: (score card, radar, distribution, comment cards, result).
 
         The scores come first (one forward), then the eight comments grow together; the
         result (hidden JSON, the export's source) always holds what the page shows.
+        `ticket` comes from `new_run`; without one, the run is the session's current one.
         """
         session = _session(request)
-        ticket = self.tickets.current(session)
+        ticket = self.tickets.current(session) if ticket is None else ticket
+        if ticket != self.tickets.current(session):
+            return  # stopped, or replaced by a newer picture, while it waited in the queue
         try:
             image, name = read_upload(upload)
         except ImageError as error:
-            gr.Warning(str(error))
+            gr.Warning(str(error), duration=6)
             yield error_html(str(error)), *empty_charts(), "", None
             return
         if image is None:
             yield placeholder_html(), *empty_charts(), "", None
             return
-        yield placeholder_html("Looking at the picture…"), gr.skip(), gr.skip(), "", None
+        waiting = "Loading the model; your picture is next…"
+        if self.holder.status.state != LOADING:
+            waiting = "Looking at the picture…"
+        yield placeholder_html(waiting), gr.skip(), gr.skip(), "", None
         try:
             model = self._model()
         except ModelUnavailable as error:
@@ -129,18 +141,23 @@ class Handlers:
         key = self._cache_key(image_digest(image), tokens, ASPECTS)
         cached: Assessment | None = self.cache.get(key)
         if cached is not None:
-            yield self._assess_outputs(cached, name, writing=False, charts=True)
+            yield self._assess_outputs(cached, name, charts=True)
             return
-        yield from self._stream(
-            model, image, name, tokens, key, lambda: ticket == self.tickets.current(session)
-        )
+        current = lambda: ticket == self.tickets.current(session)  # noqa: E731
+        yield from self._stream(model, image, name, tokens, key, current)
 
     def _stream(self, model, image, name, tokens, key, still_wanted) -> Iterator[tuple]:
         stream = model.stream(image, ASPECTS, tokens)
         comments: dict[str, str] = {}
+        finished: set[str] = set()
         scores, last_update = None, 0.0
         try:
-            while still_wanted():
+            while True:
+                if not still_wanted():  # Stop or a newer picture: keep what was written
+                    if scores is not None:
+                        partial = Assessment(scores, comments, model.name)
+                        yield self._assess_outputs(partial, name, False, finished, stopped=True)
+                    return
                 with self.holder.lock:  # one step of the model at a time, whoever asks
                     event = next(stream, None)
                 if event is None:
@@ -149,42 +166,42 @@ class Handlers:
                     scores = event.scores  # computed exactly as `model.score` computes it
                     self.cache.put(self._cache_key(key[0], "scores"), scores)
                     partial = Assessment(scores, comments, model.name)
-                    yield self._assess_outputs(partial, name, writing=True, charts=True)
+                    yield self._assess_outputs(partial, name, True, finished)
                 elif isinstance(event, (CommentDelta, CommentDone)):
                     if isinstance(event, CommentDone):
                         comments[event.aspect] = event.text
+                        finished.add(event.aspect)
                     else:
                         comments[event.aspect] = comments.get(event.aspect, "") + event.text
                     if time.monotonic() - last_update >= STREAM_INTERVAL_S:
                         last_update = time.monotonic()
                         partial = Assessment(scores, comments, model.name)
-                        yield self._assess_outputs(partial, name, writing=True, charts=False)
+                        yield self._assess_outputs(partial, name, False, finished)
                 elif isinstance(event, Finished):
                     self.cache.put(key, event.assessment)
-                    yield self._assess_outputs(event.assessment, name, writing=False, charts=False)
+                    yield self._assess_outputs(event.assessment, name, False)
         finally:
-            stream.close()  # Stop, a newer run or an error: free the generation's memory now
+            stream.close()  # stopped, replaced or failed: free the generation's memory now
 
     def _assess_outputs(
-        self, assessment: Assessment, name: str, writing: bool, charts: bool
+        self,
+        assessment: Assessment,
+        name: str,
+        charts: bool,
+        finished: set[str] | None = None,
+        stopped: bool = False,
     ) -> tuple:
+        """The five outputs; `finished` None means the assessment is complete."""
         s = assessment.scores
         radar = radar_figure({name: s.aspects}) if charts else gr.skip()
         distribution = (
             distribution_figure(s.distribution, s.total, s.spread) if charts else gr.skip()
         )
         card = score_html(s) if charts else gr.skip()
-        cards = comments_html(dict(assessment.comments), s, ASPECTS, writing)
-        result = {"image": name, "complete": not writing, "assessment": assessment.to_json()}
+        cards = comments_html(dict(assessment.comments), s, finished, stopped)
+        complete = finished is None
+        result = {"image": name, "complete": complete, "assessment": assessment.to_json()}
         return card, radar, distribution, cards, result
-
-    def stopped(self, result: dict | None, request: gr.Request = None) -> str | Any:
-        """Stop: end this session's run; the cards keep what was written, marked finished."""
-        self.new_run(request)
-        if not result:
-            return gr.skip()
-        assessment = export.assessment_from_result(result)
-        return comments_html(dict(assessment.comments), assessment.scores, ASPECTS, writing=False)
 
     # ---- Export ----------------------------------------------------------------------------
     def export_json(self, result: dict | None) -> Any:

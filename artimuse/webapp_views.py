@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from PIL import Image
 
@@ -42,16 +42,17 @@ def status_html(status: ModelStatus) -> str:
             f'<div class="am-status loading"><span class="am-dot"></span>Loading model '
             f"<b>{esc(status.ckpt)}</b>…</div>"
         )
-    if status.state == FAILED:
-        fix = ""
-        if status.download:
-            fix = (
-                f"<p>Download the weights with:</p><pre><code>{esc(status.download)}</code>"
-                "</pre><p>then restart the app, or pick the checkpoint under <b>Model</b>.</p>"
-            )
+    if status.state == FAILED and status.download:
         return (
-            f'<div class="am-status failed"><b>No model loaded</b> ({esc(status.ckpt)}): '
-            f"{esc(status.detail)}{fix}</div>"
+            f'<div class="am-status failed"><b>No checkpoint found</b> at <code>'
+            f"{esc(status.ckpt)}</code>. Download the weights with:<pre><code>"
+            f"{esc(status.download)}</code></pre>then restart the app, or load them under "
+            "<b>Model</b>.</div>"
+        )
+    if status.state == FAILED:
+        return (
+            f'<div class="am-status failed"><b>Could not load</b> <code>{esc(status.ckpt)}'
+            f"</code>: {esc(status.detail)}</div>"
         )
     return (
         f'<div class="am-status ready"><span class="am-dot"></span>Model <b>'
@@ -92,18 +93,24 @@ def score_html(scores: Scores, note: str = "") -> str:
 def comments_html(
     comments: Mapping[str, str],
     scores: Scores | None,
+    finished: Collection[str] | None = None,
+    stopped: bool = False,
     asked: Sequence[str] = ASPECTS,
-    writing: bool = True,
 ) -> str:
-    """One card per asked aspect; a card fills in as its comment streams. `comments` holds the
-    text so far; an aspect is finished when it is in `comments` and `writing` is over."""
+    """One card per asked aspect, filling in as its comment streams. `comments`: the text so
+    far; `finished`: the aspects whose comment is complete (None: all of them); `stopped`:
+    generation was stopped, the unfinished cards keep their text and say so."""
     cards = []
     for aspect in COMMENT_ORDER:
         if aspect not in asked:
             continue
         text = comments.get(aspect, "")
-        state = "done" if not writing else ("writing" if text else "waiting")
-        body = esc(text) if text else ("waiting for the model…" if writing else "(no comment)")
+        if finished is None or aspect in finished:
+            state, body = "done", esc(text) or "(no comment)"
+        elif stopped:
+            state, body = "stopped", esc(text) + '<span class="am-stopped"> … stopped</span>'
+        else:
+            state, body = ("writing", esc(text)) if text else ("waiting", "waiting for the model…")
         value = _card_score(aspect, scores)
         pill = f'<span class="am-pill">{value:.1f}</span>' if value is not None else ""
         wide = " wide" if aspect == COMPREHENSIVE else ""
@@ -139,8 +146,8 @@ def compare_html(entries: Sequence[tuple[str, str, Scores]]) -> str:
     for aspect in RADAR_ASPECTS:
         rows.append(_compare_row(aspect, [s.aspects.get(aspect) for _, _, s in entries]))
     return (
-        f'<table class="am-table am-compare"><thead><tr><th></th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="am-scroll"><table class="am-table am-compare"><thead><tr><th></th>{head}'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -179,9 +186,9 @@ def batch_html(rows: Sequence[dict], errors: Sequence[tuple[str, str]], total: i
     return (
         f'<div class="am-batch-summary">{done} of {total} files · {len(rows)} scored'
         f"{f' · {len(errors)} skipped' if errors else ''}</div>"
-        f'<table class="am-table am-batch"><thead><tr><th>#</th><th></th><th>File</th>'
-        f"<th>Total</th><th>±</th>{aspect_heads}</tr></thead><tbody>{body}</tbody></table>"
-        f"{skipped_html}"
+        f'<div class="am-scroll"><table class="am-table am-batch"><thead><tr><th>#</th><th></th>'
+        f"<th>File</th><th>Total</th><th>±</th>{aspect_heads}</tr></thead><tbody>{body}</tbody>"
+        f"</table></div>{skipped_html}"
     )
 
 
@@ -202,7 +209,7 @@ def _batch_row(rank: int, row: dict) -> str:
 CSS = """
 .am-header { display:flex; align-items:flex-end; justify-content:space-between; gap:1rem;
   flex-wrap:wrap; margin-bottom:.25rem; }
-.am-header h1 { font-size:1.9rem; margin:0; letter-spacing:-.02em; }
+.am-header h1 { font-size:2rem; font-weight:750; margin:0; letter-spacing:-.02em; }
 .am-header p { margin:.15rem 0 0; color:var(--body-text-color-subdued); }
 .am-status { font-size:.9rem; padding:.45rem .8rem; border-radius:999px;
   border:1px solid var(--border-color-primary); background:var(--block-background-fill); }
@@ -210,7 +217,8 @@ CSS = """
   margin-right:.45rem; background:#22c55e; }
 .am-status.loading .am-dot { background:#f59e0b; animation:am-pulse 1s infinite alternate; }
 .am-status.failed { border-radius:.75rem; border-color:#ef4444; }
-.am-status pre { margin:.4rem 0; padding:.5rem .7rem; border-radius:.5rem; overflow-x:auto;
+.am-status pre { margin:.4rem 0; padding:.5rem .7rem; border-radius:.5rem; white-space:pre-wrap;
+  overflow-wrap:anywhere; user-select:all;
   background:var(--code-background-fill, rgba(128,128,128,.12)); }
 @keyframes am-pulse { from { opacity:.35 } to { opacity:1 } }
 .am-score { padding:1rem 1.2rem; border-radius:1rem; border:1px solid var(--border-color-primary);
@@ -246,7 +254,8 @@ CSS = """
   background:var(--block-background-fill); }
 .am-card.wide { grid-column:1 / -1; border-color:rgba(232,116,59,.55); }
 .am-card header { display:flex; justify-content:space-between; align-items:center; gap:.5rem; }
-.am-card h4 { margin:0; font-size:.95rem; }
+.am-card h4 { margin:0; font-size:.95rem; font-weight:650; }
+.am-stopped { color:var(--body-text-color-subdued); font-style:italic; }
 .am-card p { margin:.5rem 0 0; white-space:pre-wrap; overflow-wrap:anywhere; line-height:1.55;
   font-size:.93rem; }
 .am-card.waiting p { color:var(--body-text-color-subdued); font-style:italic; }
@@ -260,11 +269,13 @@ CSS = """
 .am-table tbody th { text-align:left; font-weight:500; }
 .am-table img { width:64px; height:64px; object-fit:cover; border-radius:.4rem; display:block;
   margin:0 auto .25rem; }
-.am-table thead th span { font-size:.8rem; word-break:break-all; }
+.am-table thead th span { font-size:.8rem; overflow-wrap:anywhere; }
 .am-table td.best { font-weight:700; color:#c2410c; }
 .dark .am-table td.best { color:#fdba74; }
 .am-table tr.total th, .am-table tr.total td { font-size:1.05rem; }
-.am-batch td.name { text-align:left; word-break:break-all; }
+.am-scroll { overflow-x:auto; }
+.am-batch td.name { text-align:left; min-width:9rem; overflow-wrap:anywhere; }
+.am-batch img { width:48px; height:48px; min-width:48px; margin:0; }
 .am-batch td.total { white-space:nowrap; }
 .am-batch .am-band { margin:0; font-size:.75rem; }
 .am-batch-summary { margin:.2rem 0 .5rem; color:var(--body-text-color-subdued); }
