@@ -355,3 +355,12 @@ def test_host_and_port_come_from_flags_then_environment(monkeypatch):
     monkeypatch.setenv("PORT", "9001")
     assert (parse_args([]).host, parse_args([]).port) == ("127.0.0.1", 9001)
     assert parse_args(["--port", "8080"]).port == 8080
+
+
+def test_comments_are_opt_in_for_compare_and_batch(handlers, tiny_model):
+    *_, (radar, table, cards) = handlers.compare([str(GRAY), str(SHAPES)], True, TOKENS)
+    expected = tiny_model.comment(GRAY, [COMPREHENSIVE], max_new_tokens=TOKENS)[COMPREHENSIVE]
+    assert cards.count("am-card done") == 2 and html.escape(expected) in cards
+    outputs = list(handlers.batch([str(GRAY)], True, TOKENS, progress=lambda *a, **k: None))
+    [record] = json.loads(Path(outputs[-1][2]).read_text(encoding="utf-8"))
+    assert list(record["comments"]) == list(ASPECTS)
