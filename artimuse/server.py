@@ -36,7 +36,7 @@ from artimuse.payloads import event_payload, infer_payload, score_payload
 from artimuse.pipeline import ArtiMuse, load
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Event
-from artimuse.settings import Settings, env_int, resolve_device
+from artimuse.settings import Settings, env_int, listen_address, resolve_device
 from artimuse.uploads import (
     BodySizeLimit,
     UploadLimits,
@@ -326,8 +326,9 @@ def _parser() -> argparse.ArgumentParser:
         "ARTIMUSE_MAX_NEW_TOKENS, ARTIMUSE_MAX_UPLOAD_MB (20), ARTIMUSE_MAX_PIXELS, "
         "ARTIMUSE_MAX_BATCH (16), ARTIMUSE_QUEUE_SIZE (16), ARTIMUSE_API_KEY, HOST, PORT.",
     )
-    parser.add_argument("--host", "--listen", default=os.environ.get("HOST", "0.0.0.0"))
-    parser.add_argument("--port", type=int, default=env_int("PORT", 8000))
+    host, port = listen_address(8000)
+    parser.add_argument("--host", "--listen", default=host)
+    parser.add_argument("--port", type=int, default=port)
     parser.add_argument("--ckpt", help="checkpoint directory or hub id (ARTIMUSE_CKPT)")
     parser.add_argument("--model_name", "--model-name", help="a folder under checkpoints/")
     parser.add_argument("--device", help="auto, cpu, cuda:0, mps (ARTIMUSE_DEVICE)")

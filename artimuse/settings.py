@@ -1,6 +1,8 @@
-"""Run-time settings: the environment is read here and nowhere else (SPEC 9).
+"""Run-time settings from the environment (SPEC 9).
 
-Every front end (Python API, web app, REST service, CLI) builds its defaults from `Settings`.
+Every front end (Python API, web app, REST service, CLI) takes the model's settings from
+`Settings.from_env()` and its listening address from `listen_address()`; service limits are read
+with `env_int`, so a malformed value is reported with the variable's name.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"{name} must be an integer, got {raw!r}")
+
+
+def listen_address(default_port: int) -> tuple[str, int]:
+    """`HOST` (default 0.0.0.0) and `PORT`: where a server listens unless flags say otherwise."""
+    return os.environ.get("HOST", "0.0.0.0"), env_int("PORT", default_port)
 
 
 def available_devices() -> list[str]:

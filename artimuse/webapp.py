@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 import gradio as gr
 
-from artimuse.settings import Settings, env_int
+from artimuse.settings import Settings, listen_address
 from artimuse.webapp_handlers import Handlers, empty_charts
 from artimuse.webapp_state import ModelHolder, list_checkpoints
 from artimuse.webapp_views import (
@@ -263,14 +262,13 @@ def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="The ArtiMuse web app.")
+    host, port = listen_address(7860)
     parser.add_argument(
         "--host",
-        default=os.environ.get("HOST", "0.0.0.0"),
+        default=host,
         help="address to listen on (env HOST, default 0.0.0.0)",
     )
-    parser.add_argument(
-        "--port", type=int, default=env_int("PORT", 7860), help="port (env PORT, default 7860)"
-    )
+    parser.add_argument("--port", type=int, default=port, help="port (env PORT, default 7860)")
     parser.add_argument(
         "--queue-size",
         type=int,
