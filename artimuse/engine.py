@@ -47,6 +47,8 @@ class Engine:
         self.score_suffixes = {key: self._suffix(prefix, q) for key, q in questions.items()}
         self.score_rows = self.lm_head.weight[list(self.ids.score)].detach().clone()  # (101, H)
         self.score_values = torch.arange(101, dtype=torch.float32, device=self.model.device)
+        # Flash attention takes no custom mask, so it scores over padded copies of the prefix.
+        self.pack_scores = self.backbone.config._attn_implementation != "flash_attention_2"
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
@@ -110,13 +112,49 @@ class Engine:
 
         -> probabilities (n, len(keys), 101), float32 (SPEC 7: softmax over the 101 ids).
         """
+        suffixes = [self.score_suffixes[k] for k in keys]
+        if self.pack_scores:
+            last = self._packed_suffix_scores(cache, suffixes)
+        else:
+            last = self._padded_suffix_scores(cache, suffixes)
+        logits = F.linear(last, self.score_rows).float()  # in the model's dtype first, as the LM
+        return logits.softmax(-1)  # (n, k, 101)
+
+    def _packed_suffix_scores(self, cache: DynamicCache, suffixes: list[list[int]]):
+        """All suffixes of an image in one row after its prefix, each seeing only the prefix and
+        itself (a block-causal mask, positions restarting at P): no padding, no cache copies.
+
+        -> the last hidden state of every suffix, (n, k, H).
+        """
+        n, prefix_len = cache.layers[0].keys.shape[0], cache.get_seq_length()
+        device = self.model.device
+        lengths = torch.tensor([len(s) for s in suffixes], device=device)
+        ids = torch.tensor([t for s in suffixes for t in s], device=device)  # (L,)
+        segment = torch.repeat_interleave(torch.arange(len(suffixes), device=device), lengths)
+        offset = torch.arange(len(ids), device=device) - torch.repeat_interleave(
+            lengths.cumsum(0) - lengths, lengths
+        )
+        causal = offset[:, None] >= offset[None, :]
+        own = (segment[:, None] == segment[None, :]) & causal  # (L, L)
+        sees_prefix = torch.ones(len(ids), prefix_len, dtype=torch.bool, device=device)
+        mask = torch.cat([sees_prefix, own], dim=1)[None, None].expand(n, 1, -1, -1)
+        out = self.backbone(
+            input_ids=ids.expand(n, -1),
+            attention_mask=mask,
+            position_ids=(prefix_len + offset).expand(n, -1),
+            use_cache=True,
+            **{self.cache_arg: cache},
+        )
+        cache.crop(prefix_len - cache.get_seq_length())  # back to the prefix, for the comments
+        return out.last_hidden_state[:, lengths.cumsum(0) - 1]
+
+    def _padded_suffix_scores(self, cache: DynamicCache, suffixes: list[list[int]]):
+        """The suffixes as a left-padded batch over copies of the prefix cache -> (n, k, H)."""
         n, prefix_len = cache.layers[0].keys.shape[0], cache.get_seq_length()
         cache = copy.deepcopy(cache)  # the comments continue from the untouched prefix
-        cache.batch_repeat_interleave(len(keys))
-        suffixes = [self.score_suffixes[k] for k in keys] * n  # image-major, like the cache
-        last = self._forward(cache, *self._suffix_batch(suffixes, prefix_len))  # (n*k, H)
-        logits = F.linear(last, self.score_rows).float()  # (n*k, 101), in the model's dtype first
-        return logits.softmax(-1).reshape(n, len(keys), 101)
+        cache.batch_repeat_interleave(len(suffixes))
+        batch = self._suffix_batch(suffixes * n, prefix_len)  # image-major, like the cache
+        return self._forward(cache, *batch).reshape(n, len(suffixes), -1)
 
     def expected_scores(self, probabilities: torch.Tensor) -> torch.Tensor:
         """(..., 101) probabilities -> (...) expected scores, sum_k k * p_k."""

@@ -107,7 +107,11 @@ def oracle_comment(model, image, aspect: str) -> tuple[list[int], list[float]]:
     return out.sequences[0].tolist(), margins
 
 
-def test_scores_equal_the_oracle_for_every_batch_size(model):
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "padded"])
+def test_scores_equal_the_oracle_for_every_batch_size(model, packed, monkeypatch):
+    """Both ways of scoring the suffixes: packed in one row (SDPA, eager) and left-padded over
+    copies of the prefix cache (what flash attention, which takes no custom mask, uses)."""
+    monkeypatch.setattr(model.engine, "pack_scores", packed)
     tolerance = TOLERANCE[str(model.dtype).removeprefix("torch.")]
     pictures = images(3, seed=7)
     want = [model.engine.expected_scores(oracle_probabilities(model, p)) for p in pictures]

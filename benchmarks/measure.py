@@ -1,0 +1,173 @@
+"""Measuring helpers for the benchmark: clocks, memory, bandwidth, test images."""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from artimuse.engine import Engine
+
+GB = 1e9
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable, device: torch.device, repeats: int = 1, warmup: int = 0) -> float:
+    """Median wall time of `fn()` in seconds, over `repeats` runs after `warmup` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def rss_bytes() -> int:
+    """Current resident set size (/proc/self/statm), falling back to the peak elsewhere."""
+    try:
+        resident = int(Path("/proc/self/statm").read_text().split()[1])
+        return resident * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return peak_rss_bytes()
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@torch.no_grad()
+def memory_bandwidth(device: torch.device, gigabytes: float = 1.0, repeats: int = 5) -> dict:
+    """Best-of-`repeats` read bandwidth (a float32 sum) and copy bandwidth (read + write), GB/s.
+
+    The buffer is far larger than any cache, so this is what streaming weights can reach.
+    """
+    n = int(gigabytes * GB) // 4
+    source = torch.ones(n, dtype=torch.float32, device=device)
+    target = torch.empty_like(source)
+    read = min(clock(source.sum, device)[1] for _ in range(repeats))
+    copy = min(clock(lambda: target.copy_(source), device)[1] for _ in range(repeats))
+    return {"read_gbps": 4 * n / read / GB, "copy_gbps": 8 * n / copy / GB, "buffer_gb": gigabytes}
+
+
+def slope(values: list[float]) -> float:
+    """Least-squares slope of `values` against their index (0 for fewer than 2 values)."""
+    if len(values) < 2:
+        return 0.0
+    return float(np.polyfit(np.arange(len(values)), np.asarray(values, dtype=np.float64), 1)[0])
+
+
+@contextmanager
+def forced_length(engine: Engine) -> Iterator[None]:
+    """Make every comment run to `max_new_tokens` (EOS ignored): timings then count N tokens.
+
+    Patches this engine instance only, so `assess` / `stream` run their real code path.
+    """
+    engine.generate = functools.partial(Engine.generate, engine, ignore_eos=True)
+    try:
+        yield
+    finally:
+        del engine.generate
+
+
+def make_images(folder: Path, count: int, seed: int = 0) -> list[Path]:
+    """`count` JPEGs of camera-like sizes (smooth gradients + noise), written into `folder`."""
+    sizes = [(1024, 768), (800, 1200), (640, 480), (1600, 1200), (1200, 1200)]
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(count):
+        width, height = sizes[i % len(sizes)]
+        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        phase = rng.uniform(0, 6.28, size=3)
+        channels = [
+            127 + 100 * np.sin(xx / (37 + 11 * c) + yy / (53 + 7 * c) + phase[c]) for c in range(3)
+        ]
+        pixels = np.stack(channels, -1) + rng.normal(0, 12, size=(height, width, 3))
+        path = folder / f"image_{i:04d}.jpg"
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+@contextmanager
+def stopwatch(device: torch.device, **targets: tuple[object, str]) -> Iterator[dict]:
+    """Time every call of the named methods (`name=(obj, "method")`) while inside the block.
+
+    Wraps them on these instances only, so the code under test runs unchanged.
+    -> name -> list of seconds, one per call.
+    """
+    times: dict[str, list[float]] = {name: [] for name in targets}
+
+    def wrap(name: str, method: Callable) -> Callable:
+        def timed_method(*args, **kwargs):
+            sync(device)
+            start = time.perf_counter()
+            result = method(*args, **kwargs)
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+            return result
+
+        return timed_method
+
+    for name, (obj, attr) in targets.items():
+        setattr(obj, attr, wrap(name, getattr(obj, attr)))
+    try:
+        yield times
+    finally:
+        for obj, attr in targets.values():
+            delattr(obj, attr)  # the class's method shows through again
+
+
+def clock(fn: Callable, device: torch.device):
+    """(fn(), seconds)."""
+    sync(device)
+    start = time.perf_counter()
+    result = fn()
+    sync(device)
+    return result, time.perf_counter() - start
+
+
+@torch.no_grad()
+def matmul_speed(weight: torch.Tensor, rows: tuple[int, ...] = (1, 8, 256)) -> dict:
+    """ms and GFLOP/s of `x @ weight.T` for x of `rows` rows, in the weight's dtype and in
+    float32: shows whether this machine multiplies its dtype natively (CPUs without AVX512-BF16
+    or AMX run bf16 matmuls row by row, far below their float32 speed)."""
+    out = {}
+    device = weight.device
+    for dtype in dict.fromkeys((weight.dtype, torch.float32)):
+        w = weight.to(dtype)
+        for m in rows:
+            x = torch.randn(m, w.shape[1], dtype=dtype, device=device)
+            seconds = timed(lambda x=x, w=w: F.linear(x, w), device, 3, warmup=1)
+            flops = 2 * m * w.shape[0] * w.shape[1]
+            name = f"{str(dtype).removeprefix('torch.')}_rows_{m}"
+            out[name] = {"ms": 1000 * seconds, "gflops": flops / seconds / GB}
+    return out
+
+
+def cpu_features() -> dict:
+    """What decides CPU matmul speed per dtype (torch's own detection)."""
+    checks = ("avx2", "avx512", "avx512_bf16", "amx_tile", "amx_fp16")
+    found = {}
+    for name in checks:
+        probe = getattr(torch.cpu, f"_is_{name}_supported", None)
+        found[name] = bool(probe()) if probe else None
+    return {"capability": torch.backends.cpu.get_cpu_capability(), **found}
