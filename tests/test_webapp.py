@@ -22,6 +22,7 @@ from tests.conftest import CONFORMANCE_IMAGES
 
 gr = pytest.importorskip("gradio")
 
+from artimuse import webapp_handlers  # noqa: E402
 from artimuse.webapp import build_app, launch  # noqa: E402
 from artimuse.webapp_handlers import Handlers  # noqa: E402
 from artimuse.webapp_state import (  # noqa: E402
@@ -140,7 +141,9 @@ def test_no_image_shows_the_invitation(handlers):
     assert "am-empty" in card and not [t for t in radar.data if t.mode != "lines"]
 
 
-def test_stop_ends_the_stream_and_keeps_what_was_written(handlers):
+def test_stop_ends_the_stream_and_keeps_what_was_written(handlers, monkeypatch):
+    # every delta an update: on a fast machine the throttle would let the tiny model finish
+    monkeypatch.setattr(webapp_handlers, "STREAM_INTERVAL_S", 0.0)
     request = SimpleNamespace(session_hash="s1")
     run = handlers.assess(str(SHAPES), 40, handlers.new_run(request), request)
     outputs = [next(run) for _ in range(4)]  # looking, scores, and two streamed updates
