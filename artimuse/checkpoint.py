@@ -16,7 +16,6 @@ from pathlib import Path
 import torch
 import transformers
 
-from artimuse.cpu_compute import upcast_big_matmuls
 from artimuse.modeling import ArtiMuseModel, ModelConfig
 from artimuse.prompts import system_message
 from artimuse.settings import CHECKPOINTS_DIR, HUB_REPOS
@@ -150,6 +149,5 @@ def load_checkpoint(ckpt: str | Path, device: torch.device, dtype: torch.dtype) 
     model = build_model(config, device, path)
     load_strict(model, read_tensors(files, dtype, device), path)
     model.eval().requires_grad_(False)
-    upcast_big_matmuls(model, device, dtype)
     log.info("loaded %s on %s as %s", path, device, dtype)
     return Checkpoint(path, model, tokenizer, ids, system_message(config))

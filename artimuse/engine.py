@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from transformers import DynamicCache
 
 from artimuse.checkpoint import Checkpoint
+from artimuse.cpu_compute import choose_cpu_kernels
 from artimuse.prompts import (
     RADAR_ASPECTS,
     TOTAL_SCORE_QUESTION,
@@ -49,6 +50,7 @@ class Engine:
         self.score_values = torch.arange(101, dtype=torch.float32, device=self.model.device)
         # Flash attention takes no custom mask, so it scores over padded copies of the prefix.
         self.pack_scores = self.backbone.config._attn_implementation != "flash_attention_2"
+        self.cpu_kernels = choose_cpu_kernels(self.model, self.model.device, self.model.dtype)
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)

@@ -57,11 +57,11 @@ class ArtiMuseModel(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return self.mlp1[1].weight.device
+        return self.mlp1[0].weight.device  # a norm: never repacked (cpu_compute)
 
     @property
     def dtype(self) -> torch.dtype:
-        return self.mlp1[1].weight.dtype
+        return self.mlp1[0].weight.dtype
 
     def image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(n, 3, S, S) -> (n, num_image_tokens, llm_hidden), in the model's dtype."""

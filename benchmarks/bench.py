@@ -103,8 +103,8 @@ class Context:
 def bench_bandwidth(ctx: Context) -> dict:
     """Memory bandwidth, and matmul speed in the model's dtype vs float32 on an LM MLP weight."""
     lm = ctx.engine.backbone
-    weight = lm.layers[0].mlp.gate_proj.weight  # (intermediate, hidden)
-    return ctx.bandwidth() | {"matmul": matmul_speed(weight)}
+    gate = lm.layers[0].mlp.gate_proj  # (hidden -> intermediate)
+    return ctx.bandwidth() | {"matmul": matmul_speed(gate, ctx.model.dtype, ctx.device)}
 
 
 def bench_scores(ctx: Context) -> dict:
@@ -208,8 +208,15 @@ def lm_read_bytes(model: artimuse.ArtiMuse) -> int:
     not the embedding table (a step gathers only B of its rows) unless lm_head is tied to it."""
     lm = model.engine.model.language_model
     table = lm.get_input_embeddings().weight
-    total = sum(p.nbytes for p in lm.parameters() if p is not table)
-    return total + (table.nbytes if model.engine.lm_head.weight is table else 0)
+    tied = getattr(model.engine.lm_head, "weight", None) is table
+    return weight_bytes(lm) - (0 if tied else table.nbytes)
+
+
+def weight_bytes(module: torch.nn.Module) -> int:
+    """Parameters, and the Linear weights that cpu_compute moved into packed buffers."""
+    return sum(
+        t.nbytes for t in (*module.parameters(), *module.buffers()) if t.dtype.is_floating_point
+    )
 
 
 def bench_decode(ctx: Context) -> dict:
@@ -414,7 +421,7 @@ def probe_load(args: argparse.Namespace) -> None:
     model = artimuse.load(args.probe_load, device=args.device, dtype=args.dtype)
     sync(device)
     load_s = time.perf_counter() - start
-    weights = sum(p.nbytes for p in model.engine.model.parameters())
+    weights = weight_bytes(model.engine.model)
     out = {
         "load_s": load_s,
         "weights_gb": weights / GB,

@@ -146,20 +146,27 @@ def clock(fn: Callable, device: torch.device):
 
 
 @torch.no_grad()
-def matmul_speed(weight: torch.Tensor, rows: tuple[int, ...] = (1, 8, 256)) -> dict:
-    """ms and GFLOP/s of `x @ weight.T` for x of `rows` rows, in the weight's dtype and in
-    float32: shows whether this machine multiplies its dtype natively (CPUs without AVX512-BF16
-    or AMX run bf16 matmuls row by row, far below their float32 speed)."""
+def matmul_speed(
+    layer: torch.nn.Linear,
+    dtype: torch.dtype,
+    device: torch.device,
+    rows: tuple[int, ...] = (1, 8, 256),
+) -> dict:
+    """ms and GFLOP/s of one of the model's Linear layers (in its dtype, with the kernel the
+    engine chose: see artimuse/cpu_compute.py) and of a plain float32 matmul of the same shape,
+    for inputs of `rows` rows: shows how well this machine multiplies the model's dtype."""
+    plain = torch.randn(layer.out_features, layer.in_features, device=device)
+    kernels = {
+        f"model_{str(dtype).removeprefix('torch.')}": (layer, dtype),
+        "float32": (lambda x: F.linear(x, plain), torch.float32),
+    }
     out = {}
-    device = weight.device
-    for dtype in dict.fromkeys((weight.dtype, torch.float32)):
-        w = weight.to(dtype)
+    for name, (kernel, kernel_dtype) in kernels.items():
         for m in rows:
-            x = torch.randn(m, w.shape[1], dtype=dtype, device=device)
-            seconds = timed(lambda x=x, w=w: F.linear(x, w), device, 3, warmup=1)
-            flops = 2 * m * w.shape[0] * w.shape[1]
-            name = f"{str(dtype).removeprefix('torch.')}_rows_{m}"
-            out[name] = {"ms": 1000 * seconds, "gflops": flops / seconds / GB}
+            x = torch.randn(m, layer.in_features, dtype=kernel_dtype, device=device)
+            seconds = timed(lambda x=x, k=kernel: k(x), device, 3, warmup=1)
+            flops = 2 * m * layer.out_features * layer.in_features
+            out[f"{name}_rows_{m}"] = {"ms": 1000 * seconds, "gflops": flops / seconds / GB}
     return out
 
 

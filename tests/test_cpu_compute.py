@@ -1,12 +1,26 @@
-"""bf16 weights with float32 arithmetic: same numbers as bf16 kernels, no extra memory."""
+"""The CPU kernels chosen for bf16 weights give the plain kernels' numbers."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
+from PIL import Image
+from safetensors.torch import save_file
 from torch import nn
 
+import artimuse
 from artimuse import cpu_compute
-from artimuse.cpu_compute import UpcastConv2d, UpcastLinear, upcast_big_matmuls
+from artimuse.cpu_compute import PackedLinear, UpcastConv2d, UpcastLinear, choose_cpu_kernels
+from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
+from artimuse.weights import read_tensors, release_file_pages
+
+CPU = torch.device("cpu")
+
+
+def small_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 32, 2, 2), nn.Flatten(2), nn.Linear(16, 32)).bfloat16()
 
 
 def test_cpu_flags_decide(tmp_path):
@@ -20,12 +34,11 @@ def test_cpu_flags_decide(tmp_path):
 
 def test_upcast_layers_match_bf16_kernels(monkeypatch):
     monkeypatch.setattr(cpu_compute, "cpu_has_native_bf16", lambda: False)
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 32, 2, 2), nn.Flatten(2), nn.Linear(16, 32)).bfloat16()
+    model = small_model()
     x = torch.randn(1, 3, 8, 8, dtype=torch.bfloat16)
     want = model(x)
     pointers = [p.data_ptr() for p in model.parameters()]
-    assert upcast_big_matmuls(model, torch.device("cpu"), torch.bfloat16)
+    assert choose_cpu_kernels(model, CPU, torch.bfloat16) == "float32 arithmetic"
     assert isinstance(model[0], UpcastConv2d) and isinstance(model[2], UpcastLinear)
     assert [p.data_ptr() for p in model.parameters()] == pointers  # weights untouched
     got = model(x)
@@ -38,10 +51,56 @@ def test_upcast_layers_match_bf16_kernels(monkeypatch):
     )
 
 
-def test_only_cpu_bf16_without_native_support(monkeypatch):
-    monkeypatch.setattr(cpu_compute, "cpu_has_native_bf16", lambda: False)
-    layer = nn.Linear(4, 4)
-    assert not upcast_big_matmuls(layer, torch.device("cpu"), torch.float32)
-    assert type(layer) is nn.Linear
+@pytest.mark.skipif(not cpu_compute.pack_possible(), reason="oneDNN has no bf16 on this CPU")
+@pytest.mark.parametrize("rows", [1, 8, 37])
+def test_packed_linear_is_bit_identical(monkeypatch, rows):
     monkeypatch.setattr(cpu_compute, "cpu_has_native_bf16", lambda: True)
-    assert not upcast_big_matmuls(layer.bfloat16(), torch.device("cpu"), torch.bfloat16)
+    torch.manual_seed(rows)
+    model = nn.Sequential(nn.Linear(64, 96), nn.GELU(), nn.Linear(96, 40, bias=False)).bfloat16()
+    x = torch.randn(3, rows, 64, dtype=torch.bfloat16)
+    want = model(x)
+    assert choose_cpu_kernels(model, CPU, torch.bfloat16) == "packed"
+    assert isinstance(model[0], PackedLinear) and isinstance(model[2], PackedLinear)
+    assert not hasattr(model[0], "weight")  # no dense copy kept beside the packed one
+    assert torch.equal(model(x), want)
+
+
+def test_tied_weights_are_not_packed(monkeypatch):
+    monkeypatch.setattr(cpu_compute, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(cpu_compute, "pack_possible", lambda: True)
+    embed, head = nn.Embedding(10, 8), nn.Linear(8, 10, bias=False)
+    head.weight = embed.weight  # an LM with tie_word_embeddings
+    model = nn.ModuleList([embed, head]).bfloat16()
+    choose_cpu_kernels(model, CPU, torch.bfloat16)
+    assert type(head) is nn.Linear and head.weight is embed.weight
+
+
+def test_other_devices_and_dtypes_keep_the_plain_kernels(monkeypatch):
+    for native in (False, True):
+        monkeypatch.setattr(cpu_compute, "cpu_has_native_bf16", lambda n=native: n)
+        layer = nn.Linear(4, 4)
+        assert choose_cpu_kernels(layer, CPU, torch.float32) == "default"
+        assert choose_cpu_kernels(layer, torch.device("meta"), torch.bfloat16) == "default"
+        assert type(layer) is nn.Linear
+
+
+def test_released_file_pages_still_read_the_files_bytes(tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_file({"w": torch.randn(512, 1024, dtype=torch.bfloat16)}, str(path))
+    [mapped] = read_tensors([path], torch.bfloat16, CPU).values()
+    before = mapped.clone()
+    assert release_file_pages([mapped]) >= mapped.nbytes - 2 * 4096  # whole inner pages
+    assert torch.equal(mapped, before)  # reread from the file
+    assert release_file_pages([before]) == 0  # ordinary memory is never touched
+
+
+@pytest.mark.skipif(not cpu_compute.pack_possible(), reason="oneDNN has no bf16 on this CPU")
+def test_packed_model_gives_the_plain_models_scores_and_comments(tmp_path, monkeypatch):
+    path = make_checkpoint(tmp_path / "bf16", CheckpointSpec(dtype="bfloat16", seed=9))
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (80, 120, 3), np.uint8))
+    monkeypatch.setattr(cpu_compute, "cpu_has_native_bf16", lambda: True)
+    packed = artimuse.load(str(path), device="cpu", dtype="bfloat16", max_new_tokens=8)
+    monkeypatch.setattr(cpu_compute, "pack_possible", lambda: False)
+    plain = artimuse.load(str(path), device="cpu", dtype="bfloat16", max_new_tokens=8)
+    assert (packed.engine.cpu_kernels, plain.engine.cpu_kernels) == ("packed", "default")
+    assert packed.assess(image) == plain.assess(image)
