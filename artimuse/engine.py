@@ -196,4 +196,5 @@ class Engine:
 
     @torch.no_grad()
     def _next_token(self, last: torch.Tensor) -> torch.Tensor:
-        return self.lm_head(last).argmax(-1)  # (B,)
+        # argmax in float32: exact (bf16 -> float32 is), and twice as fast on CPU as in bf16
+        return self.lm_head(last).float().argmax(-1)  # (B,)
