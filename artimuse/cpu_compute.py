@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artimuse.weights import release_file_pages
+from artimuse.weights import mapped_weight_files, release_file_pages
 
 log = logging.getLogger(__name__)
 MIN_ROWS = 16  # below this a matmul is bound by reading weights, not by arithmetic
@@ -89,11 +89,11 @@ def pack_linear_weights(model: nn.Module) -> bool:
         return False
     tied = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
     linears = [m for m in model.modules() if type(m) is nn.Linear and id(m.weight) not in tied]
-    released = 0
+    mapped, released = mapped_weight_files(), 0
     for module in linears:
         weight = module.weight.detach()
         packed = torch.ops.mkldnn._reorder_linear_weight(weight, PACK_ROWS)
-        released += release_file_pages([weight])  # else read pages stay: 2x the weights
+        released += release_file_pages(weight, mapped)  # else read pages stay: 2x the weights
         del module.weight, weight
         module.register_buffer("packed_weight", packed, persistent=False)
         module.__class__ = PackedLinear

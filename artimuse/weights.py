@@ -108,37 +108,37 @@ def _names(keys: list[str], limit: int = 8) -> str:
 MADV_DONTNEED = 4  # Linux: drop the pages from this process; a file mapping rereads on access
 
 
-def release_file_pages(tensors: list[torch.Tensor]) -> int:
-    """Take the pages of weights that are about to be dropped out of this process's memory.
+def mapped_weight_files() -> list[tuple[int, int]]:
+    """The address ranges where this process maps `.safetensors` files (none off Linux)."""
+    try:
+        lines = Path("/proc/self/maps").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    fields = [line.split(maxsplit=5) for line in lines]
+    return [
+        (int(f[0].split("-")[0], 16), int(f[0].split("-")[1], 16))
+        for f in fields
+        if len(f) == 6 and f[5].endswith(".safetensors")
+    ]
+
+
+def release_file_pages(tensor: torch.Tensor, mapped: list[tuple[int, int]]) -> int:
+    """Take the pages of a weight that is about to be dropped out of this process's memory.
 
     safetensors maps the weight files (private, copy-on-write) and our tensors point into those
     maps, so a page stays resident once read while any tensor of its file lives. Only whole
-    pages inside a tensor that lies in a `.safetensors` mapping are dropped: they hold the
+    pages inside a tensor that lies in one of the `mapped` ranges are dropped: they hold the
     file's bytes (weights are never written) and would be reread from it if ever touched.
-    Call it only for tensors nothing else shares. Returns the bytes released (0 off Linux).
+    Call it only for a tensor nothing else shares. Returns the bytes released.
     """
-    try:
-        maps = Path("/proc/self/maps").read_text(encoding="utf-8").splitlines()
-        madvise = ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError):
+    start, end = tensor.data_ptr(), tensor.data_ptr() + tensor.nbytes
+    if not any(low <= start and end <= high for low, high in mapped):
         return 0
-    files = []
-    for line in maps:
-        fields = line.split(maxsplit=5)
-        if len(fields) == 6 and fields[5].endswith(".safetensors"):
-            files.append(tuple(int(x, 16) for x in fields[0].split("-")))
-    released = 0
-    for tensor in tensors:
-        start, end = tensor.data_ptr(), tensor.data_ptr() + tensor.nbytes
-        if not any(low <= start and end <= high for low, high in files):
-            continue
-        first, last = (
-            -(-start // mmap.PAGESIZE) * mmap.PAGESIZE,
-            end // mmap.PAGESIZE * mmap.PAGESIZE,
-        )
-        if (
-            last > first
-            and madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), MADV_DONTNEED) == 0
-        ):
-            released += last - first
-    return released
+    page = mmap.PAGESIZE
+    first, last = -(-start // page) * page, end // page * page
+    if last <= first:
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), MADV_DONTNEED):
+        return 0
+    return last - first
