@@ -18,6 +18,7 @@ from artimuse.prompts import RADAR_ASPECTS
 PALETTE = ("#e8743b", "#3b82f6", "#14a37f", "#a855f7")
 TEXT = "#3f3f46"
 GRID = "rgba(128, 128, 128, 0.28)"
+MARKER = "#8b8b94"  # a mid grey: the mean line must show on white and on near-black alike
 FONT = dict(family="ui-sans-serif, system-ui, -apple-system, Segoe UI, sans-serif", color=TEXT)
 
 
@@ -129,7 +130,7 @@ def distribution_figure(
     )
     low, high = max(mean - spread, 0), min(mean + spread, 100)
     figure.add_vrect(x0=low, x1=high, fillcolor="rgba(128,128,128,0.14)", line_width=0)
-    figure.add_vline(x=mean, line=dict(color=TEXT, width=1.5, dash="dot"))
+    figure.add_vline(x=mean, line=dict(color=MARKER, width=1.5, dash="dot"))
     figure.update_layout(
         **_base_layout(height, dict(l=44, r=16, t=30, b=34)),
         bargap=0.08,
