@@ -114,12 +114,12 @@ def mapped_weight_files() -> list[tuple[int, int]]:
         lines = Path("/proc/self/maps").read_text(encoding="utf-8").splitlines()
     except OSError:
         return []
-    fields = [line.split(maxsplit=5) for line in lines]
-    return [
-        (int(f[0].split("-")[0], 16), int(f[0].split("-")[1], 16))
-        for f in fields
-        if len(f) == 6 and f[5].endswith(".safetensors")
-    ]
+    ranges = []
+    for fields in (line.split(maxsplit=5) for line in lines):
+        if len(fields) == 6 and fields[5].endswith(".safetensors"):
+            low, high = fields[0].split("-")
+            ranges.append((int(low, 16), int(high, 16)))
+    return ranges
 
 
 def release_file_pages(tensor: torch.Tensor, mapped: list[tuple[int, int]]) -> int:

@@ -30,14 +30,7 @@ def timed(fn: Callable, device: torch.device, repeats: int = 1, warmup: int = 0)
     """Median wall time of `fn()` in seconds, over `repeats` runs after `warmup` runs."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(clock(fn, device)[1] for _ in range(repeats))
 
 
 def rss_bytes() -> int:
