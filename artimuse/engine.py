@@ -176,6 +176,7 @@ class Engine:
         `ignore_eos` (benchmarks only) decodes the full `max_new_tokens` regardless.
         The cache is consumed. Closing the iterator stops the work and frees the cache.
         """
+        suffixes = self._prefill_common_start(cache, suffixes)
         prefix_len = cache.get_seq_length()
         cache.batch_repeat_interleave(len(suffixes))
         ids, attention, positions = self._suffix_batch(suffixes, prefix_len)
@@ -193,6 +194,25 @@ class Engine:
             attention = F.pad(attention, (0, 1), value=1)
             positions = positions + 1
             last = self._forward(cache, token[:, None], attention, positions)
+
+    @torch.no_grad()
+    def _prefill_common_start(self, cache: DynamicCache, suffixes: Sequence[list[int]]):
+        """Run the tokens that every suffix starts with once over the one-image prefix cache,
+        not once per row: the comment questions share their first 13 tokens ("Please evaluate
+        the aesthetic quality of this image from the aspect of"). -> the suffixes' rest; each
+        keeps at least its last token, whose logits start the decoding.
+        """
+        common, shortest = 0, min(len(s) for s in suffixes)
+        while common < shortest - 1 and len({s[common] for s in suffixes}) == 1:
+            common += 1
+        if common:
+            start = cache.get_seq_length()
+            positions = torch.arange(start, start + common, device=self.model.device)[None]
+            ids = torch.tensor([suffixes[0][:common]], device=self.model.device)
+            self.backbone(
+                input_ids=ids, position_ids=positions, use_cache=True, **{self.cache_arg: cache}
+            )
+        return [s[common:] for s in suffixes]
 
     @torch.no_grad()
     def _next_token(self, last: torch.Tensor) -> torch.Tensor:
