@@ -209,9 +209,7 @@ class Engine:
             start = cache.get_seq_length()
             positions = torch.arange(start, start + common, device=self.model.device)[None]
             ids = torch.tensor([suffixes[0][:common]], device=self.model.device)
-            self.backbone(
-                input_ids=ids, position_ids=positions, use_cache=True, **{self.cache_arg: cache}
-            )
+            self._forward(cache, ids, None, positions)  # causal: the cache's own default
         return [s[common:] for s in suffixes]
 
     @torch.no_grad()

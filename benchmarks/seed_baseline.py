@@ -67,16 +67,12 @@ class SeedBaseline:
 
         Yields every row's new token per step, like `Engine.generate`.
         """
-        prompts = [self.prompt_ids(k) for k in keys]
-        n, width, device = len(prompts), max(len(p) for p in prompts), self.model.device
-        ids = torch.full((n, width), self.engine.ids.pad, dtype=torch.long, device=device)
-        mask = torch.zeros((n, width), dtype=torch.long, device=device)
-        for row, prompt in enumerate(prompts):
-            ids[row, width - len(prompt) :] = torch.tensor(prompt, device=device)
-            mask[row, width - len(prompt) :] = 1
+        # Whole prompts left-padded as the engine pads suffixes, over an empty prefix: positions
+        # are then what `generate` derives from the mask.
+        ids, mask, positions = self.engine._suffix_batch([self.prompt_ids(k) for k in keys], 0)
+        n, device = ids.shape[0], self.model.device
         features = self.model.image_features(pixel_values.expand(n, -1, -1, -1))  # (n, T, D)
         embeds = self.model.embed(ids, features, self.engine.ids.img_context)
-        positions = (mask.cumsum(-1) - 1).clamp_min(0)  # what `generate` derives from the mask
         cache = DynamicCache(config=self.engine.backbone.config)
         last = self._forward(cache, embeds, mask, positions)
         positions = positions[:, -1:]
