@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -267,10 +268,14 @@ def test_full_queue_is_503_with_retry_after():
 
 def test_closing_a_stream_stops_its_producer_and_frees_the_worker():
     closed = threading.Event()
+    produced = []
 
-    def events():
+    def events():  # a slow producer (10 ms an item, up to 10 s) that holds its slot until stopped
         try:
-            yield from range(1000)
+            for item in range(1000):
+                produced.append(item)
+                yield item
+                time.sleep(0.01)
         finally:
             closed.set()
 
@@ -289,7 +294,7 @@ def test_closing_a_stream_stops_its_producer_and_frees_the_worker():
         queue.shutdown()
 
     asyncio.run(scenario())
-    assert closed.is_set()
+    assert closed.is_set() and len(produced) < 1000
 
 
 def test_sniffing_knows_the_usual_formats():
