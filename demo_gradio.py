@@ -4,7 +4,7 @@ Checkpoint and device come from ARTIMUSE_CKPT, ARTIMUSE_DEVICE, ARTIMUSE_DTYPE a
 ARTIMUSE_MAX_NEW_TOKENS; HOST and PORT set the defaults of --host and --port.
 """
 
-from artimuse.webapp import main
+from artimuse.webapp.app import main
 
 if __name__ == "__main__":
     main()

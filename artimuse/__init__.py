@@ -4,8 +4,8 @@ The public surface is `load()`, the `ArtiMuse` it returns (`score`, `score_many`
 `assess`, `stream`), the result types and the aspect names.
 """
 
+from artimuse.api import ArtiMuse, load
 from artimuse.images import ImageError
-from artimuse.pipeline import ArtiMuse, load
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Assessment, Scores
 

@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from artimuse.config import CHECKPOINTS_DIR, Settings
 from artimuse.evaluation import (
     DATASETS_DIR,
     RESULTS_DIR,
@@ -32,9 +33,8 @@ from artimuse.evaluation import (
     write_json_atomic,
 )
 from artimuse.images import ImageError
-from artimuse.payloads import score_payload
 from artimuse.prompts import RADAR_ASPECTS
-from artimuse.settings import CHECKPOINTS_DIR, Settings
+from artimuse.serialization import score_payload
 
 IMAGE_RESULTS_DIR = Path("results/image_results")
 DELEGATED = ("api", "ui")  # their own argument parsers take the rest of the line
@@ -60,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _delegate(command: str, rest: list[str]) -> int:
     if command == "api":
-        from artimuse.server import main as serve
+        from artimuse.rest.app import main as serve
     else:
         try:
-            from artimuse.webapp import main as serve
+            from artimuse.webapp.app import main as serve
         except ImportError as error:
             print(
                 f"artimuse ui: the web app is not available ({error}); "
@@ -92,7 +92,7 @@ def model_name_of(args: argparse.Namespace) -> str:
 
 
 def load_model(args: argparse.Namespace, max_new_tokens: int | None = None):
-    from artimuse.pipeline import load
+    from artimuse.api import load
 
     return load(checkpoint_of(args), args.device, args.dtype, max_new_tokens)
 

@@ -31,7 +31,7 @@ class ImageError(ValueError):
 
 
 def max_pixels() -> int:
-    from artimuse.settings import env_int
+    from artimuse.config import env_int
 
     return env_int("ARTIMUSE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
 

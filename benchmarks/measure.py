@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from artimuse.engine import Engine
+from artimuse.inference.engine import Engine
 
 GB = 1e9
 

@@ -1,6 +1,6 @@
 """The original implementation's way of doing the same work, on top of our model modules.
 
-What the seed does differently from `artimuse.engine`, and nothing else:
+What the seed does differently from `artimuse.inference.engine`, and nothing else:
 - every prompt is run on its own: one vision pass and one prefill of the whole prompt
   (system + image tokens + question, ~300 tokens) per score, nothing shared between prompts;
 - the total score is a prompt of its own, the 7 aspect scores 7 more (its demo server);
@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
-from artimuse.engine import SCORE_KEYS, Engine
 from artimuse.images import open_image, to_pixel_values
+from artimuse.inference.engine import SCORE_KEYS, Engine
 
 
 class SeedBaseline:

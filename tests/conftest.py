@@ -6,14 +6,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
-TINY_A = DATA / "tiny-a"
-IMAGES = DATA / "images"
-CONFORMANCE_IMAGES = {
-    "gradient_640x480_q95": IMAGES / "gradient_640x480_q95.jpg",
-    "shapes_rgba_300x500": IMAGES / "shapes_rgba_300x500.png",
-    "gray_64x64": IMAGES / "gray_64x64.png",
-}
+from tests.helpers import TINY_A
 
 
 @pytest.fixture(scope="session")

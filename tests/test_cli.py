@@ -221,10 +221,10 @@ def test_seed_flags_name_the_checkpoint_and_device(monkeypatch, capsys):
 
 def test_api_and_ui_hand_over_the_rest_of_the_line(monkeypatch):
     calls = []
-    monkeypatch.setattr("artimuse.server.main", lambda argv: calls.append(("api", argv)))
-    webapp = types.ModuleType("artimuse.webapp")
+    monkeypatch.setattr("artimuse.rest.app.main", lambda argv: calls.append(("api", argv)))
+    webapp = types.ModuleType("artimuse.webapp.app")
     webapp.main = lambda argv: calls.append(("ui", argv))
-    monkeypatch.setitem(sys.modules, "artimuse.webapp", webapp)
+    monkeypatch.setitem(sys.modules, "artimuse.webapp.app", webapp)
     assert cli.main(["api", "--port", "9000"]) == 0
     assert cli.main(["ui", "--share"]) == 0
     assert calls == [("api", ["--port", "9000"]), ("ui", ["--share"])]

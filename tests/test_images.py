@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from artimuse.images import ImageError, open_image, resize_bicubic, to_pixel_values
-from tests.conftest import DATA
+from tests.helpers import DATA
 
 
 def encode(image: Image.Image, fmt: str, **params) -> bytes:

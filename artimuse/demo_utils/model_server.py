@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from artimuse.api import load
 from artimuse.images import ImageInput
-from artimuse.pipeline import load
 from artimuse.prompts import RADAR_ASPECTS
 
 

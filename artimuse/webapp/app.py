@@ -16,10 +16,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from artimuse.settings import Settings, listen_address
-from artimuse.webapp_handlers import Handlers, empty_charts
-from artimuse.webapp_state import ModelHolder, list_checkpoints
-from artimuse.webapp_views import (
+from artimuse.config import Settings, listen_address
+from artimuse.webapp.handlers import Handlers, empty_charts
+from artimuse.webapp.state import ModelHolder, list_checkpoints
+from artimuse.webapp.views import (
     ASPECT_SCORE_NOTE,
     CSS,
     placeholder_html,
@@ -28,7 +28,7 @@ from artimuse.webapp_views import (
 
 log = logging.getLogger(__name__)
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets"
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 QUEUE_SIZE = 16  # jobs waiting for the model beyond this are refused ("queue is full")
 MAX_UPLOAD = "64mb"  # bytes; the pixel limit is ARTIMUSE_MAX_PIXELS (artimuse.images)
 MODEL_JOB = dict(concurrency_id="model", concurrency_limit=1)  # every event that runs the model

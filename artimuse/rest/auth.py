@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from artimuse.images import ImageError
-from artimuse.work_queue import QueueFull
+from artimuse.rest.work_queue import QueueFull
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = ("/health",)  # liveness probes carry no key; the docs too are behind it

@@ -16,16 +16,16 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
+from artimuse.config import Settings
 from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
-from artimuse.settings import Settings
-from tests.conftest import CONFORMANCE_IMAGES
+from tests.helpers import CONFORMANCE_IMAGES
 
 gr = pytest.importorskip("gradio")
 
-from artimuse import webapp_handlers  # noqa: E402
-from artimuse.webapp import build_app, launch  # noqa: E402
-from artimuse.webapp_handlers import Handlers  # noqa: E402
-from artimuse.webapp_state import (  # noqa: E402
+from artimuse.webapp import handlers as webapp_handlers  # noqa: E402
+from artimuse.webapp.app import build_app, launch  # noqa: E402
+from artimuse.webapp.handlers import Handlers  # noqa: E402
+from artimuse.webapp.state import (  # noqa: E402
     FAILED,
     READY,
     ModelHolder,
@@ -349,7 +349,7 @@ def test_a_full_queue_says_so(served, tmp_path):
 
 
 def test_host_and_port_come_from_flags_then_environment(monkeypatch):
-    from artimuse.webapp import parse_args
+    from artimuse.webapp.app import parse_args
 
     monkeypatch.delenv("HOST", raising=False)
     monkeypatch.delenv("PORT", raising=False)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from fastapi import HTTPException, UploadFile
 from fastapi.responses import JSONResponse
 
+from artimuse.config import env_int
 from artimuse.images import ImageError
-from artimuse.settings import env_int
 
 CHUNK = 1 << 20  # read uploads 1 MiB at a time
 MULTIPART_SLACK = 64 * 1024  # boundaries, part headers and file name around each file

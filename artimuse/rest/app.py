@@ -9,8 +9,8 @@
 
 With ARTIMUSE_API_KEY set, every path but /health (the docs included) needs
 `Authorization: Bearer <key>`. The model loads in `lifespan`, never at import. All model work
-runs on one worker thread behind a bounded queue (`artimuse.work_queue`); upload checks live in
-`artimuse.uploads`, refusals and auth in `artimuse.guards`, answer shapes in `artimuse.payloads`.
+runs on one worker thread behind a bounded queue (`rest.work_queue`); upload checks live in
+`rest.uploads`, refusals and auth in `rest.auth`, answer shapes in `artimuse.serialization`.
 """
 
 from __future__ import annotations
@@ -29,22 +29,22 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 
 from artimuse import __version__
-from artimuse.checkpoint import resolve_checkpoint
-from artimuse.guards import ApiKeyMiddleware, add_error_handlers
+from artimuse.api import ArtiMuse, load
+from artimuse.config import Settings, env_int, listen_address, resolve_device
 from artimuse.images import ImageError, max_pixels, open_image
-from artimuse.payloads import event_payload, infer_payload, score_payload
-from artimuse.pipeline import ArtiMuse, load
+from artimuse.loading.checkpoint import resolve_checkpoint
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
-from artimuse.results import Event
-from artimuse.settings import Settings, env_int, listen_address, resolve_device
-from artimuse.uploads import (
+from artimuse.rest.auth import ApiKeyMiddleware, add_error_handlers
+from artimuse.rest.uploads import (
     BodySizeLimit,
     UploadLimits,
     check_image_bytes,
     read_upload,
     upload_label,
 )
-from artimuse.work_queue import WorkQueue
+from artimuse.rest.work_queue import WorkQueue
+from artimuse.results import Event
+from artimuse.serialization import event_payload, infer_payload, score_payload
 
 log = logging.getLogger(__name__)
 NDJSON = "application/x-ndjson"

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import torch
 
-from artimuse.checkpoint import load_checkpoint
-from artimuse.engine import SCORE_KEYS, Engine
+from artimuse.config import Settings, resolve_device, resolve_dtype
 from artimuse.images import ImageError, ImageInput, open_image, to_pixel_values
+from artimuse.inference.engine import SCORE_KEYS, Engine
+from artimuse.inference.streaming import CommentText
+from artimuse.loading.checkpoint import load_checkpoint
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import (
     Assessment,
@@ -29,8 +31,6 @@ from artimuse.results import (
     Scores,
     ScoresReady,
 )
-from artimuse.settings import Settings, resolve_device, resolve_dtype
-from artimuse.streaming import CommentText
 
 
 def load(

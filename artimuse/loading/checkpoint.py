@@ -16,12 +16,12 @@ from pathlib import Path
 import torch
 import transformers
 
-from artimuse.modeling import ArtiMuseModel, ModelConfig
+from artimuse.config import CHECKPOINTS_DIR, HUB_REPOS
+from artimuse.loading.tokenizer import TokenIds, load_tokenizer, token_ids
+from artimuse.loading.weights import load_strict, read_tensors, weight_files
+from artimuse.model.internvl import ArtiMuseModel, ModelConfig
+from artimuse.model.vision import VisionConfig
 from artimuse.prompts import system_message
-from artimuse.settings import CHECKPOINTS_DIR, HUB_REPOS
-from artimuse.tokenizer import TokenIds, load_tokenizer, token_ids
-from artimuse.vision import VisionConfig
-from artimuse.weights import load_strict, read_tensors, weight_files
 
 log = logging.getLogger(__name__)
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

@@ -17,8 +17,8 @@ from typing import Any
 
 from PIL import Image
 
-from artimuse.checkpoint import download_command
-from artimuse.settings import CHECKPOINTS_DIR, Settings
+from artimuse.config import CHECKPOINTS_DIR, Settings
+from artimuse.loading.checkpoint import download_command
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class ModelHolder:
     def _load(self, ckpt: str):
         if self._loader is not None:
             return self._loader(ckpt)
-        from artimuse.pipeline import load  # torch and transformers load here, not at import
+        from artimuse.api import load  # torch and transformers load here, not at import
 
         s = self.settings
         return load(ckpt, s.device, s.dtype, s.max_new_tokens)

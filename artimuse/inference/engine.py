@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
-from artimuse.checkpoint import Checkpoint
-from artimuse.cpu_compute import choose_cpu_kernels
+from artimuse.inference.cpu_kernels import choose_cpu_kernels
+from artimuse.loading.checkpoint import Checkpoint
 from artimuse.prompts import (
     RADAR_ASPECTS,
     TOTAL_SCORE_QUESTION,

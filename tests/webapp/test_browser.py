@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFORMANCE_IMAGES, TINY_A
+from tests.helpers import CONFORMANCE_IMAGES, TINY_A
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,7 +35,7 @@ pytestmark = [
 def app_url():
     pytest.importorskip("gradio")
     pytest.importorskip("playwright")
-    from artimuse.webapp import build_app, launch
+    from artimuse.webapp.app import build_app, launch
 
     env = {
         "ARTIMUSE_CKPT": str(TINY_A),

@@ -12,11 +12,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import artimuse
-from artimuse.checkpoint import read_config
+from artimuse.config import resolve_device, resolve_dtype
+from artimuse.loading.checkpoint import read_config
 from artimuse.prompts import DEFAULT_SYSTEM_MESSAGE
-from artimuse.settings import resolve_device, resolve_dtype
 from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
-from tests.conftest import CONFORMANCE_IMAGES
+from tests.helpers import CONFORMANCE_IMAGES
 
 IMAGE = CONFORMANCE_IMAGES["gray_64x64"]
 
@@ -67,7 +67,7 @@ def test_flash_attention_config_falls_back_to_sdpa(tmp_path, caplog):
     path = make_checkpoint(
         tmp_path / "flash", CheckpointSpec(attn_implementation="flash_attention_2")
     )
-    with caplog.at_level(logging.INFO, logger="artimuse.checkpoint"):
+    with caplog.at_level(logging.INFO, logger="artimuse.loading.checkpoint"):
         model = load(path)
     assert model.engine.model.language_model.config._attn_implementation == "sdpa"
     assert "flash_attention_2" in caplog.text

@@ -10,10 +10,15 @@ from safetensors.torch import save_file
 from torch import nn
 
 import artimuse
-from artimuse import cpu_compute
-from artimuse.cpu_compute import PackedLinear, UpcastConv2d, UpcastLinear, choose_cpu_kernels
+from artimuse.inference import cpu_kernels as cpu_compute
+from artimuse.inference.cpu_kernels import (
+    PackedLinear,
+    UpcastConv2d,
+    UpcastLinear,
+    choose_cpu_kernels,
+)
+from artimuse.loading.weights import mapped_weight_files, read_tensors, release_file_pages
 from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
-from artimuse.weights import mapped_weight_files, read_tensors, release_file_pages
 
 CPU = torch.device("cpu")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from artimuse.tokenizer import TokenIds, decode_comment
+from artimuse.loading.tokenizer import TokenIds, decode_comment
 
 REPLACEMENT = "\ufffd"
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artimuse.weights import mapped_weight_files, release_file_pages
+from artimuse.loading.weights import mapped_weight_files, release_file_pages
 
 log = logging.getLogger(__name__)
 MIN_ROWS = 16  # below this a matmul is bound by reading weights, not by arithmetic

@@ -16,12 +16,12 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from artimuse import webapp_export as export
-from artimuse.charts import distribution_figure, radar_figure
 from artimuse.images import ImageError, open_image
 from artimuse.prompts import ASPECTS, COMPREHENSIVE
 from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, Scores, ScoresReady
-from artimuse.webapp_state import (
+from artimuse.webapp import export
+from artimuse.webapp.charts import distribution_figure, radar_figure
+from artimuse.webapp.state import (
     LOADING,
     READY,
     ModelHolder,
@@ -30,7 +30,7 @@ from artimuse.webapp_state import (
     RunTickets,
     image_digest,
 )
-from artimuse.webapp_views import (
+from artimuse.webapp.views import (
     batch_html,
     comments_html,
     compare_comments_html,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from artimuse.vision import InternVisionModel, VisionConfig
+from artimuse.model.vision import InternVisionModel, VisionConfig
 
 
 @dataclass(frozen=True)

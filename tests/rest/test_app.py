@@ -19,11 +19,11 @@ from PIL.PngImagePlugin import PngInfo
 
 from artimuse.images import open_image
 from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
+from artimuse.rest.app import ServiceSettings, create_app
+from artimuse.rest.uploads import UploadLimits, sniff_format
+from artimuse.rest.work_queue import QueueFull, WorkQueue
 from artimuse.results import Scores
-from artimuse.server import ServiceSettings, create_app
-from artimuse.uploads import UploadLimits, sniff_format
-from artimuse.work_queue import QueueFull, WorkQueue
-from tests.conftest import TINY_A
+from tests.helpers import TINY_A
 
 
 def png(width: int = 16, height: int = 16, colour=(200, 40, 40)) -> bytes:

@@ -1,6 +1,6 @@
 """Draw the web app's example pictures, deterministically, with PIL and numpy only.
 
-    python assets/make_examples.py          # rewrites assets/*.jpg
+    python -m artimuse.webapp.examples.make_examples   # rewrites the example *.jpg beside it
 
 Three small pictures of different character, so a first visitor can try the app without a file
 of their own: a sunset over the sea, a Bauhaus-style geometric composition, misty mountain

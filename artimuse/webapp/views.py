@@ -16,7 +16,7 @@ from PIL import Image
 
 from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import Scores
-from artimuse.webapp_state import FAILED, LOADING, ModelStatus
+from artimuse.webapp.state import FAILED, LOADING, ModelStatus
 
 ASPECT_SCORE_NOTE = (
     "Only the total score is trained in the released ArtiMuse checkpoints; the seven aspect "

@@ -1,0 +1,1 @@
+"""Running the model: the shared-prefix engine, comment streaming, CPU kernels."""

@@ -1,0 +1,1 @@
+"""Loading a checkpoint in the original InternVL layout: config, weights, tokenizer."""

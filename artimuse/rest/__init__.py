@@ -1,0 +1,1 @@
+"""The REST service (FastAPI): routes, uploads, auth, the model's work queue."""

@@ -1,0 +1,1 @@
+"""The web app (gradio): assess, compare and batch tabs, charts and exports."""

@@ -1,0 +1,1 @@
+"""Example pictures shipped with the web app (package data), and the script that draws them."""
