@@ -1,4 +1,4 @@
-"""Run-time settings from the environment (SPEC 9).
+"""Run-time settings from the environment (behaviour §9).
 
 Every front end (Python API, web app, REST service, CLI) takes the model's settings from
 `Settings.from_env()` and its listening address from `listen_address()`; service limits are read

@@ -1,6 +1,7 @@
 """Dataset evaluation: read a test set, score it resumably, and correlate with the ground truth.
 
-Layout (SPEC 9): `test_datasets/{name}/test.json` = `[{"image": "a.jpg", "gt_score": 5.21}, ...]`
+Layout (behaviour §9):
+`test_datasets/{name}/test.json` = `[{"image": "a.jpg", "gt_score": 5.21}, ...]`
 with the images under `test_datasets/{name}/images/`. Every result is appended to a JSON-lines
 progress file as soon as it exists, so an interrupted run loses nothing and a rerun scores only
 what is missing. The final `results/dataset_results/{dataset}_{model_name}.json` keeps the

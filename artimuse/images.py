@@ -1,4 +1,4 @@
-"""Image input: every front end turns what the user gave into pixels here (SPEC 3).
+"""Image input: every front end turns what the user gave into pixels here (behaviour §3).
 
 `open_image` normalises any input (path, bytes, file object, PIL image) to an RGB PIL image and
 turns every way an upload can be bad into one `ImageError` with a specific message.
@@ -40,7 +40,7 @@ def open_image(source: ImageInput, name: str | None = None) -> Image.Image:
     """Decode `source` fully and return the RGB image the model will see.
 
     Applies EXIF orientation and scales 16-bit images to 8 bits before `convert("RGB")`:
-    the two documented deviations from the original (README, SPEC 3).
+    the two documented deviations from the original (README, behaviour §3).
     """
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "the upload")
     image = source if isinstance(source, Image.Image) else _decode(source, label)

@@ -1,11 +1,11 @@
-"""Every prompt-side fact of ArtiMuse in one place (SPEC 4-7).
+"""Every prompt-side fact of ArtiMuse in one place (behaviour §4-7).
 
 The trained weights expect these strings byte for byte: do not reformat them.
 """
 
 from __future__ import annotations
 
-# SPEC 4: eight aspects in this order; the radar chart uses the first seven.
+# behaviour §4: eight aspects in this order; the radar chart uses the first seven.
 ASPECTS: tuple[str, ...] = (
     "Composition & Design",
     "Visual Elements & Structure",
@@ -19,7 +19,7 @@ ASPECTS: tuple[str, ...] = (
 RADAR_ASPECTS: tuple[str, ...] = ASPECTS[:7]
 COMPREHENSIVE: str = ASPECTS[7]
 
-# SPEC 5: the InternVL-Chat default, used when config.json has no `system_message` key.
+# behaviour §5: the InternVL-Chat default, used when config.json has no `system_message` key.
 DEFAULT_SYSTEM_MESSAGE = (
     "你是书生·万象，英文名是InternVL，是由上海人工智能实验室、清华大学及多家合作单位联合开发的"
     "多模态大语言模型。"
@@ -31,7 +31,7 @@ IMG_CONTEXT = "<IMG_CONTEXT>"
 IM_END = "<|im_end|>"
 REQUIRED_SPECIAL_TOKENS = (IMG_START, IMG_END, IMG_CONTEXT, IM_END)
 
-# SPEC 6: exact question strings (leading newline, 8-space indents, trailing spaces).
+# behaviour §6: exact question strings (leading newline, 8-space indents, trailing spaces).
 TOTAL_SCORE_QUESTION = (
     "\n        Rate the aesthetics score of the image in 0-100. \n"
     "        In the output format, numbers are replaced by 2 corresponding letters, \n"
@@ -59,7 +59,7 @@ def comment_question(aspect: str) -> str:
 
 
 def _score_tokens() -> tuple[str, ...]:
-    """SPEC 7: `aa`..`az` (0-25), `ca`..`cy` (26-50), `da`..`dy` (51-75), `ea`..`ey` (76-100)."""
+    """behaviour §7: `aa`..`az` (0-25), `ca`..`cy` (26-50), `da`..`dy` (51-75), `ea`..`ey`."""
     letters = "abcdefghijklmnopqrstuvwxyz"
     blocks = (("a", 26), ("c", 25), ("d", 25), ("e", 25))  # there is no `b` block
     return tuple(first + second for first, count in blocks for second in letters[:count])
@@ -70,7 +70,7 @@ assert len(SCORE_TOKENS) == 101  # a fact about this module, not user input
 
 
 def system_message(config: dict) -> str:
-    """SPEC 5: `str()` of the config's `system_message` if the key exists (null -> 'None')."""
+    """behaviour §5: `str()` of the config's `system_message` if the key exists (null -> 'None')."""
     if "system_message" in config:
         return str(config["system_message"])
     return DEFAULT_SYSTEM_MESSAGE
@@ -91,5 +91,5 @@ def prompt_suffix(question: str) -> str:
 
 
 def full_prompt(system: str, num_image_tokens: int, question: str) -> str:
-    """SPEC 5 chat template (`internvl2_5`) with `<image>` expanded."""
+    """behaviour §5 chat template (`internvl2_5`) with `<image>` expanded."""
     return prompt_prefix(system, num_image_tokens) + prompt_suffix(question)

@@ -1,4 +1,4 @@
-"""What an assessment produces, and the file formats it is written in (SPEC 9)."""
+"""What an assessment produces, and the file formats it is written in (behaviour §9)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class CommentDelta:
 @dataclass(frozen=True)
 class CommentDone:
     aspect: str
-    text: str  # the whole comment (SPEC 8)
+    text: str  # the whole comment (behaviour §8)
     tokens: int  # new tokens generated, `<|im_end|>` included when reached
 
 

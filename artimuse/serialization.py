@@ -1,4 +1,4 @@
-"""The JSON shapes of the REST service's answers (SPEC 9 for `/infer`), in one place.
+"""The JSON shapes of the REST service's answers (behaviour §9 for `/infer`), in one place.
 
 Scores are rounded to 3 decimals as the original demo does; the distribution to 6.
 """

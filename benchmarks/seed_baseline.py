@@ -42,7 +42,7 @@ class SeedBaseline:
 
     @torch.no_grad()
     def score(self, pixel_values: torch.Tensor, key: str = "total") -> torch.Tensor:
-        """One prompt: vision pass + full prefill -> (101,) float32 probabilities (SPEC 7)."""
+        """One prompt: vision pass + full prefill -> (101,) float32 probabilities (behaviour §7)."""
         ids = torch.tensor([self.prompt_ids(key)], device=self.model.device)  # (1, L)
         features = self.model.image_features(pixel_values)  # (1, T, D)
         embeds = self.model.embed(ids, features, self.engine.ids.img_context)

@@ -1,4 +1,4 @@
-"""Image input: SPEC 3 conversions, the two documented deviations, and every bad upload."""
+"""Image input: behaviour §3 conversions, the two documented deviations, and every bad upload."""
 
 from __future__ import annotations
 

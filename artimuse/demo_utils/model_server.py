@@ -1,4 +1,4 @@
-"""The original demo's `ModelServer`, kept so the seed's scripts run unchanged (SPEC 9)."""
+"""The original demo's `ModelServer`, kept so the seed's scripts run unchanged (behaviour §9)."""
 
 from __future__ import annotations
 

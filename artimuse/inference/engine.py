@@ -1,4 +1,4 @@
-"""Scoring and comment generation: the one data path from pixels to results (SPEC 7-8).
+"""Scoring and comment generation: the one data path from pixels to results (behaviour §7-8).
 
 All 16 prompts of an image share one prefix (system prompt + image tokens, ending at `</img>`)
 and differ only in a short question. So per image: one vision pass, one prefill of the prefix,
@@ -112,7 +112,7 @@ class Engine:
     def scores(self, cache: DynamicCache, keys: Sequence[str] = SCORE_KEYS) -> torch.Tensor:
         """Score distributions for every image in `cache` and every key, in one forward.
 
-        -> probabilities (n, len(keys), 101), float32 (SPEC 7: softmax over the 101 ids).
+        -> probabilities (n, len(keys), 101), float32 (behaviour §7: softmax over the 101 ids).
         """
         suffixes = [self.score_suffixes[k] for k in keys]
         if self.pack_scores:

@@ -1,4 +1,4 @@
-"""Find, check and load an original-layout ArtiMuse checkpoint (SPEC 1).
+"""Find, check and load an original-layout ArtiMuse checkpoint (behaviour §1).
 
 The model is built on the `meta` device and the safetensors tensors are assigned into it in their
 final dtype and device: no random initialisation, no float32 copy of a bf16 checkpoint.
@@ -33,7 +33,7 @@ class Checkpoint:
     model: ArtiMuseModel
     tokenizer: object
     ids: TokenIds
-    system: str  # the system message (SPEC 5)
+    system: str  # the system message (behaviour §5)
 
     @property
     def name(self) -> str:

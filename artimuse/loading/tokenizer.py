@@ -1,4 +1,4 @@
-"""Tokenizer loading, the load-time checks of SPEC 5-7, and the comment decoding rule (SPEC 8)."""
+"""Tokenizer loading, its load-time checks (behaviour §5-7), the comment decoding rule (§8)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class TokenIds:
     img_context: int
     im_end: int  # the chat's stop token
     pad: int
-    skip_in_comments: frozenset[int]  # eos, pad and additional special tokens (SPEC 8)
+    skip_in_comments: frozenset[int]  # eos, pad and additional special tokens (behaviour §8)
 
 
 def load_tokenizer(ckpt_dir: Path):
@@ -69,7 +69,7 @@ def _single_id(tokenizer, text: str) -> int | None:
 
 
 def decode_comment(tokenizer, ids: list[int], token_ids_: TokenIds) -> str:
-    """SPEC 8 without the final strip: the tokens before the first `<|im_end|>`, decoded."""
+    """behaviour §8 without the final strip: the tokens before the first `<|im_end|>`, decoded."""
     if token_ids_.im_end in ids:
         ids = ids[: ids.index(token_ids_.im_end)]
     return decode_skipping_special(tokenizer, ids, token_ids_)

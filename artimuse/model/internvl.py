@@ -1,4 +1,4 @@
-"""The ArtiMuse model: InternViT -> pixel shuffle -> `mlp1` -> causal LM (SPEC 2).
+"""The ArtiMuse model: InternViT -> pixel shuffle -> `mlp1` -> causal LM (behaviour §2).
 
 Parameter names are the original InternVL-Chat ones (`vision_model.*`, `mlp1.*`,
 `language_model.*`), so a released checkpoint loads with a strict `load_state_dict`.

@@ -1,4 +1,4 @@
-"""InternViT vision encoder with the original parameter names (SPEC 2).
+"""InternViT vision encoder with the original parameter names (behaviour §2).
 
 Written here rather than taken from transformers because transformers' InternVL uses a converted
 key layout (split q/k/v); with the original names `load_state_dict` checks every key as it is.

@@ -2,7 +2,7 @@
 
     GET  /health          liveness, whether the model is loaded (open even with an API key)
     GET  /meta            aspects, device, dtype, checkpoint, version, limits
-    POST /infer           scores + comments (the original demo's answer, SPEC 9, plus extras)
+    POST /infer           scores + comments (the original demo's answer, behaviour §9, plus extras)
     POST /score           total + 7 aspect scores + distribution, no comments (fast)
     POST /infer/stream    newline-delimited JSON events: scores, comment deltas, done
     POST /score/batch     up to ARTIMUSE_MAX_BATCH files in one request

@@ -1,7 +1,8 @@
 """The `config.json` of a random checkpoint, as the released InternVL-Chat checkpoints write it.
 
 Field for field what transformers 4.37 serialised for `InternVLChatConfig`, its
-`InternVisionConfig` and the LM config (SPEC 1): `rope_theta` and `torch_dtype` at top level of
+`InternVisionConfig` and the LM config (behaviour §1):
+`rope_theta` and `torch_dtype` at top level of
 `llm_config`, not transformers 5's `rope_parameters` / `dtype`.
 """
 

@@ -1,4 +1,4 @@
-"""Random-weight checkpoints in the original InternVL-Chat / ArtiMuse layout (SPEC 1, 2).
+"""Random-weight checkpoints in the original InternVL-Chat / ArtiMuse layout (behaviour §1, 2).
 
 `make_checkpoint(dir, spec)` writes `config.json`, the weights (one file or shards with an
 index) and a Qwen2-style tokenizer, exactly as the released checkpoints lay them out, so the

@@ -150,7 +150,7 @@ def base_vocab_and_merges() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...
         vocab.append(best[0] + best[1])
         words = {_merge(word, best): count for word, count in words.items()}
     known = set(vocab)
-    for token in SCORE_TOKENS:  # SPEC 7: each score token must be one token
+    for token in SCORE_TOKENS:  # behaviour §7: each score token must be one token
         if token not in known:
             merges.append((token[0], token[1]))
             vocab.append(token)

@@ -1,5 +1,5 @@
-"""Files the web app hands out: one assessment as JSON (SPEC 9 single-image format plus aspect
-scores and the distribution) or Markdown, and a batch as CSV and JSON (SPEC 9 dataset format
+"""Files the web app hands out: one assessment as JSON (behaviour §9 single-image format plus aspect
+scores and the distribution) or Markdown, and a batch as CSV and JSON (behaviour §9 dataset format
 plus aspect scores). Every file goes into its own fresh folder, so two users never share one.
 """
 
@@ -28,7 +28,7 @@ def assessment_from_result(result: dict) -> Assessment:
 
 
 def result_stem(result: dict) -> str:
-    """`{image_stem}_{model_name}_eval`: the original tool's file name (SPEC 9)."""
+    """`{image_stem}_{model_name}_eval`: the original tool's file name (behaviour §9)."""
     image = Path(result.get("image") or "image").stem
     checkpoint = result["assessment"].get("Checkpoint") or "ArtiMuse"
     return f"{image}_{checkpoint}_eval"
@@ -51,7 +51,7 @@ def write_result(result: dict | None, root: Path, kind: str) -> Path:
 
 
 def batch_records(rows: Sequence[dict], errors: Sequence[tuple[str, str]]) -> list[dict]:
-    """Ranked by total: SPEC 9 dataset entries (`image`, `score`) plus spread and aspects,
+    """Ranked by total: behaviour §9 dataset entries (`image`, `score`) plus spread and aspects,
     comments when written; files that could not be read last, with their `error`."""
     ranked = sorted(rows, key=lambda r: -r["scores"].total)
     records = []

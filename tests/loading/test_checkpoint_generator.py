@@ -1,4 +1,4 @@
-"""The random-checkpoint generator writes the original InternVL-Chat layout (SPEC 1, 2, 7)."""
+"""The random-checkpoint generator writes the original InternVL-Chat layout (behaviour §1, 2, 7)."""
 
 from __future__ import annotations
 
