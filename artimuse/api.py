@@ -17,11 +17,12 @@ from pathlib import Path
 import torch
 
 from artimuse.config import Settings, resolve_device, resolve_dtype
+from artimuse.errors import InputError
 from artimuse.images import ImageError, ImageInput, open_image, to_pixel_values
-from artimuse.inference.engine import SCORE_KEYS, Engine
+from artimuse.inference.engine import Engine
 from artimuse.inference.streaming import CommentText
 from artimuse.loading.checkpoint import load_checkpoint
-from artimuse.prompts import ASPECTS, RADAR_ASPECTS
+from artimuse.prompts import ASPECTS, RADAR_ASPECTS, SCORE_KEYS
 from artimuse.results import (
     Assessment,
     CommentDelta,
@@ -193,5 +194,5 @@ def check_aspects(aspects: Sequence[str]) -> list[str]:
     aspects = [aspects] if isinstance(aspects, str) else list(aspects)
     unknown = [a for a in aspects if a not in ASPECTS]
     if unknown:
-        raise ValueError(f"unknown aspects {unknown}; choose from {list(ASPECTS)}")
+        raise InputError(f"unknown aspects {unknown}; choose from {list(ASPECTS)}")
     return [a for a in ASPECTS if a in aspects]

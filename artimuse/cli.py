@@ -18,7 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from artimuse.config import CHECKPOINTS_DIR, Settings
+from artimuse.config import DEFAULT_BATCH_SIZE, model_options, settings_from_args
+from artimuse.errors import ArtiMuseError, InputError
 from artimuse.evaluation import (
     DATASETS_DIR,
     RESULTS_DIR,
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except (FileNotFoundError, ValueError) as error:
+    except ArtiMuseError as error:
         print(f"artimuse {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -77,24 +78,16 @@ def _delegate(command: str, rest: list[str]) -> int:
 # --- the model ------------------------------------------------------------------------------
 
 
-def checkpoint_of(args: argparse.Namespace) -> str:
-    """--ckpt, else checkpoints/--model_name, else ARTIMUSE_CKPT."""
-    if args.ckpt:
-        return args.ckpt
-    if args.model_name:
-        return str(CHECKPOINTS_DIR / args.model_name)
-    return Settings.from_env().ckpt
-
-
 def model_name_of(args: argparse.Namespace) -> str:
     """The checkpoint folder's name, known before loading (results files are named by it)."""
-    return Path(checkpoint_of(args)).expanduser().resolve().name
+    return Path(settings_from_args(args).ckpt).expanduser().resolve().name
 
 
-def load_model(args: argparse.Namespace, max_new_tokens: int | None = None):
+def load_model(args: argparse.Namespace):
     from artimuse.api import load
 
-    return load(checkpoint_of(args), args.device, args.dtype, max_new_tokens)
+    settings = settings_from_args(args)
+    return load(settings.ckpt, settings.device, settings.dtype, settings.max_new_tokens)
 
 
 # --- score ----------------------------------------------------------------------------------
@@ -103,7 +96,7 @@ def load_model(args: argparse.Namespace, max_new_tokens: int | None = None):
 def run_score(args: argparse.Namespace) -> int:
     images = args.images + ([args.image_path] if args.image_path else [])
     if not images:
-        raise ValueError("no image given: artimuse score IMG...")
+        raise InputError("no image given: artimuse score IMG...")
     model = load_model(args)
     results = list(model.score_many(images, args.batch_size, aspects=args.aspects))
     if args.json:
@@ -148,8 +141,8 @@ def _score_table(images: list[str], results: list, aspects: bool) -> str:
 def run_assess(args: argparse.Namespace) -> int:
     images = args.images + ([args.image_path] if args.image_path else [])
     if not images:
-        raise ValueError("no image given: artimuse assess IMG (or --image_path IMG)")
-    model = load_model(args, args.max_new_tokens)
+        raise InputError("no image given: artimuse assess IMG (or --image_path IMG)")
+    model = load_model(args)
     failed = 0
     for image in images:
         try:
@@ -206,12 +199,12 @@ def run_eval(args: argparse.Namespace) -> int:
 def _dataset_of(args: argparse.Namespace) -> Dataset:
     if args.test_json or args.images_dir:
         if not (args.test_json and args.images_dir):
-            raise ValueError("--test-json and --images go together")
+            raise InputError("--test-json and --images go together")
         dataset = read_dataset(Path(args.test_json), Path(args.images_dir), args.dataset)
     elif args.dataset:
         dataset = read_dataset(*dataset_files(args.dataset, Path(args.data_root)), args.dataset)
     else:
-        raise ValueError("name a dataset: --dataset NAME, or --test-json FILE --images DIR")
+        raise InputError("name a dataset: --dataset NAME, or --test-json FILE --images DIR")
     if args.limit:
         dataset = Dataset(dataset.name, dataset.samples[: args.limit], dataset.images_dir)
     return dataset
@@ -257,19 +250,18 @@ def _eval_text(report, paths: dict[str, Path]) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="artimuse", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    model = _model_options()
+    model = model_options()
 
     score = commands.add_parser("score", parents=[model], help="scores of images, as a table")
     _image_arguments(score)
     score.add_argument("--json", action="store_true", help="JSON instead of a table")
     score.add_argument("--aspects", action="store_true", help="also the 7 aspect scores")
-    score.add_argument("--batch-size", type=_positive, default=8)
+    score.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE)
     score.set_defaults(run=run_score)
 
     assess = commands.add_parser("assess", parents=[model], help="scores and expert comments")
     _image_arguments(assess)
     assess.add_argument("--out", default=str(IMAGE_RESULTS_DIR), help="folder of the JSON file")
-    assess.add_argument("--max-new-tokens", type=_positive, help="per comment")
     assess.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     assess.set_defaults(run=run_assess)
 
@@ -279,7 +271,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--images", dest="images_dir", help="the images of --test-json")
     evaluate.add_argument("--data-root", default=str(DATASETS_DIR))
     evaluate.add_argument("--out-dir", default=str(RESULTS_DIR))
-    evaluate.add_argument("--batch-size", type=_positive, default=8)
+    evaluate.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE)
     evaluate.add_argument("--limit", type=_positive, help="only the first N entries")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=run_eval)
@@ -287,16 +279,6 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("api", help="the REST service (artimuse api --help)", add_help=False)
     commands.add_parser("ui", help="the web app (artimuse ui --help)", add_help=False)
     return parser
-
-
-def _model_options() -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(add_help=False)
-    group = options.add_argument_group("model")
-    group.add_argument("--ckpt", help="checkpoint directory or hub id (default ARTIMUSE_CKPT)")
-    group.add_argument("--model_name", "--model-name", help="a folder under checkpoints/")
-    group.add_argument("--device", help="auto, cpu, cuda:0, mps (default ARTIMUSE_DEVICE)")
-    group.add_argument("--dtype", help="auto, bfloat16, float16, float32 (ARTIMUSE_DTYPE)")
-    return options
 
 
 def _image_arguments(parser: argparse.ArgumentParser) -> None:

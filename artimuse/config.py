@@ -1,20 +1,36 @@
-"""Run-time settings from the environment (behaviour §9).
+"""Configuration: the only module that reads the environment (behaviour §9).
 
-Every front end (Python API, web app, REST service, CLI) takes the model's settings from
-`Settings.from_env()` and its listening address from `listen_address()`; service limits are read
-with `env_int`, so a malformed value is reported with the variable's name.
+Every variable the project reads is a row of `VARIABLES` (the README's table lists each one, a
+test checks it) with its default defined once, here. Front ends take the model's settings from
+`Settings.from_env()` (or `model_options()` + `settings_from_args()` on a command line, the
+environment giving the defaults), the limits they share from `ServiceSettings.from_env()`, and
+where to listen from `listen_address()`. A malformed value is reported with the variable's name.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-DEFAULT_CKPT = "checkpoints/ArtiMuse"
+from artimuse.errors import InputError
+
 CHECKPOINTS_DIR = Path("checkpoints")
+DEFAULT_CKPT = "checkpoints/ArtiMuse"
+DEFAULT_DEVICE = "auto"
+DEFAULT_DTYPE = "auto"
+DEFAULT_MAX_NEW_TOKENS = 2048  # the original demo's cap per comment (behaviour §8)
+DEFAULT_MAX_PIXELS = 64_000_000  # an 8000x8000 photo passes; a decompression bomb does not
+DEFAULT_MAX_UPLOAD_MB = 20  # a 64 MP JPEG is ~15 MB
+DEFAULT_MAX_BATCH = 16  # files in one batch request
+DEFAULT_QUEUE_SIZE = 16  # model jobs admitted (running + waiting); more are refused
+DEFAULT_BATCH_SIZE = 8  # images per model batch when scoring many
+DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
+WEBAPP_PORT = 7860
+API_PORT = 8000
 HUB_REPOS = (
     "Thunderbolt215215/ArtiMuse",
     "Thunderbolt215215/ArtiMuse_AVA",
@@ -27,37 +43,157 @@ DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half
 
 
 @dataclass(frozen=True)
-class Settings:
-    ckpt: str = DEFAULT_CKPT
-    device: str = "auto"
-    dtype: str = "auto"
-    max_new_tokens: int = 2048
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        max_new_tokens = env_int("ARTIMUSE_MAX_NEW_TOKENS", 2048)
-        if max_new_tokens < 1:
-            raise ValueError(f"ARTIMUSE_MAX_NEW_TOKENS must be >= 1, got {max_new_tokens}")
-        return cls(
-            ckpt=os.environ.get("ARTIMUSE_CKPT", DEFAULT_CKPT),
-            device=os.environ.get("ARTIMUSE_DEVICE", "auto"),
-            dtype=os.environ.get("ARTIMUSE_DTYPE", "auto"),
-            max_new_tokens=max_new_tokens,
-        )
+class Variable:
+    name: str
+    default: str
+    meaning: str
 
 
-def env_int(name: str, default: int) -> int:
+VARIABLES = (
+    Variable("ARTIMUSE_CKPT", DEFAULT_CKPT, "checkpoint directory or hub repo id"),
+    Variable("ARTIMUSE_DEVICE", DEFAULT_DEVICE, "`auto` (cuda:0, else mps, else cpu), `cpu`, "
+             "`cuda:N`, `mps`"),
+    Variable("ARTIMUSE_DTYPE", DEFAULT_DTYPE, "`auto` (bfloat16; float16 on MPS), `float32`, "
+             "`bfloat16`, `float16`"),
+    Variable("ARTIMUSE_MAX_NEW_TOKENS", str(DEFAULT_MAX_NEW_TOKENS), "comment length cap, in "
+             "tokens"),
+    Variable("ARTIMUSE_MAX_PIXELS", str(DEFAULT_MAX_PIXELS), "larger images are refused "
+             "(decompression-bomb guard)"),
+    Variable("ARTIMUSE_MAX_UPLOAD_MB", str(DEFAULT_MAX_UPLOAD_MB), "largest upload per image, "
+             "web app and REST service"),
+    Variable("ARTIMUSE_MAX_BATCH", str(DEFAULT_MAX_BATCH), "files in one `/score/batch` request"),
+    Variable("ARTIMUSE_QUEUE_SIZE", str(DEFAULT_QUEUE_SIZE), "model jobs admitted at once "
+             "(running + waiting); more get 503 / \"queue is full\""),
+    Variable("ARTIMUSE_API_KEY", "", "when set, the REST service wants `Authorization: Bearer "
+             "<key>` (all but `/health`)"),
+    Variable("HOST", DEFAULT_HOST, "listen address of the web app and the REST service"),
+    Variable("PORT", f"{WEBAPP_PORT} / {API_PORT}", "port of the web app / the REST service"),
+)
+
+
+def env_text(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
     """An integer from the environment, with a message naming the variable when it is not one."""
     raw = os.environ.get(name, str(default))
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}")
+        raise InputError(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What model to load, where, and how long comments may get."""
+
+    ckpt: str = DEFAULT_CKPT
+    device: str = DEFAULT_DEVICE
+    dtype: str = DEFAULT_DTYPE
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            ckpt=env_text("ARTIMUSE_CKPT", DEFAULT_CKPT),
+            device=env_text("ARTIMUSE_DEVICE", DEFAULT_DEVICE),
+            dtype=env_text("ARTIMUSE_DTYPE", DEFAULT_DTYPE),
+            max_new_tokens=env_int("ARTIMUSE_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS, minimum=1),
+        )
+
+
+def max_pixels() -> int:
+    """ARTIMUSE_MAX_PIXELS: read at each decode, so a test or an embedder can change it."""
+    return env_int("ARTIMUSE_MAX_PIXELS", DEFAULT_MAX_PIXELS, minimum=1)
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What one upload and one batch request may be: the same for the web app and the API."""
+
+    max_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+    max_files: int = DEFAULT_MAX_BATCH
+
+    @classmethod
+    def from_env(cls) -> UploadLimits:
+        megabytes = env_int("ARTIMUSE_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB, minimum=1)
+        files = env_int("ARTIMUSE_MAX_BATCH", DEFAULT_MAX_BATCH, minimum=1)
+        return cls(max_bytes=megabytes * 1024 * 1024, max_files=files)
+
+    def too_large(self) -> str:
+        return (
+            f"the upload is too large: the limit is {self.max_bytes:,} bytes per image "
+            f"({self.max_bytes / 2**20:g} MB, ARTIMUSE_MAX_UPLOAD_MB)"
+        )
+
+    def too_many(self, count: int) -> str:
+        return (
+            f"too many files: {count}, at most {self.max_files} per request (ARTIMUSE_MAX_BATCH)"
+        )
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Everything a serving front end (web app or REST service) needs to know."""
+
+    model: Settings = field(default_factory=Settings)
+    limits: UploadLimits = field(default_factory=UploadLimits)
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    api_key: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides) -> ServiceSettings:
+        values = dict(
+            model=Settings.from_env(),
+            limits=UploadLimits.from_env(),
+            queue_size=env_int("ARTIMUSE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, minimum=1),
+            api_key=env_text("ARTIMUSE_API_KEY", "") or None,
+        )
+        return cls(**{**values, **overrides})
 
 
 def listen_address(default_port: int) -> tuple[str, int]:
-    """`HOST` (default 0.0.0.0) and `PORT`: where a server listens unless flags say otherwise."""
-    return os.environ.get("HOST", "0.0.0.0"), env_int("PORT", default_port)
+    """`HOST` and `PORT`: where a server listens unless flags say otherwise."""
+    return env_text("HOST", DEFAULT_HOST), env_int("PORT", default_port)
+
+
+# --- the model options every command line shares ---------------------------------------------
+
+
+def model_options() -> argparse.ArgumentParser:
+    """A parent parser with --ckpt, --model_name, --device, --dtype and --max-new-tokens."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("model (defaults from the environment)")
+    group.add_argument("--ckpt", help="checkpoint directory or hub repo id (ARTIMUSE_CKPT)")
+    group.add_argument("--model_name", "--model-name", help="a folder under checkpoints/")
+    group.add_argument("--device", help="auto, cpu, cuda:0, mps (ARTIMUSE_DEVICE)")
+    group.add_argument("--dtype", help="auto, bfloat16, float16, float32 (ARTIMUSE_DTYPE)")
+    group.add_argument(
+        "--max-new-tokens", type=int, help="comment length cap (ARTIMUSE_MAX_NEW_TOKENS)"
+    )
+    return options
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The flags of `model_options()` over the environment's settings."""
+    env = Settings.from_env()
+    ckpt = args.ckpt or (str(CHECKPOINTS_DIR / args.model_name) if args.model_name else env.ckpt)
+    tokens = args.max_new_tokens if args.max_new_tokens is not None else env.max_new_tokens
+    if tokens < 1:
+        raise InputError(f"--max-new-tokens must be >= 1, got {tokens}")
+    return Settings(ckpt, args.device or env.device, args.dtype or env.dtype, tokens)
+
+
+def environment_help() -> str:
+    """The variables as one line for a command's --help."""
+    return "Environment: " + ", ".join(f"{v.name} ({v.default})" for v in VARIABLES if v.default)
+
+
+# --- devices and dtypes ------------------------------------------------------------------------
 
 
 def available_devices() -> list[str]:
@@ -70,7 +206,7 @@ def available_devices() -> list[str]:
 
 
 def resolve_device(name: str | torch.device | None) -> torch.device:
-    """`auto` -> cuda:0, else mps, else cpu; anything that does not exist raises ValueError."""
+    """`auto` -> cuda:0, else mps, else cpu; anything that does not exist is an InputError."""
     name = "auto" if name is None else str(name).strip()
     available = available_devices()
     if name == "auto":
@@ -78,7 +214,7 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
     if name == "cuda" and "cuda:0" in available:
         name = "cuda:0"
     if name not in available:
-        raise ValueError(
+        raise InputError(
             f"device {name!r} is not available on this machine; available: {', '.join(available)}"
             " (or 'auto')"
         )
@@ -89,11 +225,11 @@ def resolve_dtype(name: str | torch.dtype | None, device: torch.device) -> torch
     """`auto` -> bfloat16 on CUDA and CPU (an 8B model fits 24 GB only in bf16), float16 on MPS."""
     if isinstance(name, torch.dtype):
         if name not in DTYPES.values():
-            raise ValueError(f"dtype {name} is not supported; choose one of {', '.join(DTYPES)}")
+            raise InputError(f"dtype {name} is not supported; choose one of {', '.join(DTYPES)}")
         return name
     name = "auto" if name is None else DTYPE_ALIASES.get(str(name).strip(), str(name).strip())
     if name == "auto":
         return torch.float16 if device.type == "mps" else torch.bfloat16
     if name not in DTYPES:
-        raise ValueError(f"dtype {name!r} is not supported; choose auto, {', '.join(DTYPES)}")
+        raise InputError(f"dtype {name!r} is not supported; choose auto, {', '.join(DTYPES)}")
     return DTYPES[name]

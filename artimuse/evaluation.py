@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from artimuse.errors import InputError, InputNotFound
 from artimuse.images import ImageError
 
 log = logging.getLogger(__name__)
@@ -56,18 +57,18 @@ def read_dataset(test_json: Path, images_dir: Path, name: str | None = None) -> 
     """Read and check test.json; every problem names the file and the entry."""
     test_json, images_dir = Path(test_json), Path(images_dir)
     if not test_json.is_file():
-        raise FileNotFoundError(
+        raise InputNotFound(
             f"{test_json} not found: a dataset is test_datasets/NAME/test.json with the images "
             "in test_datasets/NAME/images/ (or pass --test-json FILE --images DIR)"
         )
     if not images_dir.is_dir():
-        raise FileNotFoundError(f"images folder {images_dir} not found (next to {test_json})")
+        raise InputNotFound(f"images folder {images_dir} not found (next to {test_json})")
     try:
         entries = json.loads(test_json.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{test_json} is not valid JSON: {error}")
+        raise InputError(f"{test_json} is not valid JSON: {error}") from error
     if not isinstance(entries, list) or not entries:
-        raise ValueError(
+        raise InputError(
             f"{test_json} must be a non-empty JSON list of "
             f'{{"image": "relative/path.jpg", "gt_score": 5.21}} objects, got '
             f"{type(entries).__name__}{' (empty)' if entries == [] else ''}"
@@ -79,13 +80,13 @@ def read_dataset(test_json: Path, images_dir: Path, name: str | None = None) -> 
 def _sample(entry: object, index: int, test_json: Path) -> Sample:
     where = f"{test_json}, entry {index}"
     if not isinstance(entry, dict):
-        raise ValueError(f"{where}: expected an object with image and gt_score, got {entry!r}")
+        raise InputError(f"{where}: expected an object with image and gt_score, got {entry!r}")
     image, gt = entry.get("image"), entry.get("gt_score")
     if not isinstance(image, str) or not image.strip():
-        raise ValueError(f"{where}: `image` must be a non-empty path string, got {image!r}")
+        raise InputError(f"{where}: `image` must be a non-empty path string, got {image!r}")
     # bool is an int in Python, and NaN/inf would poison every correlation
     if isinstance(gt, bool) or not isinstance(gt, (int, float)) or not math.isfinite(gt):
-        raise ValueError(f"{where} ({image}): `gt_score` must be a finite number, got {gt!r}")
+        raise InputError(f"{where} ({image}): `gt_score` must be a finite number, got {gt!r}")
     return Sample(image, float(gt))
 
 

@@ -17,23 +17,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from artimuse.config import max_pixels
+from artimuse.errors import ImageError
+
 IMAGENET_MEAN = np.array((0.485, 0.456, 0.406), dtype=np.float32)
 IMAGENET_STD = np.array((0.229, 0.224, 0.225), dtype=np.float32)
-# 64 MP: a 8000x8000 photo passes; a decompression bomb does not. ARTIMUSE_MAX_PIXELS overrides.
-DEFAULT_MAX_PIXELS = 64_000_000
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 ImageInput = str | os.PathLike | bytes | BinaryIO | Image.Image
-
-
-class ImageError(ValueError):
-    """The input is not an image we can score; the message says why, for the user."""
-
-
-def max_pixels() -> int:
-    from artimuse.config import env_int
-
-    return env_int("ARTIMUSE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
 
 
 def open_image(source: ImageInput, name: str | None = None) -> Image.Image:
@@ -79,12 +70,13 @@ def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.I
                 Image.MAX_IMAGE_PIXELS = saved
             _check_size(image, label, limit)  # before decoding any pixel
             image.load()
-    except UnidentifiedImageError:
-        raise ImageError(f"{label} is not an image in a format we can read (PNG, JPEG, WebP, ...)")
+    except UnidentifiedImageError as error:
+        message = f"{label} is not an image in a format we can read (PNG, JPEG, WebP, ...)"
+        raise ImageError(message) from error
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageError(f"{label} is corrupt or truncated: {error}")
+        raise ImageError(f"{label} is corrupt or truncated: {error}") from error
     return image
 
 

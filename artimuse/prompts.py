@@ -58,6 +58,14 @@ def comment_question(aspect: str) -> str:
     return f"Please evaluate the aesthetic quality of this image from the aspect of {aspect}."
 
 
+# The 8 score questions by key, in the row order of a score batch: the total, then the radar.
+SCORE_QUESTIONS: dict[str, str] = {
+    "total": TOTAL_SCORE_QUESTION,
+    **{aspect: aspect_score_question(aspect) for aspect in RADAR_ASPECTS},
+}
+SCORE_KEYS: tuple[str, ...] = tuple(SCORE_QUESTIONS)
+
+
 def _score_tokens() -> tuple[str, ...]:
     """behaviour §7: `aa`..`az` (0-25), `ca`..`cy` (26-50), `da`..`dy` (51-75), `ea`..`ey`."""
     letters = "abcdefghijklmnopqrstuvwxyz"

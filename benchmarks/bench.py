@@ -49,8 +49,7 @@ from measure import (  # noqa: E402
 from seed_baseline import SeedBaseline  # noqa: E402
 
 import artimuse  # noqa: E402
-from artimuse.inference.engine import SCORE_KEYS  # noqa: E402
-from artimuse.prompts import ASPECTS, RADAR_ASPECTS  # noqa: E402
+from artimuse.prompts import ASPECTS, RADAR_ASPECTS, SCORE_KEYS  # noqa: E402
 from artimuse.results import Finished, ScoresReady  # noqa: E402
 from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint  # noqa: E402
 

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from transformers import DynamicCache
 
 from artimuse.images import open_image, to_pixel_values
-from artimuse.inference.engine import SCORE_KEYS, Engine
+from artimuse.inference.engine import Engine
+from artimuse.prompts import SCORE_KEYS
 
 
 class SeedBaseline:

@@ -13,6 +13,8 @@ from PIL import Image
 from scipy import stats
 
 from artimuse import cli
+from artimuse.config import settings_from_args
+from artimuse.errors import CheckpointNotFound
 from artimuse.images import ImageError, open_image
 from artimuse.prompts import ASPECTS
 from artimuse.results import Scores
@@ -67,7 +69,7 @@ def toy(tmp_path, monkeypatch):
 
 
 def use_model(monkeypatch, model) -> None:
-    monkeypatch.setattr(cli, "load_model", lambda args, max_new_tokens=None: model)
+    monkeypatch.setattr(cli, "load_model", lambda args: model)
 
 
 # --- eval -----------------------------------------------------------------------------------
@@ -205,9 +207,9 @@ def test_assess_writes_the_seed_file(toy, tiny_a, tiny_model, monkeypatch, capsy
 def test_seed_flags_name_the_checkpoint_and_device(monkeypatch, capsys):
     seen = {}
 
-    def fake_load(args, max_new_tokens=None):
-        seen.update(ckpt=cli.checkpoint_of(args), device=args.device)
-        raise FileNotFoundError("checkpoint directory not found: checkpoints/ArtiMuse")
+    def fake_load(args):
+        seen.update(ckpt=settings_from_args(args).ckpt, device=args.device)
+        raise CheckpointNotFound("checkpoint directory not found: checkpoints/ArtiMuse")
 
     monkeypatch.setattr(cli, "load_model", fake_load)
     argv = ["assess", "--model_name", "ArtiMuse", "--image_path", "x.jpg", "--device", "cuda:0"]

@@ -16,21 +16,21 @@ import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
-from artimuse.inference.cpu_kernels import choose_cpu_kernels
+from artimuse.errors import CheckpointError
 from artimuse.loading.checkpoint import Checkpoint
 from artimuse.prompts import (
-    RADAR_ASPECTS,
-    TOTAL_SCORE_QUESTION,
-    aspect_score_question,
+    SCORE_KEYS,
+    SCORE_QUESTIONS,
     comment_question,
     prompt_prefix,
     prompt_suffix,
 )
 
-SCORE_KEYS = ("total", *RADAR_ASPECTS)  # row order of a score batch
-
 
 class Engine:
+    """Runs a loaded checkpoint. Building one changes nothing: the weights were put in their
+    final form (kernels, score rows) when the checkpoint loaded, so engines can share one."""
+
     def __init__(self, checkpoint: Checkpoint):
         self.model = checkpoint.model
         self.tokenizer = checkpoint.tokenizer
@@ -43,14 +43,12 @@ class Engine:
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
         prefix = prompt_prefix(checkpoint.system, self.model.config.num_image_tokens)
         self.prefix_ids = self._encode(prefix)
-        questions = {"total": TOTAL_SCORE_QUESTION}
-        questions.update({a: aspect_score_question(a) for a in RADAR_ASPECTS})
-        self.score_suffixes = {key: self._suffix(prefix, q) for key, q in questions.items()}
-        self.score_rows = self.lm_head.weight[list(self.ids.score)].detach().clone()  # (101, H)
+        self.score_suffixes = {k: self._suffix(prefix, q) for k, q in SCORE_QUESTIONS.items()}
+        self.score_rows = checkpoint.score_rows  # (101, H)
         self.score_values = torch.arange(101, dtype=torch.float32, device=self.model.device)
         # Flash attention takes no custom mask, so it scores over padded copies of the prefix.
         self.pack_scores = self.backbone.config._attn_implementation != "flash_attention_2"
-        self.cpu_kernels = choose_cpu_kernels(self.model, self.model.device, self.model.dtype)
+        self.cpu_kernels = checkpoint.cpu_kernels
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
@@ -59,7 +57,9 @@ class Engine:
         """The question's token ids after the shared prefix, checked against the full prompt."""
         suffix = self._encode(prompt_suffix(question))
         if self.prefix_ids + suffix != self._encode(prefix + prompt_suffix(question)):
-            raise ValueError("the tokenizer does not split prompts at `</img>`; cannot share it")
+            raise CheckpointError(
+                "the tokenizer does not split prompts at `</img>`: cannot share the prefix"
+            )
         return suffix
 
     def comment_suffix(self, aspect: str) -> list[int]:

@@ -17,6 +17,8 @@ import torch
 import transformers
 
 from artimuse.config import CHECKPOINTS_DIR, HUB_REPOS
+from artimuse.errors import CheckpointError, CheckpointNotFound
+from artimuse.inference.cpu_kernels import choose_cpu_kernels
 from artimuse.loading.tokenizer import TokenIds, load_tokenizer, token_ids
 from artimuse.loading.weights import load_strict, read_tensors, weight_files
 from artimuse.model.internvl import ArtiMuseModel, ModelConfig
@@ -34,6 +36,8 @@ class Checkpoint:
     tokenizer: object
     ids: TokenIds
     system: str  # the system message (behaviour §5)
+    score_rows: torch.Tensor  # (101, H): lm_head's rows of the score tokens (behaviour §7)
+    cpu_kernels: str  # what `choose_cpu_kernels` picked ("default" off the CPU)
 
     @property
     def name(self) -> str:
@@ -53,7 +57,7 @@ def resolve_checkpoint(ckpt: str | Path) -> Path:
     text = str(ckpt)
     if HUB_ID.match(text) and not Path(text.split("/")[0]).is_dir():
         return _download(text)
-    raise FileNotFoundError(
+    raise CheckpointNotFound(
         f"checkpoint directory not found: {path}. Download the weights with: "
         f"{download_command(path.name)}"
     )
@@ -69,7 +73,7 @@ def _download(repo_id: str) -> Path:
     try:
         snapshot_download(repo_id, local_dir=target)
     except Exception as error:  # offline, unknown repo, HTTP errors: one message for the user
-        raise FileNotFoundError(
+        raise CheckpointNotFound(
             f"could not download {repo_id} into {target} ({type(error).__name__}: {error}). "
             f"On a machine with network access run: hf download {repo_id} --local-dir {target}"
         ) from error
@@ -79,17 +83,17 @@ def _download(repo_id: str) -> Path:
 def read_config(ckpt_dir: Path) -> dict:
     config_file = ckpt_dir / "config.json"
     if not config_file.is_file():
-        raise FileNotFoundError(
+        raise CheckpointNotFound(
             f"{config_file} is missing: not a checkpoint directory. Download the weights with: "
             f"{download_command(ckpt_dir.name)}"
         )
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{config_file} is not valid JSON: {error}") from error
+        raise CheckpointError(f"{config_file} is not valid JSON: {error}") from error
     for key in ("llm_config", "vision_config"):
         if not isinstance(config.get(key), dict):
-            raise ValueError(
+            raise CheckpointError(
                 f"{config_file} has no `{key}`: not an InternVL-Chat (ArtiMuse) checkpoint"
             )
     return config
@@ -121,7 +125,7 @@ def language_model_config(config: dict, device: torch.device, path: Path):
     arch = (llm.get("architectures") or [None])[0]
     cls = getattr(transformers, str(arch), None)
     if cls is None or not hasattr(cls, "config_class"):
-        raise ValueError(
+        raise CheckpointError(
             f"{path / 'config.json'}: language model {arch!r} is not a transformers class; "
             "supported: any causal LM in transformers (Qwen2ForCausalLM for ArtiMuse)"
         )
@@ -149,5 +153,8 @@ def load_checkpoint(ckpt: str | Path, device: torch.device, dtype: torch.dtype) 
     model = build_model(config, device, path)
     load_strict(model, read_tensors(files, dtype, device), path)
     model.eval().requires_grad_(False)
-    log.info("loaded %s on %s as %s", path, device, dtype)
-    return Checkpoint(path, model, tokenizer, ids, system_message(config))
+    # Read before the kernel choice: a packed Linear keeps no dense `weight`.
+    score_rows = model.language_model.get_output_embeddings().weight[list(ids.score)].clone()
+    kernels = choose_cpu_kernels(model, device, dtype)
+    log.info("loaded %s on %s as %s (kernels: %s)", path, device, dtype, kernels)
+    return Checkpoint(path, model, tokenizer, ids, system_message(config), score_rows, kernels)

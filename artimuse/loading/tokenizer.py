@@ -8,6 +8,7 @@ from pathlib import Path
 
 import transformers
 
+from artimuse.errors import CheckpointError, CheckpointNotFound
 from artimuse.prompts import IM_END, IMG_CONTEXT, REQUIRED_SPECIAL_TOKENS, SCORE_TOKENS
 
 
@@ -24,7 +25,7 @@ def load_tokenizer(ckpt_dir: Path):
     """The checkpoint's own tokenizer class, never remote code."""
     config_file = ckpt_dir / "tokenizer_config.json"
     if not config_file.is_file():
-        raise FileNotFoundError(f"tokenizer files missing: no {config_file}")
+        raise CheckpointNotFound(f"tokenizer files missing: no {config_file}")
     class_name = json.loads(config_file.read_text(encoding="utf-8")).get("tokenizer_class")
     # Naming the class keeps transformers from reading the InternVL config.json (and its
     # `auto_map`), which it cannot parse and which would ask to trust remote code.
@@ -32,7 +33,7 @@ def load_tokenizer(ckpt_dir: Path):
     try:
         return cls.from_pretrained(str(ckpt_dir), trust_remote_code=False)
     except Exception as error:  # any library failure here is one user-facing fact
-        raise ValueError(f"cannot load the tokenizer in {ckpt_dir}: {error}") from error
+        raise CheckpointError(f"cannot load the tokenizer in {ckpt_dir}: {error}") from error
 
 
 def token_ids(tokenizer, ckpt_dir: Path) -> TokenIds:
@@ -48,7 +49,7 @@ def token_ids(tokenizer, ckpt_dir: Path) -> TokenIds:
     elif len(set(score)) != len(score):
         problems.append("the 101 score tokens do not map to 101 distinct ids")
     if problems:
-        raise ValueError(
+        raise CheckpointError(
             f"the tokenizer in {ckpt_dir} does not fit ArtiMuse: {'; '.join(problems)}"
         )
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id

@@ -11,6 +11,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from torch import nn
 
+from artimuse.errors import CheckpointError, CheckpointNotFound
+
 SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
 
@@ -22,19 +24,19 @@ def weight_files(ckpt_dir: Path) -> list[Path]:
         try:
             weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
         except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{index} is not a valid safetensors index: {error}") from error
+            raise CheckpointError(f"{index} is not a valid safetensors index: {error}") from error
         files = [ckpt_dir / name for name in sorted(set(weight_map.values()))]
     elif (ckpt_dir / SINGLE_FILE).is_file():
         files = [ckpt_dir / SINGLE_FILE]
     else:
         others = sorted(p.name for p in ckpt_dir.glob("*.bin")) or ["none"]
-        raise FileNotFoundError(
+        raise CheckpointNotFound(
             f"no weights in {ckpt_dir}: expected {SINGLE_FILE} or {INDEX_FILE} "
             f"(found .bin files: {', '.join(others)}; only safetensors are loaded)"
         )
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise FileNotFoundError(f"weight shards missing: {', '.join(missing)}")
+        raise CheckpointNotFound(f"weight shards missing: {', '.join(missing)}")
     return files
 
 
@@ -49,7 +51,7 @@ def read_tensors(files: list[Path], dtype: torch.dtype, device: torch.device) ->
                 for key in reader.keys():
                     tensors[key] = reader.get_tensor(key).to(device=device, dtype=dtype)
         except (SafetensorError, OSError, RuntimeError) as error:
-            raise ValueError(f"{file} is corrupt or truncated: {error}") from error
+            raise CheckpointError(f"{file} is corrupt or truncated: {error}") from error
     return tensors
 
 
@@ -61,7 +63,7 @@ def load_strict(model: nn.Module, tensors: dict, where: Path) -> None:
     missing = sorted(expected - set(tensors) - ({tied} if tied else set()))
     unexpected = sorted(set(tensors) - expected)
     if missing or unexpected:
-        raise ValueError(
+        raise CheckpointError(
             f"weights in {where} do not match the model built from its config.json: "
             f"{len(missing)} missing ({_names(missing)}), "
             f"{len(unexpected)} unexpected ({_names(unexpected)})"
@@ -72,7 +74,7 @@ def load_strict(model: nn.Module, tensors: dict, where: Path) -> None:
         if tuple(t.shape) != shapes[key]
     ]
     if wrong:
-        raise ValueError(f"weights in {where} do not fit its config.json: {_names(wrong)}")
+        raise CheckpointError(f"weights in {where} do not fit its config.json: {_names(wrong)}")
     model.load_state_dict(tensors, strict=not tied, assign=True)
     if tied:
         model.language_model.tie_weights()
@@ -95,7 +97,7 @@ def _materialize_buffers(model: nn.Module, device: torch.device) -> None:
             setattr(module, name, getattr(fresh, name).to(device))
     left = [name for name, p in model.named_parameters() if p.is_meta]
     if left:
-        raise ValueError(f"parameters left without weights: {_names(left)}")
+        raise CheckpointError(f"parameters left without weights: {_names(left)}")
 
 
 def _names(keys: list[str], limit: int = 8) -> str:

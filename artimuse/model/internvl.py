@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from artimuse.errors import CheckpointError
 from artimuse.model.vision import InternVisionModel, VisionConfig
 
 
@@ -31,7 +32,7 @@ def pixel_shuffle(x: torch.Tensor, scale: float, version: str = "v2") -> torch.T
     """InternVL pixel shuffle: (n, w, h, c) -> (n, w*scale, h*scale, c/scale**2)."""
     n, w, h, c = x.shape
     if (h * scale) % 1 or (w * scale) % 1:
-        raise ValueError(f"pixel shuffle: grid {w}x{h} is not divisible by 1/{scale}")
+        raise CheckpointError(f"pixel shuffle: grid {w}x{h} is not divisible by 1/{scale}")
     x = x.reshape(n, w, int(h * scale), int(c / scale))
     x = x.permute(0, 2, 1, 3).contiguous()  # (n, h*scale, w, c/scale)
     x = x.reshape(n, int(h * scale), int(w * scale), int(c / (scale * scale)))
@@ -81,7 +82,7 @@ class ArtiMuseModel(nn.Module):
         embeds = self.language_model.get_input_embeddings()(input_ids)
         is_image = input_ids == image_token_id
         if int(is_image.sum()) != features.shape[0] * features.shape[1]:
-            raise ValueError(
+            raise CheckpointError(
                 f"the prompt holds {int(is_image.sum())} image tokens but the vision encoder "
                 f"gave {features.shape[0] * features.shape[1]} features"
             )

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from artimuse.errors import CheckpointError
+
 
 @dataclass(frozen=True)
 class VisionConfig:
@@ -32,7 +34,7 @@ class VisionConfig:
         known = cls.__dataclass_fields__
         config = cls(**{key: raw[key] for key in known if key in raw})
         if config.norm_type not in ("layer_norm", "rms_norm"):
-            raise ValueError(f"vision_config.norm_type {config.norm_type!r} is not supported")
+            raise CheckpointError(f"vision_config.norm_type {config.norm_type!r} is not supported")
         return config
 
 
@@ -148,7 +150,7 @@ class InternVisionModel(nn.Module):
         layers = self.encoder.layers
         stop = select_layer if select_layer >= 0 else len(layers) + 1 + select_layer
         if not 0 <= stop <= len(layers):
-            raise ValueError(f"select_layer {select_layer} is outside 0..{len(layers)}")
+            raise CheckpointError(f"select_layer {select_layer} is outside 0..{len(layers)}")
         x = self.embeddings(pixel_values)
         for layer in layers[:stop]:
             x = layer(x)

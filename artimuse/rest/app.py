@@ -19,10 +19,8 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.responses import StreamingResponse
@@ -30,14 +28,25 @@ from fastapi.security import HTTPBearer
 
 from artimuse import __version__
 from artimuse.api import ArtiMuse, load
-from artimuse.config import Settings, env_int, listen_address, resolve_device
-from artimuse.images import ImageError, max_pixels, open_image
+from artimuse.config import (
+    API_PORT,
+    DEFAULT_BATCH_SIZE,
+    ServiceSettings,
+    UploadLimits,
+    environment_help,
+    listen_address,
+    max_pixels,
+    model_options,
+    resolve_device,
+    settings_from_args,
+)
+from artimuse.errors import ArtiMuseError
+from artimuse.images import ImageError, open_image
 from artimuse.loading.checkpoint import resolve_checkpoint
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.rest.auth import ApiKeyMiddleware, add_error_handlers
 from artimuse.rest.uploads import (
     BodySizeLimit,
-    UploadLimits,
     check_image_bytes,
     read_upload,
     upload_label,
@@ -48,30 +57,10 @@ from artimuse.serialization import event_payload, infer_payload, score_payload
 
 log = logging.getLogger(__name__)
 NDJSON = "application/x-ndjson"
-BATCH = 8  # images per model batch inside one /score/batch request
+
 # Declares bearer auth in the OpenAPI schema (the "Authorize" button of /docs); the check
 # itself is `ApiKeyMiddleware`, which runs before a body is read.
 BEARER = HTTPBearer(auto_error=False, description="ARTIMUSE_API_KEY, when the server sets one")
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    model: Settings = field(default_factory=Settings)
-    limits: UploadLimits = field(default_factory=UploadLimits)
-    queue_size: int = 16  # admitted requests, running + waiting; more get 503
-    api_key: str | None = None
-
-    @classmethod
-    def from_env(cls, **overrides) -> ServiceSettings:
-        """`Settings.from_env()` plus ARTIMUSE_MAX_UPLOAD_MB, ARTIMUSE_MAX_BATCH,
-        ARTIMUSE_QUEUE_SIZE and ARTIMUSE_API_KEY."""
-        values = dict(
-            model=Settings.from_env(),
-            limits=UploadLimits.from_env(),
-            queue_size=env_int("ARTIMUSE_QUEUE_SIZE", 16),
-            api_key=os.environ.get("ARTIMUSE_API_KEY") or None,
-        )
-        return cls(**{**values, **overrides})
 
 
 def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None = None) -> FastAPI:
@@ -89,9 +78,7 @@ def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None =
     app.include_router(_api_router(), dependencies=[Depends(BEARER)])
     add_error_handlers(app)
     # Added last = runs first: the key is checked before the size, both before any body read.
-    app.add_middleware(
-        BodySizeLimit, limits=settings.limits, limit_for=_body_limit(settings.limits)
-    )
+    app.add_middleware(BodySizeLimit, limits=settings.limits)
     if settings.api_key:
         app.add_middleware(ApiKeyMiddleware, key=settings.api_key)
     return app
@@ -170,11 +157,6 @@ def _api_router() -> APIRouter:
     )
     router.post("/score/batch", tags=["assessment"])(score_batch)
     return router
-
-
-def _body_limit(limits: UploadLimits):
-    """path -> the largest request body it accepts."""
-    return lambda path: limits.batch_body_bytes if path == "/score/batch" else limits.body_bytes
 
 
 async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> dict:
@@ -261,16 +243,12 @@ async def score_batch(
     """`/score` for several files, in order. A bad file gets its own `status` and `detail`;
     the others are still scored. More than ARTIMUSE_MAX_BATCH files: 413."""
     if len(files) > limits.max_files:
-        raise HTTPException(
-            413,
-            f"too many files: {len(files)}, at most {limits.max_files} per request "
-            "(ARTIMUSE_MAX_BATCH)",
-        )
+        raise HTTPException(413, limits.too_many(len(files)))
     items = [await _batch_item(upload, limits) for upload in files]
     good = [item for item in items if "data" in item]
     images = [item.pop("data") for item in good]
     scored = (
-        await queue.run(lambda: list(model.score_many(images, BATCH, aspects=True)))
+        await queue.run(lambda: list(model.score_many(images, DEFAULT_BATCH_SIZE, aspects=True)))
         if images
         else []
     )
@@ -304,34 +282,26 @@ def main(argv: list[str] | None = None) -> None:
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    model = Settings.from_env()
-    ckpt = args.ckpt or (f"checkpoints/{args.model_name}" if args.model_name else model.ckpt)
-    model = Settings(
-        ckpt, args.device or model.device, args.dtype or model.dtype, model.max_new_tokens
-    )
     try:  # fail here with one line, not in the server's start-up with a trace
+        model = settings_from_args(args)
         resolve_device(model.device)
         resolve_checkpoint(model.ckpt)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"artimuse api: {error}")
-    app = create_app(settings=ServiceSettings.from_env(model=model))
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        settings = ServiceSettings.from_env(model=model)
+    except ArtiMuseError as error:
+        raise SystemExit(f"artimuse api: {error}") from None
+    uvicorn.run(create_app(settings=settings), host=args.host, port=args.port,
+                log_level=args.log_level)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="artimuse api",
         description="Serve ArtiMuse over HTTP (OpenAPI docs at /docs).",
-        epilog="Environment: ARTIMUSE_CKPT, ARTIMUSE_DEVICE, ARTIMUSE_DTYPE, "
-        "ARTIMUSE_MAX_NEW_TOKENS, ARTIMUSE_MAX_UPLOAD_MB (20), ARTIMUSE_MAX_PIXELS, "
-        "ARTIMUSE_MAX_BATCH (16), ARTIMUSE_QUEUE_SIZE (16), ARTIMUSE_API_KEY, HOST, PORT.",
+        epilog=environment_help(),
+        parents=[model_options()],
     )
-    host, port = listen_address(8000)
-    parser.add_argument("--host", "--listen", default=host)
-    parser.add_argument("--port", type=int, default=port)
-    parser.add_argument("--ckpt", help="checkpoint directory or hub id (ARTIMUSE_CKPT)")
-    parser.add_argument("--model_name", "--model-name", help="a folder under checkpoints/")
-    parser.add_argument("--device", help="auto, cpu, cuda:0, mps (ARTIMUSE_DEVICE)")
-    parser.add_argument("--dtype", help="auto, bfloat16, float16, float32 (ARTIMUSE_DTYPE)")
+    host, port = listen_address(API_PORT)
+    parser.add_argument("--host", "--listen", default=host, help="listen address (HOST)")
+    parser.add_argument("--port", type=int, default=port, help="port (PORT)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     return parser

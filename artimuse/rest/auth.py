@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from artimuse.images import ImageError
+from artimuse.errors import ArtiMuseError
 from artimuse.rest.work_queue import QueueFull
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,8 @@ OPEN_PATHS = ("/health",)  # liveness probes carry no key; the docs too are behi
 def add_error_handlers(app: FastAPI) -> None:
     """Every refusal as `{"detail": ...}` with its status; nothing else leaks out."""
 
-    async def image_error(request: Request, error: ImageError) -> JSONResponse:
+    async def user_error(request: Request, error: ArtiMuseError) -> JSONResponse:
+        # ImageError and the rest of the hierarchy: the request was at fault, and says why.
         return JSONResponse({"detail": str(error)}, status_code=422)
 
     async def queue_full(request: Request, error: QueueFull) -> JSONResponse:
@@ -49,7 +50,7 @@ def add_error_handlers(app: FastAPI) -> None:
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=error)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
-    app.add_exception_handler(ImageError, image_error)
+    app.add_exception_handler(ArtiMuseError, user_error)
     app.add_exception_handler(QueueFull, queue_full)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

@@ -8,13 +8,10 @@ content type are never trusted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from fastapi import HTTPException, UploadFile
 from fastapi.responses import JSONResponse
 
-from artimuse.config import env_int
+from artimuse.config import UploadLimits
 from artimuse.images import ImageError
 
 CHUNK = 1 << 20  # read uploads 1 MiB at a time
@@ -32,44 +29,18 @@ MAGIC_NUMBERS = (
 SUPPORTED = "PNG, JPEG, WebP, GIF (still), BMP or TIFF"
 
 
-@dataclass(frozen=True)
-class UploadLimits:
-    max_bytes: int = 20 * 1024 * 1024
-    max_files: int = 16  # files in one `/score/batch` request
+def body_limit(limits: UploadLimits, path: str) -> int:
+    """The largest request body `path` accepts: one image, or a batch of them."""
+    files = limits.max_files if path == "/score/batch" else 1
+    return files * (limits.max_bytes + MULTIPART_SLACK)
 
-    @classmethod
-    def from_env(cls) -> UploadLimits:
-        """`ARTIMUSE_MAX_UPLOAD_MB` (default 20) and `ARTIMUSE_MAX_BATCH` (default 16)."""
-        megabytes = env_int("ARTIMUSE_MAX_UPLOAD_MB", 20)
-        files = env_int("ARTIMUSE_MAX_BATCH", 16)
-        if megabytes < 1 or files < 1:
-            raise ValueError(
-                f"ARTIMUSE_MAX_UPLOAD_MB and ARTIMUSE_MAX_BATCH must be >= 1, got {megabytes} "
-                f"and {files}"
-            )
-        return cls(max_bytes=megabytes * 1024 * 1024, max_files=files)
 
-    @property
-    def body_bytes(self) -> int:
-        """Largest request body of a one-file endpoint."""
-        return self.max_bytes + MULTIPART_SLACK
-
-    @property
-    def batch_body_bytes(self) -> int:
-        return self.max_files * self.body_bytes
-
-    def too_large(self) -> str:
-        return (
-            f"the upload is too large: the limit is {self.max_bytes:,} bytes per image "
-            f"({self.max_bytes / 2**20:g} MB, ARTIMUSE_MAX_UPLOAD_MB)"
-        )
-
-    def too_large_body(self, limit: int) -> str:
-        return (
-            f"the request body is larger than {limit:,} bytes: at most {self.max_bytes:,} bytes "
-            f"per image (ARTIMUSE_MAX_UPLOAD_MB) and {self.max_files} images per batch request "
-            "(ARTIMUSE_MAX_BATCH)"
-        )
+def too_large_body(limits: UploadLimits, limit: int) -> str:
+    return (
+        f"the request body is larger than {limit:,} bytes: at most {limits.max_bytes:,} bytes "
+        f"per image (ARTIMUSE_MAX_UPLOAD_MB) and {limits.max_files} images per batch request "
+        "(ARTIMUSE_MAX_BATCH)"
+    )
 
 
 class BodySizeLimit:
@@ -80,16 +51,16 @@ class BodySizeLimit:
     client can never make the server spool more than the limit to disk.
     """
 
-    def __init__(self, app, limits: UploadLimits, limit_for: Callable[[str], int]):
-        self.app, self.limits, self.limit_for = app, limits, limit_for
+    def __init__(self, app, limits: UploadLimits):
+        self.app, self.limits = app, limits
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.limit_for(scope["path"])
+        limit = body_limit(self.limits, scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            response = JSONResponse({"detail": self.limits.too_large_body(limit)}, 413)
+            response = JSONResponse({"detail": too_large_body(self.limits, limit)}, 413)
             return await response(scope, receive, send)
         received = 0
 
@@ -98,7 +69,7 @@ class BodySizeLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > limit:  # FastAPI re-raises HTTPException from body parsing
-                raise HTTPException(413, self.limits.too_large_body(limit))
+                raise HTTPException(413, too_large_body(self.limits, limit))
             return message
 
         await self.app(scope, counted_receive, send)

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from artimuse.errors import InputError
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _END = object()  # marks the end of a stream in the hand-over queue
@@ -33,7 +35,7 @@ class QueueFull(RuntimeError):
 class WorkQueue:
     def __init__(self, capacity: int):
         if capacity < 1:
-            raise ValueError(f"the queue size must be >= 1, got {capacity}")
+            raise InputError(f"the queue size must be >= 1, got {capacity}")
         self.capacity = capacity
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="artimuse-model")
         self._slots = threading.BoundedSemaphore(capacity)

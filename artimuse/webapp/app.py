@@ -16,7 +16,19 @@ from pathlib import Path
 
 import gradio as gr
 
-from artimuse.config import Settings, listen_address
+from artimuse.config import (
+    DEFAULT_BATCH_SIZE,
+    WEBAPP_PORT,
+    ServiceSettings,
+    Settings,
+    UploadLimits,
+    environment_help,
+    listen_address,
+    model_options,
+    resolve_device,
+    settings_from_args,
+)
+from artimuse.errors import ArtiMuseError
 from artimuse.webapp.handlers import Handlers, empty_charts
 from artimuse.webapp.state import ModelHolder, list_checkpoints
 from artimuse.webapp.views import (
@@ -29,8 +41,6 @@ from artimuse.webapp.views import (
 log = logging.getLogger(__name__)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
-QUEUE_SIZE = 16  # jobs waiting for the model beyond this are refused ("queue is full")
-MAX_UPLOAD = "64mb"  # bytes; the pixel limit is ARTIMUSE_MAX_PIXELS (artimuse.images)
 MODEL_JOB = dict(concurrency_id="model", concurrency_limit=1)  # every event that runs the model
 QUICK = dict(queue=False, show_progress="hidden")  # bookkeeping that must not wait for the model
 TITLE = "ArtiMuse · image aesthetics"
@@ -55,12 +65,14 @@ def example_images() -> list[str]:
 def build_app(
     holder: ModelHolder | None = None,
     settings: Settings | None = None,
-    queue_size: int = QUEUE_SIZE,
-    batch_size: int = 8,
+    queue_size: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> gr.Blocks:
     """The whole page. Without a `holder`, one is made from `settings` (default: the
-    environment) and starts loading its checkpoint in the background now."""
+    environment) and starts loading its checkpoint in the background now. `queue_size`:
+    model jobs admitted at once (default ARTIMUSE_QUEUE_SIZE)."""
     settings = settings or (holder.settings if holder else Settings.from_env())
+    queue_size = queue_size or ServiceSettings.from_env().queue_size
     if holder is None:
         holder = ModelHolder(settings)
         holder.start_loading()
@@ -240,8 +252,8 @@ def _safe(export):
     def run(result):
         try:
             return export(result)
-        except ValueError as error:
-            raise gr.Error(str(error))
+        except ArtiMuseError as error:
+            raise gr.Error(str(error)) from error
 
     run.__name__ = export.__name__
     return run
@@ -254,34 +266,35 @@ def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
         server_port=port,
         theme=theme(),
         css=CSS,
-        max_file_size=MAX_UPLOAD,
+        max_file_size=UploadLimits.from_env().max_bytes,
         **options,
     )
     return app
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="The ArtiMuse web app.")
-    host, port = listen_address(7860)
-    parser.add_argument(
-        "--host",
-        default=host,
-        help="address to listen on (env HOST, default 0.0.0.0)",
+    parser = argparse.ArgumentParser(
+        description="The ArtiMuse web app.", epilog=environment_help(), parents=[model_options()]
     )
-    parser.add_argument("--port", type=int, default=port, help="port (env PORT, default 7860)")
+    host, port = listen_address(WEBAPP_PORT)
+    parser.add_argument("--host", default=host, help=f"listen address (HOST, default {host})")
+    parser.add_argument("--port", type=int, default=port, help=f"port (PORT, default {port})")
     parser.add_argument(
-        "--queue-size",
-        type=int,
-        default=QUEUE_SIZE,
-        help=f"jobs that may wait for the model (default {QUEUE_SIZE})",
+        "--queue-size", type=int, help="model jobs admitted at once (ARTIMUSE_QUEUE_SIZE)"
     )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python demo_gradio.py` / `artimuse ui`: load the model in the background and serve."""
+    """`python demo_gradio.py [--ckpt ...] [--device ...]` / `artimuse ui`: load the model in
+    the background and serve."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    app = build_app(queue_size=args.queue_size)
+    try:
+        settings = settings_from_args(args)
+        resolve_device(settings.device)
+    except ArtiMuseError as error:
+        raise SystemExit(f"artimuse ui: {error}") from None
+    app = build_app(settings=settings, queue_size=args.queue_size)
     log.info("serving on http://%s:%d", args.host, args.port)
     launch(app, args.host, args.port)

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from artimuse.errors import InputError
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Assessment, Scores
 
@@ -37,7 +38,7 @@ def result_stem(result: dict) -> str:
 def write_result(result: dict | None, root: Path, kind: str) -> Path:
     """Write the current assessment as `kind` ("json" or "md"); ValueError when there is none."""
     if not result or "assessment" not in result:
-        raise ValueError("There is no assessment to export yet: assess a picture first.")
+        raise InputError("There is no assessment to export yet: assess a picture first.")
     assessment = assessment_from_result(result)
     path = _fresh_dir(root) / f"{result_stem(result)}.{kind}"
     if kind == "json":

@@ -110,3 +110,20 @@ def test_packed_model_gives_the_plain_models_scores_and_comments(tmp_path, monke
     plain = artimuse.load(str(path), device="cpu", dtype="bfloat16", max_new_tokens=8)
     assert (packed.engine.cpu_kernels, plain.engine.cpu_kernels) == ("packed", "default")
     assert packed.assess(image) == plain.assess(image)
+
+
+def test_two_engines_over_one_checkpoint_give_the_same_scores(tmp_path):
+    """Building an engine changes nothing: the kernel choice was made once, when loading."""
+    from artimuse.config import resolve_device
+    from artimuse.inference.engine import Engine
+    from artimuse.loading.checkpoint import load_checkpoint
+
+    path = make_checkpoint(tmp_path / "bf16", CheckpointSpec(dtype="bfloat16", seed=4))
+    checkpoint = load_checkpoint(path, resolve_device("cpu"), torch.bfloat16)
+    classes = [type(m) for m in checkpoint.model.modules()]
+    first, second = Engine(checkpoint), Engine(checkpoint)
+    assert [type(m) for m in checkpoint.model.modules()] == classes
+    image = Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8))
+    a = artimuse.ArtiMuse(first, path, max_new_tokens=4).score(image)
+    b = artimuse.ArtiMuse(second, path, max_new_tokens=4).score(image)
+    assert a == b

@@ -12,8 +12,7 @@ import torch
 from PIL import Image
 
 import artimuse
-from artimuse.inference.engine import SCORE_KEYS
-from artimuse.prompts import ASPECTS
+from artimuse.prompts import ASPECTS, SCORE_KEYS
 from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
 
 SHAPES = {
