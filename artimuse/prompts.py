@@ -88,4 +88,3 @@ def prompt_prefix(system: str, num_image_tokens: int) -> str:
 
 def prompt_suffix(question: str) -> str:
     return f"\n{question}<|im_end|>\n<|im_start|>assistant\n"
-
