@@ -175,11 +175,26 @@ class ArtiMuse:
         return self.assess(image, aspects, max_new_tokens).comments
 
     def unload(self) -> None:
-        """Free the weights now (switching checkpoints in a long-running server)."""
-        self.engine = None
+        """Free the weights now (switching checkpoints in a long-running server). Afterwards
+        every method raises RuntimeError saying the model was unloaded."""
+        self.engine = _Unloaded(self.name)
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+class _Unloaded:
+    """The engine's place after `ArtiMuse.unload()`: any use of it says what happened, where
+    `None` would fail later with an AttributeError about NoneType."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        raise RuntimeError(
+            f"the model {self.__dict__.get('_name')!r} was unloaded (ArtiMuse.unload()); "
+            "load it again with artimuse.load() to use it"
+        )
 
 
 def _comment_events(aspect: str, text: CommentText, delta: str) -> Iterator[Event]:

@@ -35,7 +35,7 @@ from artimuse.evaluation import (
 )
 from artimuse.images import ImageError
 from artimuse.prompts import RADAR_ASPECTS
-from artimuse.serialization import score_payload
+from artimuse.serialization import assessment_json, score_payload
 
 IMAGE_RESULTS_DIR = Path("results/image_results")
 DELEGATED = ("api", "ui")  # their own argument parsers take the rest of the line
@@ -154,7 +154,7 @@ def run_assess(args: argparse.Namespace) -> int:
         path = Path(args.out) / f"{Path(image).stem}_{model.name}_eval.json"
         write_json_atomic(path, assessment.to_seed_json())
         print(
-            json.dumps(assessment.to_json(), indent=2, ensure_ascii=False)
+            json.dumps(assessment_json(assessment), indent=2, ensure_ascii=False)
             if args.json
             else assessment.to_markdown(title=str(image))
         )

@@ -31,7 +31,7 @@ def open_image(source: ImageInput, name: str | None = None) -> Image.Image:
     """Decode `source` fully and return the RGB image the model will see.
 
     Applies EXIF orientation and scales 16-bit images to 8 bits before `convert("RGB")`:
-    the two documented deviations from the original (README, behaviour §3).
+    two of the deliberate deviations from the original (behaviour §11).
     """
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "the upload")
     image = source if isinstance(source, Image.Image) else _decode(source, label)
@@ -112,7 +112,8 @@ def to_pixel_values(image: Image.Image, size: int) -> torch.Tensor:
 
 
 def resize_bicubic(image: Image.Image, width: int, height: int) -> Image.Image:
-    """PIL bicubic resize, identical on every Pillow version to the original's Pillow 13.
+    """PIL bicubic resize, identical on every Pillow version to the original's Pillow 13
+    (behaviour §11).
 
     Pillow 13 runs the vertical pass first when the height shrinks by more than twice as many
     pixels as the width; earlier versions always ran the horizontal pass first, and the two

@@ -96,8 +96,3 @@ def prompt_prefix(system: str, num_image_tokens: int) -> str:
 
 def prompt_suffix(question: str) -> str:
     return f"\n{question}<|im_end|>\n<|im_start|>assistant\n"
-
-
-def full_prompt(system: str, num_image_tokens: int, question: str) -> str:
-    """behaviour §5 chat template (`internvl2_5`) with `<image>` expanded."""
-    return prompt_prefix(system, num_image_tokens) + prompt_suffix(question)

@@ -1,4 +1,7 @@
-"""What an assessment produces, and the file formats it is written in (behaviour §9)."""
+"""What an assessment produces: scores, comments, and the events of a streamed one.
+
+Their JSON shapes are in `artimuse.serialization`.
+"""
 
 from __future__ import annotations
 
@@ -31,14 +34,6 @@ class Scores:
     def band(self) -> str:
         return next(words for bound, words in SCORE_BANDS if self.total >= bound)
 
-    def to_dict(self) -> dict:
-        return {
-            "total_score": self.total,
-            "aspect_scores": dict(self.aspects),
-            "score_std": self.spread,
-            "score_distribution": list(self.distribution),
-        }
-
 
 @dataclass(frozen=True)
 class Assessment:
@@ -47,18 +42,10 @@ class Assessment:
     checkpoint: str = ""
 
     def to_seed_json(self) -> dict:
-        """The original tool's single-image file: `{image_stem}_{model_name}_eval.json`."""
-        return {"Aesthetic Score": self.scores.total, "Aesthetic Attributes": dict(self.comments)}
+        """The original tool's single-image file (`serialization.seed_json`)."""
+        from artimuse.serialization import seed_json  # serialization imports this module
 
-    def to_json(self) -> dict:
-        """The seed format plus aspect scores, the distribution and the checkpoint name."""
-        return {
-            **self.to_seed_json(),
-            "Aspect Scores": dict(self.scores.aspects),
-            "Score Std": self.scores.spread,
-            "Score Distribution": list(self.scores.distribution),
-            "Checkpoint": self.checkpoint,
-        }
+        return seed_json(self)
 
     def to_markdown(self, title: str = "ArtiMuse assessment") -> str:
         s = self.scores

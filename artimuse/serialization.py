@@ -1,10 +1,17 @@
-"""The JSON shapes of the REST service's answers (behaviour §9 for `/infer`), in one place.
+"""Every JSON shape an assessment is written in, and read back from, in one place.
 
-Scores are rounded to 3 decimals as the original demo does; the distribution to 6.
+- the original tool's single-image file (behaviour §9) and the fuller export built on it;
+- reading such an export back into an `Assessment`;
+- the REST service's answers (behaviour §9 for `/infer`): scores rounded to 3 decimals as the
+  original demo does, the distribution to 6.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
+from artimuse.errors import InputError
 from artimuse.prompts import COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import (
     Assessment,
@@ -18,6 +25,82 @@ from artimuse.results import (
 
 SCORE_DECIMALS = 3
 PROBABILITY_DECIMALS = 6
+DISTRIBUTION_SIZE = 101  # the scores 0..100
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def seed_json(assessment: Assessment) -> dict:
+    """The original tool's single-image file, `{image_stem}_{model_name}_eval.json`."""
+    return {
+        "Aesthetic Score": assessment.scores.total,
+        "Aesthetic Attributes": dict(assessment.comments),
+    }
+
+
+def assessment_json(assessment: Assessment) -> dict:
+    """The seed file's two keys, then the aspect scores, the distribution and the checkpoint."""
+    scores = assessment.scores
+    return {
+        **seed_json(assessment),
+        "Aspect Scores": dict(scores.aspects),
+        "Score Std": scores.spread,
+        "Score Distribution": list(scores.distribution),
+        "Checkpoint": assessment.checkpoint,
+    }
+
+
+def assessment_from_json(data: object) -> Assessment:
+    """The inverse of `assessment_json` (`Score Std` is derived, so it is not read back).
+
+    ValueError naming the first field that is missing or of the wrong kind.
+    """
+    if not isinstance(data, dict):
+        raise InputError(f"an exported assessment is a JSON object, not {type(data).__name__}")
+    total = _number(data, "Aesthetic Score")
+    comments = _mapping(data, "Aesthetic Attributes", lambda v: isinstance(v, str), "texts")
+    aspects = _mapping(data, "Aspect Scores", _is_number, "numbers")
+    distribution = data.get("Score Distribution")
+    if not (
+        isinstance(distribution, list)
+        and len(distribution) == DISTRIBUTION_SIZE
+        and all(_is_number(p) for p in distribution)
+    ):
+        raise InputError(
+            f"`Score Distribution` must be a list of {DISTRIBUTION_SIZE} numbers (scores 0..100)"
+        )
+    checkpoint = data.get("Checkpoint", "")
+    if not isinstance(checkpoint, str):
+        raise InputError(f"`Checkpoint` must be a string, got {checkpoint!r}")
+    scores = Scores(total, tuple(float(p) for p in distribution), aspects)
+    return Assessment(scores, comments, checkpoint)
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int in Python; NaN and infinity are not scores
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(data: dict, key: str) -> float:
+    value = data.get(key)
+    if not _is_number(value):
+        raise InputError(f"`{key}` must be a number, got {value!r}")
+    return float(value)
+
+
+def _mapping(data: dict, key: str, is_value: Callable[[object], bool], kind: str) -> dict:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        name = "nothing" if value is None else type(value).__name__
+        raise InputError(f"`{key}` must be an object of aspect names to {kind}, got {name}")
+    bad = next((aspect for aspect, v in value.items() if not is_value(v)), None)
+    if bad is not None:
+        raise InputError(f"`{key}` must map aspect names to {kind}; {bad!r} has {value[bad]!r}")
+    return dict(value)
+
+
+# --- REST answers ---------------------------------------------------------------------------
 
 
 def score_payload(scores: Scores) -> dict:

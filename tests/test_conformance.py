@@ -15,8 +15,8 @@ from PIL import Image
 from artimuse.demo_utils.model_server import ModelServer
 from artimuse.images import open_image, to_pixel_values
 from artimuse.loading.tokenizer import decode_comment, decode_skipping_special
-from artimuse.prompts import ASPECTS, RADAR_ASPECTS, full_prompt
-from tests.helpers import CONFORMANCE_IMAGES, TINY_A
+from artimuse.prompts import ASPECTS, RADAR_ASPECTS
+from tests.helpers import CONFORMANCE_IMAGES, TINY_A, full_prompt
 
 EXPECTED = json.loads((TINY_A / "expected.json").read_text(encoding="utf-8"))
 CASES = json.loads((TINY_A / "tokenizer_cases.json").read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""Tokenizer loading, its load-time checks (behaviour §5-7), the comment decoding rule (§8)."""
+"""Tokenizer loading, its load-time checks (behaviour §5, 7), the comment decoding rule (§8)."""
 
 from __future__ import annotations
 

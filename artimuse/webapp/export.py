@@ -13,19 +13,8 @@ from pathlib import Path
 
 from artimuse.errors import InputError
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
-from artimuse.results import Assessment, Scores
-
-
-def assessment_from_result(result: dict) -> Assessment:
-    """The page's hidden result (`{"image", "complete", "assessment": Assessment.to_json()}`)
-    back into an `Assessment`."""
-    data = result["assessment"]
-    scores = Scores(
-        total=data["Aesthetic Score"],
-        distribution=tuple(data["Score Distribution"]),
-        aspects=dict(data["Aspect Scores"]),
-    )
-    return Assessment(scores, dict(data["Aesthetic Attributes"]), data.get("Checkpoint", ""))
+from artimuse.results import Scores
+from artimuse.serialization import assessment_from_json, assessment_json
 
 
 def result_stem(result: dict) -> str:
@@ -39,12 +28,11 @@ def write_result(result: dict | None, root: Path, kind: str) -> Path:
     """Write the current assessment as `kind` ("json" or "md"); ValueError when there is none."""
     if not result or "assessment" not in result:
         raise InputError("There is no assessment to export yet: assess a picture first.")
-    assessment = assessment_from_result(result)
+    assessment = assessment_from_json(result["assessment"])
     path = _fresh_dir(root) / f"{result_stem(result)}.{kind}"
     if kind == "json":
-        path.write_text(
-            json.dumps(assessment.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        text = json.dumps(assessment_json(assessment), indent=2, ensure_ascii=False)
+        path.write_text(text + "\n", encoding="utf-8")
     else:
         title = f"ArtiMuse assessment of {result.get('image') or 'an image'}"
         path.write_text(assessment.to_markdown(title), encoding="utf-8")

@@ -19,6 +19,7 @@ from PIL import Image
 from artimuse.images import ImageError, open_image
 from artimuse.prompts import ASPECTS, COMPREHENSIVE
 from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, Scores, ScoresReady
+from artimuse.serialization import assessment_json
 from artimuse.webapp import export
 from artimuse.webapp.charts import distribution_figure, radar_figure
 from artimuse.webapp.state import (
@@ -200,7 +201,7 @@ class Handlers:
         card = score_html(s) if charts else gr.skip()
         cards = comments_html(dict(assessment.comments), s, finished, stopped)
         complete = finished is None
-        result = {"image": name, "complete": complete, "assessment": assessment.to_json()}
+        result = {"image": name, "complete": complete, "assessment": assessment_json(assessment)}
         return card, radar, distribution, cards, result
 
     # ---- Export ----------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from artimuse.prompts import (
     REQUIRED_SPECIAL_TOKENS,
     SCORE_TOKENS,
     TOTAL_SCORE_QUESTION,
-    full_prompt,
 )
 from artimuse.testing.checkpoints import (
     SPEC_FILE,
@@ -25,6 +24,7 @@ from artimuse.testing.checkpoints import (
     make_checkpoint,
     weight_shapes,
 )
+from tests.helpers import full_prompt
 
 
 def _tensors(path: Path) -> dict[str, torch.Tensor]:

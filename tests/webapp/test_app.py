@@ -18,6 +18,7 @@ from PIL import Image
 
 from artimuse.config import Settings
 from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
+from artimuse.serialization import assessment_json
 from tests.helpers import CONFORMANCE_IMAGES
 
 gr = pytest.importorskip("gradio")
@@ -89,7 +90,7 @@ def test_final_result_is_the_api_assessment(streamed, tiny_model):
     result = streamed[-1][4]
     assert result["complete"] and result["image"] == GRADIENT.name
     expected = tiny_model.assess(GRADIENT, max_new_tokens=TOKENS)
-    assert result["assessment"] == expected.to_json()
+    assert result["assessment"] == assessment_json(expected)
     cards = streamed[-1][3]
     assert cards.count("am-card done") == len(ASPECTS) and "am-card writing" not in cards
     assert cards.index(COMPREHENSIVE) < cards.index(html.escape(RADAR_ASPECTS[0]))  # verdict first
