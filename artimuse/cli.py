@@ -4,6 +4,7 @@
     artimuse assess IMG [--out results/image_results]
     artimuse eval --dataset AVA  |  --test-json FILE --images DIR   [--batch-size 8]
     artimuse api [--host H --port P]      artimuse ui [...]
+    artimuse download [NAME_OR_REPO] [--dir DIR]     (default: ArtiMuse into checkpoints/ArtiMuse)
 
 The original scripts' flags work too: `--model_name` (a folder under checkpoints/),
 `--image_path`, `--dataset`, `--device`. Only this module prints; errors end with status 2,
@@ -244,6 +245,47 @@ def _eval_text(report, paths: dict[str, Path]) -> str:
     )
 
 
+# --- download -------------------------------------------------------------------------------
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from artimuse.loading.hub import HubDownload, human_bytes, repo_to_download
+
+    repo = repo_to_download(args.name)
+    job = HubDownload(repo, args.dir)
+    job.observers.append(_download_bar(job))
+    try:
+        folder = job.run()
+    except KeyboardInterrupt:
+        job.cancel()
+        print(f"\ninterrupted: finished files are kept in {job.target}; run the same command "
+              "to go on", file=sys.stderr)
+        return 130
+    size = human_bytes(job.progress.total_bytes)
+    print(f"{repo} ({size}) is in {folder} and loads. Use it with:")
+    print(f"  artimuse ui --ckpt {folder}      # the web app (python demo_gradio.py --ckpt ...)")
+    print(f"  artimuse score --ckpt {folder} photo.jpg")
+    print(f"  ARTIMUSE_CKPT={folder} python demo_api.py")
+    return 0
+
+
+def _download_bar(job):
+    """A tqdm bar (bytes, speed, ETA) on a terminal, nothing in logs and pipes."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=job.repo.split("/")[-1], unit="B", unit_scale=True, unit_divisor=1000,
+               disable=None, file=sys.stderr, total=0)
+
+    def observe(progress) -> None:
+        if bar.total != progress.total_bytes:
+            bar.total = progress.total_bytes
+        bar.update(progress.done_bytes - bar.n)
+        if not progress.active:
+            bar.close()
+
+    return observe
+
+
 # --- arguments ------------------------------------------------------------------------------
 
 
@@ -275,6 +317,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=_positive, help="only the first N entries")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=run_eval)
+
+    download = commands.add_parser("download", help="get a checkpoint from the model hub")
+    download.add_argument("name", nargs="?", default="ArtiMuse", metavar="NAME_OR_REPO",
+                          help="ArtiMuse (default), ArtiMuse_AVA, ArtiMuse_FLICKR-AES, "
+                          "ArtiMuse_PARA, ArtiMuse_TAD66K, or a hub repo id org/name")
+    download.add_argument("--dir", help="where to put it (default: checkpoints/<name>)")
+    download.set_defaults(run=run_download)
 
     commands.add_parser("api", help="the REST service (artimuse api --help)", add_help=False)
     commands.add_parser("ui", help="the web app (artimuse ui --help)", add_help=False)

@@ -31,13 +31,6 @@ DEFAULT_BATCH_SIZE = 8  # images per model batch when scoring many
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
 WEBAPP_PORT = 7860
 API_PORT = 8000
-HUB_REPOS = (
-    "Thunderbolt215215/ArtiMuse",
-    "Thunderbolt215215/ArtiMuse_AVA",
-    "Thunderbolt215215/ArtiMuse_FLICKR-AES",
-    "Thunderbolt215215/ArtiMuse_PARA",
-    "Thunderbolt215215/ArtiMuse_TAD66K",
-)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
 

@@ -9,16 +9,23 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import transformers
 
-from artimuse.config import CHECKPOINTS_DIR, HUB_REPOS
 from artimuse.errors import CheckpointError, CheckpointNotFound
 from artimuse.inference.cpu_kernels import choose_cpu_kernels
+from artimuse.loading.hub import (
+    DownloadError,
+    HubDownload,
+    default_target,
+    download_hint,
+    hub_repo,
+    human_bytes,
+    verify_folder,
+)
 from artimuse.loading.tokenizer import TokenIds, load_tokenizer, token_ids
 from artimuse.loading.weights import load_strict, read_tensors, weight_files
 from artimuse.model.internvl import ArtiMuseModel, ModelConfig
@@ -26,7 +33,6 @@ from artimuse.model.vision import VisionConfig
 from artimuse.prompts import system_message
 
 log = logging.getLogger(__name__)
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 @dataclass
@@ -45,18 +51,19 @@ class Checkpoint:
 
 
 def download_command(name: str = "ArtiMuse") -> str:
-    repo = next((r for r in HUB_REPOS if r.endswith("/" + name)), HUB_REPOS[0])
-    return f"hf download {repo} --local-dir {CHECKPOINTS_DIR / repo.split('/')[1]}"
+    """The command that fetches the checkpoint a folder named `name` was meant to hold."""
+    return download_hint(name)
 
 
 def resolve_checkpoint(ckpt: str | Path) -> Path:
-    """A local checkpoint directory, or a hub repo id downloaded once into `checkpoints/<name>`."""
+    """A local checkpoint directory, or a hub repo id downloaded once into `checkpoints/<name>`
+    (with the same checks as `artimuse download`). A path is never taken for a hub id."""
     path = Path(ckpt).expanduser()
     if path.is_dir():
         return path
-    text = str(ckpt)
-    if HUB_ID.match(text) and not Path(text.split("/")[0]).is_dir():
-        return _download(text)
+    repo = hub_repo(str(ckpt))
+    if repo is not None:
+        return _download(repo)
     raise CheckpointNotFound(
         f"checkpoint directory not found: {path}. Download the weights with: "
         f"{download_command(path.name)}"
@@ -64,20 +71,29 @@ def resolve_checkpoint(ckpt: str | Path) -> Path:
 
 
 def _download(repo_id: str) -> Path:
-    target = CHECKPOINTS_DIR / repo_id.split("/")[1]
-    if (target / "config.json").is_file():
-        return target
-    from huggingface_hub import snapshot_download
-
-    log.info("downloading %s into %s", repo_id, target)
+    target = default_target(repo_id)
     try:
-        snapshot_download(repo_id, local_dir=target)
-    except Exception as error:  # offline, unknown repo, HTTP errors: one message for the user
-        raise CheckpointNotFound(
-            f"could not download {repo_id} into {target} ({type(error).__name__}: {error}). "
-            f"On a machine with network access run: hf download {repo_id} --local-dir {target}"
-        ) from error
-    return target
+        verify_folder(target)
+        return target  # downloaded before
+    except DownloadError:
+        pass
+    log.info("downloading %s into %s", repo_id, target)
+    job = HubDownload(repo_id, target)
+    job.observers.append(_log_progress())
+    return job.run()
+
+
+def _log_progress():
+    """Log a download's progress every 10 percent (library code logs, only the CLI draws bars)."""
+    last = [-10.0]
+
+    def observe(progress) -> None:
+        if progress.percent - last[0] >= 10 or progress.state != "downloading":
+            last[0] = progress.percent
+            log.info("%s: %s %.0f%% of %s", progress.repo, progress.state, progress.percent,
+                     human_bytes(progress.total_bytes))
+
+    return observe
 
 
 def read_config(ckpt_dir: Path) -> dict:

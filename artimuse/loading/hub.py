@@ -1,0 +1,370 @@
+"""The released checkpoints on the model hub, and downloading one with progress, resumably.
+
+`KNOWN_CHECKPOINTS` is the one table of what exists. `hub_repo` decides whether a text is a hub
+repo id (`hf-hub:org/name`, a known name, or a bare `org/name` that cannot be a local path).
+`HubDownload` fetches a repo's files one by one with huggingface_hub (which reads `HF_ENDPOINT`
+and honours `HF_HUB_OFFLINE`), after checking the free disk space against the hub's file list;
+it reports bytes, speed and ETA, can be cancelled from another thread, keeps every finished file
+(a new run only fetches what is missing; a dropped connection resumes within the file with a
+`Range` request) and ends by checking that the folder loads. Every failure is a `DownloadError`
+whose message says what to do.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import re
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from artimuse.config import CHECKPOINTS_DIR
+from artimuse.errors import CheckpointNotFound
+
+log = logging.getLogger(__name__)
+
+HUB_PREFIX = "hf-hub:"  # explicit form, as open_clip spells it: hf-hub:org/name
+HUB_TIMEOUT_S = 10.0  # a hub that does not answer the file list in this time is unreachable
+DISK_MARGIN_BYTES = 64 * 2**20  # room left beside the checkpoint (metadata, locks, logs)
+SPEED_WINDOW_S = 5.0  # the speed shown is the mean over this many last seconds
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class KnownCheckpoint:
+    name: str
+    repo: str
+    size_gb: float  # bf16 weights, approximate: the exact size comes from the hub's file list
+    tuned_on: str
+
+
+KNOWN_CHECKPOINTS = (
+    KnownCheckpoint("ArtiMuse", "Thunderbolt215215/ArtiMuse", 16,
+                    "ArtiMuse-10K (the general model: scores and expert comments)"),
+    KnownCheckpoint("ArtiMuse_AVA", "Thunderbolt215215/ArtiMuse_AVA", 16,
+                    "AVA (photo contest scores)"),
+    KnownCheckpoint("ArtiMuse_FLICKR-AES", "Thunderbolt215215/ArtiMuse_FLICKR-AES", 16,
+                    "FLICKR-AES (Flickr photos, crowd ratings)"),
+    KnownCheckpoint("ArtiMuse_PARA", "Thunderbolt215215/ArtiMuse_PARA", 16,
+                    "PARA (personalised aesthetics)"),
+    KnownCheckpoint("ArtiMuse_TAD66K", "Thunderbolt215215/ArtiMuse_TAD66K", 16,
+                    "TAD66K (theme-aware aesthetics)"),
+)
+DEFAULT_CHECKPOINT = KNOWN_CHECKPOINTS[0]
+
+
+class DownloadError(CheckpointNotFound):
+    """The checkpoint is not here and could not be fetched: offline, unknown repo, disk full."""
+
+
+class DownloadCancelled(DownloadError):
+    """Someone pressed Cancel (or Ctrl-C): finished files are kept for the next run."""
+
+
+def known_checkpoint(name_or_repo: str) -> KnownCheckpoint | None:
+    text = name_or_repo.removeprefix(HUB_PREFIX)
+    return next((k for k in KNOWN_CHECKPOINTS if text in (k.name, k.repo)), None)
+
+
+def hub_repo(text: str) -> str | None:
+    """The hub repo id `text` names, or None when it is (or can only be) a local path.
+
+    `hf-hub:org/name` always is one; a bare `org/name` is one unless it exists, its first part
+    is a folder here, or its first part is `checkpoints` (`checkpoints/ArtiMuse` without
+    ./checkpoints is a missing folder, never a network call). A bare name (`ArtiMuse_AVA`) is a
+    folder: only `artimuse download` takes known names."""
+    text = str(text).strip()
+    if text.startswith(HUB_PREFIX):
+        repo = text.removeprefix(HUB_PREFIX)
+        return repo if REPO_ID.match(repo) else None
+    first = text.split("/")[0]
+    if not REPO_ID.match(text) or first == CHECKPOINTS_DIR.name or Path(first).is_dir():
+        return None
+    return None if Path(text).expanduser().exists() else text
+
+
+def repo_to_download(name_or_repo: str) -> str:
+    """`artimuse download`'s argument: a known name, `hf-hub:org/name` or `org/name`."""
+    known = known_checkpoint(name_or_repo)
+    repo = known.repo if known else hub_repo(name_or_repo)
+    if repo is None:
+        names = ", ".join(k.name for k in KNOWN_CHECKPOINTS)
+        raise DownloadError(
+            f"{name_or_repo!r} is neither a known checkpoint ({names}) nor a hub repo id "
+            "(org/name or hf-hub:org/name)"
+        )
+    return repo
+
+
+def default_target(repo: str) -> Path:
+    """Where a repo is downloaded unless told otherwise: checkpoints/<name>."""
+    return CHECKPOINTS_DIR / repo.split("/")[-1]
+
+
+def download_hint(name_or_path: str | Path) -> str:
+    """The commands that fetch the checkpoint a missing folder was meant to hold."""
+    known = known_checkpoint(Path(str(name_or_path)).name) or DEFAULT_CHECKPOINT
+    return (
+        f"artimuse download {known.name} (or: hf download {known.repo} "
+        f"--local-dir {default_target(known.repo)})"
+    )
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(count) < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} GB"
+
+
+# --- progress -------------------------------------------------------------------------------
+
+CHECKING, DOWNLOADING, VERIFYING, DONE, FAILED, CANCELLED = (
+    "checking", "downloading", "verifying", "done", "failed", "cancelled"
+)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of one download, safe to hand to any thread (the page polls it)."""
+
+    state: str
+    repo: str
+    target: str
+    done_bytes: int = 0
+    total_bytes: int = 0
+    speed: float = 0.0  # bytes per second over the last SPEED_WINDOW_S
+    file: str = ""
+    message: str = ""  # failed / cancelled: what happened and what to do
+
+    @property
+    def active(self) -> bool:
+        return self.state in (CHECKING, DOWNLOADING, VERIFYING)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done_bytes / self.total_bytes if self.total_bytes else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        left = self.total_bytes - self.done_bytes
+        return left / self.speed if self.speed > 0 and left >= 0 else None
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    path: str
+    size: int
+
+
+class HubDownload:
+    """One repo into one folder. `run()` blocks; `cancel()` and `progress` work from any thread.
+
+    `endpoint`: the hub's address (default: huggingface_hub's, i.e. `HF_ENDPOINT`)."""
+
+    def __init__(self, repo: str, target: str | Path | None = None, endpoint: str | None = None):
+        self.repo, self.endpoint = repo, endpoint
+        self.target = Path(target) if target else default_target(repo)
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._samples: deque[tuple[float, int]] = deque()
+        self._finished_bytes = 0
+        self._progress = Progress(CHECKING, repo, str(self.target))
+        self.observers: list[Callable[[Progress], None]] = []
+
+    @property
+    def progress(self) -> Progress:
+        return self._progress
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> Path:
+        """Download, check the folder, return it; raises DownloadError (DownloadCancelled)."""
+        try:
+            sha, files = self._list_files()
+            self._check_disk(files)
+            self._set(state=DOWNLOADING, total_bytes=sum(f.size for f in files))
+            for remote in files:
+                self._fetch(sha, remote)
+            self._set(state=VERIFYING, file="")
+            verify_folder(self.target, files)
+        except DownloadError as error:
+            self._set(state=CANCELLED if isinstance(error, DownloadCancelled) else FAILED,
+                      message=str(error), speed=0.0)
+            raise
+        except Exception as error:  # the hub client's many errors: one message for the user
+            message = describe_failure(error, self.repo, self.target, self.endpoint)
+            self._set(state=FAILED, message=message, speed=0.0)
+            raise DownloadError(message) from error
+        self._set(state=DONE, done_bytes=self._progress.total_bytes, speed=0.0)
+        log.info("downloaded %s into %s", self.repo, self.target)
+        return self.target
+
+    # ---- steps -----------------------------------------------------------------------------
+    def _list_files(self) -> tuple[str, list[RemoteFile]]:
+        from huggingface_hub import HfApi
+
+        api = HfApi(endpoint=self.endpoint)
+        info = api.model_info(self.repo, files_metadata=True, timeout=HUB_TIMEOUT_S)
+        files = [RemoteFile(s.rfilename, int(s.size or 0)) for s in info.siblings or []]
+        return info.sha, sorted(files, key=lambda f: f.size)  # small files (config) first
+
+    def _check_disk(self, files: list[RemoteFile]) -> None:
+        missing = sum(f.size for f in files if not _complete(self.target / f.path, f.size))
+        where = _existing_parent(self.target)
+        free = free_bytes(where)
+        if missing + DISK_MARGIN_BYTES > free:
+            raise DownloadError(
+                f"not enough disk space for {self.repo}: it needs {human_bytes(missing)} more "
+                f"and {where.resolve()} has {human_bytes(free)} free. Free some space or choose "
+                "another folder (artimuse download --dir DIR)"
+            )
+
+    def _fetch(self, sha: str, remote: RemoteFile) -> None:
+        from huggingface_hub import hf_hub_download
+
+        if self._cancel.is_set():
+            raise DownloadCancelled(self._cancelled_message())
+        self._set(file=remote.path)
+        if not _complete(self.target / remote.path, remote.size):
+            hf_hub_download(
+                self.repo, remote.path, revision=sha, local_dir=self.target,
+                endpoint=self.endpoint, etag_timeout=HUB_TIMEOUT_S, tqdm_class=self._bar,
+            )
+        self._finished_bytes += remote.size  # exact, whatever the bar counted
+        self._advance(0, absolute=self._finished_bytes)
+
+    def _bar(self, *args, **kwargs) -> _Bar:
+        return _Bar(self)
+
+    # ---- bookkeeping -----------------------------------------------------------------------
+    def _advance(self, count: int, absolute: int | None = None) -> None:
+        """Bytes arrived (called from inside huggingface_hub's read loop: Cancel stops it)."""
+        if self._cancel.is_set():
+            raise DownloadCancelled(self._cancelled_message())
+        done = absolute if absolute is not None else self._progress.done_bytes + count
+        now = time.monotonic()
+        self._samples.append((now, done))
+        while len(self._samples) > 2 and now - self._samples[0][0] > SPEED_WINDOW_S:
+            self._samples.popleft()
+        (t0, d0) = self._samples[0]
+        speed = (done - d0) / (now - t0) if now > t0 else self._progress.speed
+        self._set(done_bytes=done, speed=max(speed, 0.0))
+
+    def _set(self, **changes) -> None:
+        with self._lock:
+            self._progress = replace(self._progress, **changes)
+            progress = self._progress
+        for observer in self.observers:
+            observer(progress)
+
+    def _cancelled_message(self) -> str:
+        return (
+            f"download of {self.repo} cancelled; the files finished so far are kept in "
+            f"{self.target} and the next download goes on from there"
+        )
+
+
+class _Bar:
+    """What huggingface_hub takes as `tqdm_class`: forwards the byte counts to the job."""
+
+    def __init__(self, job: HubDownload):
+        self._job = job
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def update(self, n: float | None = 1) -> None:
+        self._job._advance(int(n or 0))
+
+    def close(self) -> None:
+        pass
+
+    def set_postfix_str(self, *args, **kwargs) -> None:
+        pass
+
+    def refresh(self, *args, **kwargs) -> None:
+        pass
+
+
+# --- checks and messages --------------------------------------------------------------------
+
+
+def free_bytes(path: Path) -> int:
+    return shutil.disk_usage(path).free
+
+
+def _existing_parent(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def _complete(path: Path, size: int) -> bool:
+    return path.is_file() and path.stat().st_size == size
+
+
+def verify_folder(target: Path, files: list[RemoteFile] | None = None) -> None:
+    """The folder loads: config.json readable, every weight file there, every listed file at
+    its size. Raises DownloadError naming what is missing."""
+    from artimuse.errors import CheckpointError
+    from artimuse.loading.checkpoint import read_config
+    from artimuse.loading.weights import weight_files
+
+    short = [f.path for f in files or [] if not _complete(target / f.path, f.size)]
+    if short:
+        raise DownloadError(f"download incomplete: {', '.join(short)} missing or short in {target}")
+    try:
+        read_config(target)
+        weight_files(target)
+    except CheckpointError as error:
+        raise DownloadError(f"the downloaded folder {target} does not load: {error}") from error
+
+
+def describe_failure(error: Exception, repo: str, target: Path, endpoint: str | None) -> str:
+    """One sentence for what went wrong talking to the hub, and what to do about it."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    hub = endpoint or constants.ENDPOINT
+    names = ", ".join(k.name for k in KNOWN_CHECKPOINTS)
+    if isinstance(error, OfflineModeIsEnabled) or _caused_by(error, OfflineModeIsEnabled):
+        return (
+            f"cannot download {repo}: offline mode is on (HF_HUB_OFFLINE=1). Unset it, or "
+            f"copy the checkpoint into {target} from a machine that has it"
+        )
+    if isinstance(error, RepositoryNotFoundError):
+        return f"{repo} was not found on the hub ({hub}); the known checkpoints are: {names}"
+    if isinstance(error, (RevisionNotFoundError, EntryNotFoundError)):
+        return f"{repo} on the hub ({hub}) does not have the files listed: {error}"
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return f"the disk is full: {target} could not be written. Free some space and retry"
+    return (
+        f"could not download {repo} from {hub} ({type(error).__name__}: {error}). Check the "
+        f"network, or on a machine with access run: hf download {repo} --local-dir {target}"
+    )
+
+
+def _caused_by(error: BaseException, kind: type) -> bool:
+    seen = error.__cause__ or error.__context__
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

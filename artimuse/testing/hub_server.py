@@ -1,0 +1,214 @@
+"""A local stand-in for the model hub: a real HTTP server on 127.0.0.1 that answers what
+huggingface_hub's downloads ask (point `HF_ENDPOINT`, or `endpoint=`, at `HubServer.url`).
+
+    with HubServer({"Thunderbolt215215/ArtiMuse": folder}) as hub:
+        HubDownload("Thunderbolt215215/ArtiMuse", dest, endpoint=hub.url).run()
+
+Endpoints: `GET /api/models/{repo}[/revision/{rev}]` (with `?blobs=true` the sizes),
+`GET /api/models/{repo}/tree/{rev}`, `HEAD`/`GET /{repo}/resolve/{rev}/{path}` (with `Range`:
+206), 404 with `X-Error-Code` for an unknown repo, revision or file. No xet headers, so the
+client speaks plain HTTP. For tests of failures: `cut_once` sends half of a file then drops the
+connection (once per file); `hold` sends half of a file, then waits for `release()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+REVISION = "main"
+LAST_MODIFIED = "2025-08-01T00:00:00.000Z"
+
+
+@dataclass
+class Served:
+    """One request as the server saw it (tests check resumes through `range`)."""
+
+    method: str
+    path: str
+    range: str | None
+
+
+@dataclass
+class HubServer:
+    repos: dict[str, Path]  # repo id -> folder whose files it serves
+    cut_once: set[str] = field(default_factory=set)  # file names to cut mid-way, once each
+    hold: set[str] = field(default_factory=set)  # file names to pause mid-way until release()
+    requests: list[Served] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._released = threading.Event()
+        self._cut_done: set[tuple[str, str]] = set()
+        self.halfway = threading.Event()  # set when a held file has sent its first half
+        self._server: ThreadingHTTPServer | None = None
+
+    # ---- life ------------------------------------------------------------------------------
+    def __enter__(self) -> HubServer:
+        handler = type("Handler", (_Handler,), {"hub": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._released.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def release(self) -> None:
+        self._released.set()
+
+    # ---- what a repo holds -----------------------------------------------------------------
+    def sha(self, repo: str) -> str:
+        digest = hashlib.sha1(repo.encode())
+        for path in self.files(repo):
+            digest.update(path.encode() + self.blob_id(repo, path).encode())
+        return digest.hexdigest()
+
+    def files(self, repo: str) -> list[str]:
+        root = self.repos[repo]
+        return sorted(
+            p.relative_to(root).as_posix()
+            for p in root.rglob("*")
+            if p.is_file() and not p.relative_to(root).as_posix().startswith(".cache/")
+        )
+
+    def blob_id(self, repo: str, path: str) -> str:
+        data = (self.repos[repo] / path).read_bytes()
+        return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+API = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)(?:/(?P<kind>revision|tree)/(?P<rev>[^/]+))?")
+RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    hub: HubServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # quiet: pytest shows failures, not traffic
+        pass
+
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
+
+    def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def _answer(self, body: bool) -> None:
+        url = urlsplit(self.path)
+        path = unquote(url.path)
+        self.hub.requests.append(Served(self.command, path, self.headers.get("Range")))
+        if match := API.match(path):
+            return self._api(match, blobs="blobs=true" in url.query)
+        if match := RESOLVE.match(path):
+            return self._resolve(match, body)
+        self._error(404, "EntryNotFound", f"no route {path}")
+
+    # ---- /api/models -----------------------------------------------------------------------
+    def _api(self, match: re.Match, blobs: bool) -> None:
+        repo, kind, rev = match["repo"], match["kind"], match["rev"] or REVISION
+        if not self._known(repo, rev):
+            return
+        hub = self.hub
+        if kind == "tree":
+            entries = [
+                {"type": "file", "path": p, "size": self._size(repo, p),
+                 "oid": hub.blob_id(repo, p)}
+                for p in hub.files(repo)
+            ]
+            return self._json(entries)
+        siblings = [
+            {"rfilename": p, **({"size": self._size(repo, p)} if blobs else {})}
+            for p in hub.files(repo)
+        ]
+        self._json(
+            {"id": repo, "modelId": repo, "sha": hub.sha(repo), "lastModified": LAST_MODIFIED,
+             "private": False, "siblings": siblings}
+        )
+
+    # ---- /{repo}/resolve -------------------------------------------------------------------
+    def _resolve(self, match: re.Match, body: bool) -> None:
+        repo, rev, name = match["repo"], match["rev"], match["path"]
+        if not self._known(repo, rev):
+            return
+        if name not in self.hub.files(repo):
+            return self._error(404, "EntryNotFound", f"{name} not in {repo}")
+        data = (self.hub.repos[repo] / name).read_bytes()
+        start = _range_start(self.headers.get("Range"))
+        self.send_response(206 if start else 200)
+        self.send_header("X-Repo-Commit", self.hub.sha(repo))
+        self.send_header("ETag", f'"{self.hub.blob_id(repo, name)}"')
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(len(data) - start))
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.end_headers()
+        if body:
+            self._send_body(repo, name, data[start:])
+
+    def _send_body(self, repo: str, name: str, data: bytes) -> None:
+        base = Path(name).name
+        half = len(data) // 2
+        if base in self.hub.cut_once and (repo, name) not in self.hub._cut_done:
+            self.hub._cut_done.add((repo, name))
+            self.wfile.write(data[:half])
+            self.wfile.flush()
+            self.close_connection = True  # the client sees the body end early
+            return
+        if base in self.hub.hold:
+            self.wfile.write(data[:half])
+            self.wfile.flush()
+            self.hub.halfway.set()
+            self.hub._released.wait()
+            data = data[half:]
+        self.wfile.write(data)
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _known(self, repo: str, rev: str) -> bool:
+        if repo not in self.hub.repos:
+            self._error(404, "RepoNotFound", f"Repository {repo} not found")
+            return False
+        if rev not in (REVISION, self.hub.sha(repo)):
+            self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+            return False
+        return True
+
+    def _size(self, repo: str, path: str) -> int:
+        return (self.hub.repos[repo] / path).stat().st_size
+
+    def _json(self, payload: object) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        data = json.dumps({"error": message}).encode()
+        self.send_response(status)
+        self.send_header("X-Error-Code", code)
+        self.send_header("X-Error-Message", message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+
+def _range_start(header: str | None) -> int:
+    match = re.match(r"bytes=(\d+)-", header or "")
+    return int(match[1]) if match else 0
