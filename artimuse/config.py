@@ -29,6 +29,7 @@ DEFAULT_MAX_BATCH = 16  # files in one batch request
 DEFAULT_QUEUE_SIZE = 16  # model jobs admitted (running + waiting); more are refused
 DEFAULT_BATCH_SIZE = 8  # images per model batch when scoring many
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
+DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
 WEBAPP_PORT = 7860
 API_PORT = 8000
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -59,6 +60,8 @@ VARIABLES = (
              "(running + waiting); more get 503 / \"queue is full\""),
     Variable("ARTIMUSE_API_KEY", "", "when set, the REST service wants `Authorization: Bearer "
              "<key>` (all but `/health`)"),
+    Variable("ARTIMUSE_AUTO_DOWNLOAD", DEFAULT_AUTO_DOWNLOAD, "`1`: the web app downloads a "
+             "missing checkpoint from the hub at start-up (hosted demos)"),
     Variable("HOST", DEFAULT_HOST, "listen address of the web app and the REST service"),
     Variable("PORT", f"{WEBAPP_PORT} / {API_PORT}", "port of the web app / the REST service"),
 )
@@ -97,6 +100,14 @@ class Settings:
             dtype=env_text("ARTIMUSE_DTYPE", DEFAULT_DTYPE),
             max_new_tokens=env_int("ARTIMUSE_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS, minimum=1),
         )
+
+
+def auto_download() -> bool:
+    """ARTIMUSE_AUTO_DOWNLOAD: `1`/`true`/`yes` on, `0`/`false`/`no`/empty off."""
+    raw = env_text("ARTIMUSE_AUTO_DOWNLOAD", DEFAULT_AUTO_DOWNLOAD).strip().lower()
+    if raw not in ("1", "true", "yes", "0", "false", "no", ""):
+        raise InputError(f"ARTIMUSE_AUTO_DOWNLOAD must be 1 or 0, got {raw!r}")
+    return raw in ("1", "true", "yes")
 
 
 def max_pixels() -> int:

@@ -45,8 +45,8 @@ def status_html(status: ModelStatus) -> str:
     if status.state == FAILED and status.download:
         return (
             f'<div class="am-status failed"><b>No checkpoint found</b> at <code>'
-            f"{esc(status.ckpt)}</code>. Download the weights with:<pre><code>"
-            f"{esc(status.download)}</code></pre>then restart the app, or load them under "
+            f"{esc(status.ckpt)}</code>. Press <b>Download</b> below, or download the "
+            f"weights with:<pre><code>{esc(status.download)}</code></pre>and load them under "
             "<b>Model</b>.</div>"
         )
     if status.state == FAILED:
