@@ -80,8 +80,11 @@ def _delegate(command: str, rest: list[str]) -> int:
 
 
 def model_name_of(args: argparse.Namespace) -> str:
-    """The checkpoint folder's name, known before loading (results files are named by it)."""
-    return Path(settings_from_args(args).ckpt).expanduser().resolve().name
+    """What results files are named by, known before loading: `--model_name` exactly as given
+    (as the original does, symlink or not), else the checkpoint folder's own name."""
+    if args.model_name and not args.ckpt:
+        return args.model_name
+    return Path(settings_from_args(args).ckpt).expanduser().absolute().name
 
 
 def load_model(args: argparse.Namespace):

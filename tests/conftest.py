@@ -20,3 +20,25 @@ def tiny_model():
     import artimuse
 
     return artimuse.load(str(TINY_A), device="cpu", dtype="float32", max_new_tokens=12)
+
+
+# --- a local stand-in for the model hub (artimuse/testing/hub_server.py) ----------------------
+
+HUB_REPO = "Thunderbolt215215/ArtiMuse"
+
+
+@pytest.fixture(scope="session")
+def hub_checkpoint(tmp_path_factory) -> Path:
+    """A tiny random checkpoint in two shards: what the stand-in serves as ArtiMuse."""
+    from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
+
+    return make_checkpoint(tmp_path_factory.mktemp("hub") / "ArtiMuse", CheckpointSpec(shards=2))
+
+
+@pytest.fixture()
+def hub(hub_checkpoint):
+    """The stand-in, serving `hub_checkpoint` as Thunderbolt215215/ArtiMuse on 127.0.0.1."""
+    from artimuse.testing.hub_server import HubServer
+
+    with HubServer({HUB_REPO: hub_checkpoint}) as server:
+        yield server

@@ -6,6 +6,8 @@
     POST /score           total + 7 aspect scores + distribution, no comments (fast)
     POST /infer/stream    newline-delimited JSON events: scores, comment deltas, done
     POST /score/batch     up to ARTIMUSE_MAX_BATCH files in one request
+    GET  /docs, /redoc    the API's documentation, served with its own assets (no CDN: works
+                          offline, from fastapi-offline); GET / redirects to /docs
 
 With ARTIMUSE_API_KEY set, every path but /health (the docs included) needs
 `Authorization: Bearer <key>`. The model loads in `lifespan`, never at import. All model work
@@ -23,8 +25,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from fastapi.security import HTTPBearer
+from fastapi_offline import FastAPIOffline
 
 from artimuse import __version__
 from artimuse.api import ArtiMuse, load
@@ -66,7 +69,7 @@ BEARER = HTTPBearer(auto_error=False, description="ARTIMUSE_API_KEY, when the se
 def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None = None) -> FastAPI:
     """The service; with `model=None` it loads `settings.model` when it starts (lifespan)."""
     settings = settings or ServiceSettings.from_env()
-    app = FastAPI(
+    app = FastAPIOffline(
         title="ArtiMuse",
         version=__version__,
         summary="Image aesthetics: a 0-100 score, seven aspect scores and expert comments.",
@@ -75,6 +78,7 @@ def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None =
     app.state.settings, app.state.model, app.state.queue = settings, model, None
     app.state.checkpoint = str(model.path) if model is not None else settings.model.ckpt
     app.get("/health", tags=["service"])(health)
+    app.get("/", include_in_schema=False)(lambda: RedirectResponse("/docs"))
     app.include_router(_api_router(), dependencies=[Depends(BEARER)])
     add_error_handlers(app)
     # Added last = runs first: the key is checked before the size, both before any body read.
