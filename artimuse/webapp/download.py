@@ -21,7 +21,6 @@ from artimuse.loading.downloads import DownloadService
 from artimuse.loading.hub import (
     CANCELLED,
     DEFAULT_CHECKPOINT,
-    DONE,
     FAILED,
     KNOWN_CHECKPOINTS,
     DownloadError,
@@ -120,15 +119,14 @@ class DownloadHandlers:
         progress = self.service.progress
         running = self.service.running
         status = self.holder.status
-        show = running or status.state != READY
-        keep_polling = show or (progress is not None and progress.state == DONE)
+        show = running or status.state != READY  # polling goes on while it is shown
         return (
             gr.Column(visible=show),
             progress_html(progress),
             status_html(status),
             gr.Button(interactive=not running),
             gr.Button(visible=running),
-            gr.Timer(active=keep_polling),
+            gr.Timer(active=show),
         )
 
 

@@ -250,7 +250,10 @@ def test_missing_checkpoint_page_gives_the_download_command(tmp_path):
     holder = ModelHolder(Settings(ckpt=missing))
     holder.start_loading().join()
     assert holder.status.state == FAILED
-    command = "hf download Thunderbolt215215/ArtiMuse_AVA --local-dir checkpoints/ArtiMuse_AVA"
+    command = (
+        "artimuse download ArtiMuse_AVA (or: hf download Thunderbolt215215/ArtiMuse_AVA "
+        "--local-dir checkpoints/ArtiMuse_AVA)"
+    )
     assert holder.status.download == command
     handlers = Handlers(holder)
     status, timer = handlers.model_status()
