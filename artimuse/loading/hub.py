@@ -142,6 +142,12 @@ class Progress:
     speed: float = 0.0  # bytes per second over the last SPEED_WINDOW_S
     file: str = ""
     message: str = ""  # failed / cancelled: what happened and what to do
+    updated: float = 0.0  # time.monotonic() of the last bytes
+
+    @property
+    def stalled(self) -> bool:
+        """No bytes for SPEED_WINDOW_S: the speed shown would be stale."""
+        return self.state == DOWNLOADING and time.monotonic() - self.updated > SPEED_WINDOW_S
 
     @property
     def active(self) -> bool:
@@ -154,7 +160,7 @@ class Progress:
     @property
     def eta_s(self) -> float | None:
         left = self.total_bytes - self.done_bytes
-        return left / self.speed if self.speed > 0 and left >= 0 else None
+        return left / self.speed if self.speed > 0 and left >= 0 and not self.stalled else None
 
 
 @dataclass(frozen=True)
@@ -190,7 +196,8 @@ class HubDownload:
         try:
             sha, files = self._list_files()
             self._check_disk(files)
-            self._set(state=DOWNLOADING, total_bytes=sum(f.size for f in files))
+            self._set(state=DOWNLOADING, total_bytes=sum(f.size for f in files),
+                      updated=time.monotonic())
             for remote in files:
                 self._fetch(sha, remote)
             self._set(state=VERIFYING, file="")
@@ -256,7 +263,7 @@ class HubDownload:
             self._samples.popleft()
         (t0, d0) = self._samples[0]
         speed = (done - d0) / (now - t0) if now > t0 else self._progress.speed
-        self._set(done_bytes=done, speed=max(speed, 0.0))
+        self._set(done_bytes=done, speed=max(speed, 0.0), updated=now)
 
     def _set(self, **changes) -> None:
         with self._lock:

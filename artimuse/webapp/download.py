@@ -50,6 +50,8 @@ TEXT = {
     "failed": "Download failed",
     "cancelled": "Download cancelled",
     "left": "{time} left",
+    "stalled": "waiting for the hub…",
+    "status": "Downloading <b>{name}</b>… the model loads when it is here",
 }
 
 
@@ -123,11 +125,19 @@ class DownloadHandlers:
         return (
             gr.Column(visible=show),
             progress_html(progress),
-            status_html(status),
+            _status_line(progress) if running else status_html(status),
             gr.Button(interactive=not running),
             gr.Button(visible=running),
             gr.Timer(active=show),
         )
+
+
+def _status_line(progress: Progress) -> str:
+    name = _esc(progress.repo.split("/")[-1])
+    return (
+        f'<div class="am-status loading"><span class="am-dot"></span>'
+        f'{TEXT["status"].format(name=name)}</div>'
+    )
 
 
 def progress_html(progress: Progress | None) -> str:
@@ -161,7 +171,9 @@ def numbers(progress: Progress) -> str:
         parts.append(
             f"{human_bytes(progress.done_bytes)} of {human_bytes(progress.total_bytes)}"
         )
-    if progress.speed > 0:
+    if progress.stalled:
+        parts.append(TEXT["stalled"])
+    elif progress.speed > 0:
         parts.append(f"{human_bytes(progress.speed)}/s")
     if progress.eta_s is not None and progress.state == "downloading":
         parts.append(TEXT["left"].format(time=_duration(progress.eta_s)))

@@ -1,0 +1,88 @@
+"""A first run in a real browser: the page has no weights, the user presses Download, watches
+the progress (the hub stand-in holds a file half-sent until the test has seen it), the model
+loads without a restart, and the user assesses a picture."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests.conftest import HUB_REPO
+from tests.helpers import CONFORMANCE_IMAGES
+from tests.webapp.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium"),
+]
+HELD = "model-00001-of-00002.safetensors"  # the last file fetched (files go smallest first)
+
+
+@pytest.fixture()
+def first_run(hub, tmp_path, monkeypatch):
+    pytest.importorskip("gradio")
+    pytest.importorskip("playwright")
+    from artimuse.config import Settings
+    from artimuse.loading.downloads import DownloadService
+    from artimuse.webapp.app import build_app, launch
+
+    monkeypatch.chdir(tmp_path)  # no checkpoints here
+    hub.hold.add(HELD)
+    settings = Settings("checkpoints/ArtiMuse", "cpu", "float32", max_new_tokens=6)
+    app = build_app(settings=settings, downloads=DownloadService(endpoint=hub.url),
+                    auto_download=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/", app
+    hub.release()
+    app.close()
+
+
+def test_download_from_the_page_then_assess(first_run, hub, hub_checkpoint, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, app = first_run
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(WAIT_MS)
+        page.goto(url)
+        page.wait_for_selector("#download-progress [data-state=idle]")
+        assert "Download ArtiMuse (16 GB)" in page.inner_text("#download-start")
+        page.click("#download-start")
+
+        assert hub.halfway.wait(WAIT_MS / 1000)
+        bar = page.wait_for_selector(
+            "#download-progress [data-state=downloading]:not([data-done='0'])"
+        )
+        assert 0 < float(bar.get_attribute("data-percent")) < 100
+        assert " of " in page.inner_text("#download-progress .am-download-numbers")
+        assert page.is_visible("#download-cancel")
+        page.screenshot(path=str(tmp_path / "downloading.png"), full_page=True)
+
+        page.reload()  # the download is the server's: a reload finds it again
+        page.wait_for_selector("#download-progress [data-state=downloading]")
+
+        hub.release()
+        page.wait_for_selector("#model-status .am-status.ready")
+        page.wait_for_selector("#download-panel", state="hidden")
+
+        page.set_input_files("#assess-image input[type=file]",
+                             str(CONFORMANCE_IMAGES["shapes_rgba_300x500"]))
+        card = page.wait_for_selector("#assess-score [data-total]")
+        page.wait_for_function(
+            "n => document.querySelectorAll('#assess-comments .am-card.done').length === n",
+            arg=8,
+        )
+        import artimuse
+
+        direct = artimuse.load(str(hub_checkpoint), device="cpu", dtype="float32")
+        expected = direct.score(CONFORMANCE_IMAGES["shapes_rgba_300x500"]).total
+        assert float(card.get_attribute("data-total")) == expected
+        page.screenshot(path=str(tmp_path / "assessed.png"), full_page=True)
+        browser.close()
+    assert HUB_REPO in {r.path.split("/resolve/")[0].strip("/") for r in hub.requests
+                        if "/resolve/" in r.path}
