@@ -255,7 +255,7 @@ def run_download(args: argparse.Namespace) -> int:
     from artimuse.loading.hub import HubDownload, human_bytes, repo_to_download
 
     repo = repo_to_download(args.name)
-    job = HubDownload(repo, args.dir)
+    job = HubDownload(repo, args.dir, endpoint=args.endpoint)
     job.observers.append(_download_bar(job))
     try:
         folder = job.run()
@@ -326,6 +326,8 @@ def _parser() -> argparse.ArgumentParser:
                           help="ArtiMuse (default), ArtiMuse_AVA, ArtiMuse_FLICKR-AES, "
                           "ArtiMuse_PARA, ArtiMuse_TAD66K, or a hub repo id org/name")
     download.add_argument("--dir", help="where to put it (default: checkpoints/<name>)")
+    download.add_argument("--endpoint", help="the hub's address, e.g. a mirror (default: "
+                          "HF_ENDPOINT, else https://huggingface.co)")
     download.set_defaults(run=run_download)
 
     commands.add_parser("api", help="the REST service (artimuse api --help)", add_help=False)
