@@ -40,6 +40,7 @@ from artimuse.webapp.views import (
     placeholder_html,
     status_html,
 )
+from artimuse.webapp.zerogpu import assess_duration, many_duration, on_gpu
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ def _assess_tab(handlers: Handlers, tokens: gr.Slider) -> None:
     outputs = [score, radar, distribution, comments, result]
     ticket = gr.State()
     stream = dict(
-        fn=handlers.assess,
+        fn=on_gpu(handlers.assess, assess_duration),  # ZeroGPU: a GPU for this event
         inputs=[image, tokens, ticket],
         outputs=outputs,
         preprocess=False,  # the handler decodes the upload itself, to name what is wrong
@@ -223,7 +224,7 @@ def _compare_tab(handlers: Handlers, tokens: gr.Slider) -> None:
     table = gr.HTML(**HTML, elem_id="compare-table")
     comments = gr.HTML(**HTML, elem_id="compare-comments")
     job = run.click(
-        handlers.compare,
+        on_gpu(handlers.compare, many_duration),
         [files, with_comments, tokens],
         [radar, table, comments],
         api_name="compare",
@@ -250,7 +251,7 @@ def _batch_tab(handlers: Handlers, tokens: gr.Slider) -> None:
                 json_file = gr.DownloadButton("Download JSON", size="sm")
     table = gr.HTML(**HTML, elem_id="batch-table")
     job = run.click(
-        handlers.batch,
+        on_gpu(handlers.batch, many_duration),
         [files, with_comments, tokens],
         [table, csv_file, json_file],
         api_name="batch",
