@@ -192,6 +192,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(ckpt, args.device or env.device, args.dtype or env.dtype, tokens)
 
 
+def variables_table() -> str:
+    """The README's table of every variable, generated from `VARIABLES` (a test compares)."""
+    rows = [f"| `{v.name}` | {v.default or '(unset)'} | {v.meaning} |" for v in VARIABLES]
+    return "\n".join(["| variable | default | meaning |", "|---|---|---|", *rows])
+
+
 def environment_help() -> str:
     """The variables as one line for a command's --help."""
     return "Environment: " + ", ".join(f"{v.name} ({v.default})" for v in VARIABLES if v.default)

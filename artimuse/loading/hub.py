@@ -12,10 +12,8 @@ whose message says what to do.
 
 from __future__ import annotations
 
-import errno
 import logging
 import re
-import shutil
 import threading
 import time
 from collections import deque
@@ -24,7 +22,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from artimuse.config import CHECKPOINTS_DIR
-from artimuse.errors import CheckpointNotFound
+from artimuse.loading.hub_checks import (
+    DownloadCancelled,
+    DownloadError,
+    RemoteFile,
+    complete,
+    describe_failure,
+    existing_parent,
+    free_bytes,
+    verify_folder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +65,11 @@ KNOWN_CHECKPOINTS = (
 DEFAULT_CHECKPOINT = KNOWN_CHECKPOINTS[0]
 
 
-class DownloadError(CheckpointNotFound):
-    """The checkpoint is not here and could not be fetched: offline, unknown repo, disk full."""
-
-
-class DownloadCancelled(DownloadError):
-    """Someone pressed Cancel (or Ctrl-C): finished files are kept for the next run."""
+def checkpoints_table() -> str:
+    """The README's table of the released checkpoints, generated from KNOWN_CHECKPOINTS."""
+    rows = [f"| `{k.name}` | `{k.repo}` | ~{k.size_gb:g} GB | {k.tuned_on} |"
+            for k in KNOWN_CHECKPOINTS]
+    return "\n".join(["| name | hub repo | size | tuned on |", "|---|---|---|---|", *rows])
 
 
 def known_checkpoint(name_or_repo: str) -> KnownCheckpoint | None:
@@ -163,12 +169,6 @@ class Progress:
         return left / self.speed if self.speed > 0 and left >= 0 and not self.stalled else None
 
 
-@dataclass(frozen=True)
-class RemoteFile:
-    path: str
-    size: int
-
-
 class HubDownload:
     """One repo into one folder. `run()` blocks; `cancel()` and `progress` work from any thread.
 
@@ -207,7 +207,8 @@ class HubDownload:
                       message=str(error), speed=0.0)
             raise
         except Exception as error:  # the hub client's many errors: one message for the user
-            message = describe_failure(error, self.repo, self.target, self.endpoint)
+            message = describe_failure(error, self.repo, self.target, self.endpoint,
+                                       [k.name for k in KNOWN_CHECKPOINTS])
             self._set(state=FAILED, message=message, speed=0.0)
             raise DownloadError(message) from error
         self._set(state=DONE, done_bytes=self._progress.total_bytes, speed=0.0)
@@ -224,8 +225,8 @@ class HubDownload:
         return info.sha, sorted(files, key=lambda f: f.size)  # small files (config) first
 
     def _check_disk(self, files: list[RemoteFile]) -> None:
-        missing = sum(f.size for f in files if not _complete(self.target / f.path, f.size))
-        where = _existing_parent(self.target)
+        missing = sum(f.size for f in files if not complete(self.target / f.path, f.size))
+        where = existing_parent(self.target)
         free = free_bytes(where)
         if missing + DISK_MARGIN_BYTES > free:
             raise DownloadError(
@@ -240,7 +241,7 @@ class HubDownload:
         if self._cancel.is_set():
             raise DownloadCancelled(self._cancelled_message())
         self._set(file=remote.path)
-        if not _complete(self.target / remote.path, remote.size):
+        if not complete(self.target / remote.path, remote.size):
             hf_hub_download(
                 self.repo, remote.path, revision=sha, local_dir=self.target,
                 endpoint=self.endpoint, etag_timeout=HUB_TIMEOUT_S, tqdm_class=self._bar,
@@ -303,75 +304,3 @@ class _Bar:
     def refresh(self, *args, **kwargs) -> None:
         pass
 
-
-# --- checks and messages --------------------------------------------------------------------
-
-
-def free_bytes(path: Path) -> int:
-    return shutil.disk_usage(path).free
-
-
-def _existing_parent(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists():
-        path = path.parent
-    return path
-
-
-def _complete(path: Path, size: int) -> bool:
-    return path.is_file() and path.stat().st_size == size
-
-
-def verify_folder(target: Path, files: list[RemoteFile] | None = None) -> None:
-    """The folder loads: config.json readable, every weight file there, every listed file at
-    its size. Raises DownloadError naming what is missing."""
-    from artimuse.errors import CheckpointError
-    from artimuse.loading.checkpoint import read_config
-    from artimuse.loading.weights import weight_files
-
-    short = [f.path for f in files or [] if not _complete(target / f.path, f.size)]
-    if short:
-        raise DownloadError(f"download incomplete: {', '.join(short)} missing or short in {target}")
-    try:
-        read_config(target)
-        weight_files(target)
-    except CheckpointError as error:
-        raise DownloadError(f"the downloaded folder {target} does not load: {error}") from error
-
-
-def describe_failure(error: Exception, repo: str, target: Path, endpoint: str | None) -> str:
-    """One sentence for what went wrong talking to the hub, and what to do about it."""
-    from huggingface_hub import constants
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    hub = endpoint or constants.ENDPOINT
-    names = ", ".join(k.name for k in KNOWN_CHECKPOINTS)
-    if isinstance(error, OfflineModeIsEnabled) or _caused_by(error, OfflineModeIsEnabled):
-        return (
-            f"cannot download {repo}: offline mode is on (HF_HUB_OFFLINE=1). Unset it, or "
-            f"copy the checkpoint into {target} from a machine that has it"
-        )
-    if isinstance(error, RepositoryNotFoundError):
-        return f"{repo} was not found on the hub ({hub}); the known checkpoints are: {names}"
-    if isinstance(error, (RevisionNotFoundError, EntryNotFoundError)):
-        return f"{repo} on the hub ({hub}) does not have the files listed: {error}"
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        return f"the disk is full: {target} could not be written. Free some space and retry"
-    return (
-        f"could not download {repo} from {hub} ({type(error).__name__}: {error}). Check the "
-        f"network, or on a machine with access run: hf download {repo} --local-dir {target}"
-    )
-
-
-def _caused_by(error: BaseException, kind: type) -> bool:
-    seen = error.__cause__ or error.__context__
-    while seen is not None:
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
