@@ -16,7 +16,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def test_the_first_lines_are_the_two_commands():
     lines = README.splitlines()
-    assert lines[2].startswith("bash scripts/webapp.sh ") and lines[3].startswith(
+    assert lines[3].startswith("bash scripts/webapp.sh ") and lines[4].startswith(
         "bash scripts/test.sh "
     )
 
