@@ -115,13 +115,15 @@ def test_missing_directory_names_path_and_download_command(tmp_path):
 
 
 def test_hub_id_offline_gives_the_download_command(tmp_path, monkeypatch):
+    from huggingface_hub import constants  # where huggingface_hub keeps HF_HUB_OFFLINE=1
+
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(FileNotFoundError) as error:
         artimuse.load("Thunderbolt215215/ArtiMuse", device="cpu")
     message = str(error.value)
-    assert "could not download Thunderbolt215215/ArtiMuse" in message
-    assert "hf download Thunderbolt215215/ArtiMuse --local-dir checkpoints/ArtiMuse" in message
+    assert "cannot download Thunderbolt215215/ArtiMuse: offline mode is on" in message
+    assert "copy the checkpoint into checkpoints/ArtiMuse" in message
 
 
 def test_missing_config(broken):
