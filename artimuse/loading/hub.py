@@ -5,9 +5,9 @@ repo id (`hf-hub:org/name`, a known name, or a bare `org/name` that cannot be a 
 `HubDownload` fetches a repo's files one by one with huggingface_hub (which reads `HF_ENDPOINT`
 and honours `HF_HUB_OFFLINE`), after checking the free disk space against the hub's file list;
 it reports bytes, speed and ETA, can be cancelled from another thread, keeps every finished file
-(a new run only fetches what is missing; a dropped connection resumes within the file with a
-`Range` request) and ends by checking that the folder loads. Every failure is a `DownloadError`
-whose message says what to do.
+and the part of the current one (a new run goes on where the last one stopped, with a `Range`
+request; so does a dropped connection) and ends by checking that the folder loads. Every
+failure is a `DownloadError` whose message says what to do.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 HUB_PREFIX = "hf-hub:"  # explicit form, as open_clip spells it: hf-hub:org/name
 HUB_TIMEOUT_S = 10.0  # a hub that does not answer the file list in this time is unreachable
 DISK_MARGIN_BYTES = 64 * 2**20  # room left beside the checkpoint (metadata, locks, logs)
+PARTIAL_DIR = Path(".cache") / "artimuse"  # inside the target: partial files, kept to resume
 SPEED_WINDOW_S = 5.0  # the speed shown is the mean over this many last seconds
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -236,18 +237,36 @@ class HubDownload:
             )
 
     def _fetch(self, sha: str, remote: RemoteFile) -> None:
-        from huggingface_hub import hf_hub_download
-
         if self._cancel.is_set():
             raise DownloadCancelled(self._cancelled_message())
         self._set(file=remote.path)
         if not complete(self.target / remote.path, remote.size):
-            hf_hub_download(
-                self.repo, remote.path, revision=sha, local_dir=self.target,
-                endpoint=self.endpoint, etag_timeout=HUB_TIMEOUT_S, tqdm_class=self._bar,
-            )
+            self._fetch_resumably(sha, remote)
         self._finished_bytes += remote.size  # exact, whatever the bar counted
         self._advance(0, absolute=self._finished_bytes)
+
+    def _fetch_resumably(self, sha: str, remote: RemoteFile) -> None:
+        """Append to `<target>/.cache/artimuse/<file>.part` from where it ends, then move it
+        into place. hf_hub_download starts a file over after an interruption (it keeps no
+        partial file since huggingface_hub 1.x); its `http_get` resumes with a Range request."""
+        from huggingface_hub import hf_hub_url
+        from huggingface_hub.file_download import http_get
+        from huggingface_hub.utils import build_hf_headers
+
+        part = self.target / PARTIAL_DIR / f"{remote.path}.part"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        if part.exists() and part.stat().st_size > remote.size:
+            part.unlink()  # not this file's beginning: start over
+        have = part.stat().st_size if part.exists() else 0
+        self._advance(0, absolute=self._finished_bytes + have)
+        url = hf_hub_url(self.repo, remote.path, revision=sha, endpoint=self.endpoint)
+        with part.open("ab") as out:
+            if have < remote.size:
+                http_get(url, out, resume_size=have, headers=build_hf_headers(),
+                         expected_size=remote.size, tqdm_class=self._bar)
+        destination = self.target / remote.path
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        part.replace(destination)
 
     def _bar(self, *args, **kwargs) -> _Bar:
         return _Bar(self)

@@ -101,27 +101,35 @@ def test_a_connection_cut_mid_file_resumes_with_a_range_request(big_checkpoint, 
     assert 0 < resumed_at < weights.stat().st_size  # only the rest was sent again
 
 
-def test_cancel_stops_mid_file_and_the_next_run_keeps_finished_files(big_checkpoint, tmp_path):
+def test_cancel_then_a_new_run_goes_on_from_where_it_stopped(big_checkpoint, tmp_path):
     weights = big_checkpoint / "model.safetensors"
     with HubServer({HUB_REPO: big_checkpoint}, hold={weights.name}) as server:
         job = HubDownload(HUB_REPO, tmp_path / "dest", endpoint=server.url)
+        others = sum(p.stat().st_size for p in big_checkpoint.iterdir() if p != weights)
+        arrived = threading.Event()  # the first chunk of the weights is on disk
+        job.observers.append(lambda p: p.done_bytes > others and arrived.set())
         outcome = {}
         thread = threading.Thread(target=lambda: outcome.update(error=_run(job)))
         thread.start()
-        assert server.halfway.wait(60)
+        assert server.halfway.wait(60) and arrived.wait(60)
         job.cancel()
         server.release()  # the next chunk arrives; the job stops there
         thread.join(60)
         assert isinstance(outcome["error"], DownloadCancelled)
         assert job.progress.state == CANCELLED and "cancelled" in job.progress.message
-        assert not (tmp_path / "dest" / weights.name).exists()
-        assert (tmp_path / "dest" / "config.json").is_file()  # kept
+        assert not (tmp_path / "dest" / weights.name).exists()  # not in place half-written
+        assert (tmp_path / "dest" / "config.json").is_file()  # finished files are kept
+        kept = job.progress.done_bytes - sum(
+            p.stat().st_size for p in (tmp_path / "dest").iterdir() if p.is_file()
+        )
+        assert kept > 0  # and so is the part of the weights that had arrived
         server.hold.clear()
         server.requests.clear()
         HubDownload(HUB_REPO, tmp_path / "dest", endpoint=server.url).run()
-    fetched = {r.path.rsplit("/", 1)[1] for r in server.requests
-               if r.method == "GET" and "/resolve/" in r.path}
-    assert fetched == {weights.name}
+    assert (tmp_path / "dest" / weights.name).read_bytes() == weights.read_bytes()
+    gets = [r for r in server.requests if r.method == "GET" and "/resolve/" in r.path]
+    assert [r.path.rsplit("/", 1)[1] for r in gets] == [weights.name]
+    assert gets[0].range == f"bytes={kept}-"
 
 
 def _run(job):
