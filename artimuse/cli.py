@@ -91,7 +91,23 @@ def load_model(args: argparse.Namespace):
     from artimuse.api import load
 
     settings = settings_from_args(args)
-    return load(settings.ckpt, settings.device, settings.dtype, settings.max_new_tokens)
+    ckpt = _downloaded(settings.ckpt)
+    return load(ckpt, settings.device, settings.dtype, settings.max_new_tokens)
+
+
+def _downloaded(ckpt: str) -> str:
+    """A hub id as --ckpt / ARTIMUSE_CKPT: downloaded on first use as `artimuse download` does
+    (with its progress bar) into checkpoints/<name>; anything else as given."""
+    from artimuse.loading.hub import HubDownload, default_target, hub_repo
+    from artimuse.loading.hub_checks import loads
+
+    repo = hub_repo(ckpt)
+    if repo is None or loads(default_target(repo)):
+        return str(default_target(repo)) if repo else ckpt
+    print(f"downloading {repo} into {default_target(repo)} (first use)", file=sys.stderr)
+    job = HubDownload(repo)
+    job.observers.append(_download_bar(job))
+    return str(job.run())
 
 
 # --- score ----------------------------------------------------------------------------------

@@ -67,6 +67,8 @@ def test_a_hub_id_as_ckpt_downloads_on_first_use(
 ):
     scored = artimuse(score_args(HUB_REPO), tmp_path, HF_ENDPOINT=hub.url)
     assert scored.returncode == 0, scored.stderr
+    first_use = f"downloading {HUB_REPO} into {Path('checkpoints/ArtiMuse')} (first use)"
+    assert first_use in scored.stderr
     assert json.loads(scored.stdout)[0]["total_score"] == expected_total
     assert (tmp_path / "checkpoints/ArtiMuse/config.json").is_file()
     hub.requests.clear()

@@ -18,14 +18,13 @@ import transformers
 from artimuse.errors import CheckpointError, CheckpointNotFound
 from artimuse.inference.cpu_kernels import choose_cpu_kernels
 from artimuse.loading.hub import (
-    DownloadError,
     HubDownload,
     default_target,
     download_hint,
     hub_repo,
     human_bytes,
-    verify_folder,
 )
+from artimuse.loading.hub_checks import loads
 from artimuse.loading.tokenizer import TokenIds, load_tokenizer, token_ids
 from artimuse.loading.weights import load_strict, read_tensors, weight_files
 from artimuse.model.internvl import ArtiMuseModel, ModelConfig
@@ -72,11 +71,8 @@ def resolve_checkpoint(ckpt: str | Path) -> Path:
 
 def _download(repo_id: str) -> Path:
     target = default_target(repo_id)
-    try:
-        verify_folder(target)
+    if loads(target):
         return target  # downloaded before
-    except DownloadError:
-        pass
     log.info("downloading %s into %s", repo_id, target)
     job = HubDownload(repo_id, target)
     job.observers.append(_log_progress())

@@ -53,11 +53,11 @@ class KnownCheckpoint:
 
 KNOWN_CHECKPOINTS = (
     KnownCheckpoint("ArtiMuse", "Thunderbolt215215/ArtiMuse", 16,
-                    "ArtiMuse-10K (the general model: scores and expert comments)"),
+                    "ArtiMuse-10K (the general model)"),
     KnownCheckpoint("ArtiMuse_AVA", "Thunderbolt215215/ArtiMuse_AVA", 16,
-                    "AVA (photo contest scores)"),
+                    "AVA (photo-contest votes)"),
     KnownCheckpoint("ArtiMuse_FLICKR-AES", "Thunderbolt215215/ArtiMuse_FLICKR-AES", 16,
-                    "FLICKR-AES (Flickr photos, crowd ratings)"),
+                    "FLICKR-AES (crowd-rated Flickr photos)"),
     KnownCheckpoint("ArtiMuse_PARA", "Thunderbolt215215/ArtiMuse_PARA", 16,
                     "PARA (personalised aesthetics)"),
     KnownCheckpoint("ArtiMuse_TAD66K", "Thunderbolt215215/ArtiMuse_TAD66K", 16,

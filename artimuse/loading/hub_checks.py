@@ -57,6 +57,15 @@ def verify_folder(target: Path, files: list[RemoteFile] | None = None) -> None:
         raise DownloadError(f"the downloaded folder {target} does not load: {error}") from error
 
 
+def loads(target: Path) -> bool:
+    """Whether `target` is a complete checkpoint folder (see verify_folder)."""
+    try:
+        verify_folder(target)
+    except DownloadError:
+        return False
+    return True
+
+
 def describe_failure(
     error: Exception, repo: str, target: Path, endpoint: str | None, known: list[str]
 ) -> str:

@@ -23,14 +23,13 @@ from artimuse.loading.hub import (
     DEFAULT_CHECKPOINT,
     FAILED,
     KNOWN_CHECKPOINTS,
-    DownloadError,
     Progress,
     default_target,
     hub_repo,
     human_bytes,
     known_checkpoint,
-    verify_folder,
 )
+from artimuse.loading.hub_checks import loads
 from artimuse.webapp.state import READY, ModelHolder
 from artimuse.webapp.views import status_html
 
@@ -63,14 +62,6 @@ def choice_label(name: str) -> str:
 CHOICES = [(choice_label(k.name), k.name) for k in KNOWN_CHECKPOINTS]
 
 
-def _loads(folder: Path) -> bool:
-    try:
-        verify_folder(folder)
-    except DownloadError:
-        return False
-    return True
-
-
 def wanted_checkpoint(ckpt: str) -> tuple[str, Path]:
     """(hub repo, folder) for the configured checkpoint: a hub id goes to checkpoints/<name>; a
     missing folder gets the known checkpoint of its name (default ArtiMuse)."""
@@ -87,7 +78,7 @@ def start_model(holder: ModelHolder, service: DownloadService, auto: bool) -> No
     ckpt = holder.settings.ckpt
     repo, folder = wanted_checkpoint(ckpt)
     service.on_done = lambda done: holder.start_loading(str(done))
-    if _loads(folder) or not (auto or hub_repo(ckpt)):
+    if loads(folder) or not (auto or hub_repo(ckpt)):
         holder.start_loading(str(folder))  # a missing folder fails at once: the page offers it
         return
     holder.start_loading(str(folder))  # says "no checkpoint" while the download runs
