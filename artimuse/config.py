@@ -24,6 +24,7 @@ DEFAULT_DEVICE = "auto"
 DEFAULT_DTYPE = "auto"
 DEFAULT_MAX_NEW_TOKENS = 2048  # the original demo's cap per comment (behaviour §8)
 DEFAULT_MAX_PIXELS = 64_000_000  # an 8000x8000 photo passes; a decompression bomb does not
+DEFAULT_MAX_SIDE = 65_535  # JPEG's own limit; resizing cost grows with the longest side
 DEFAULT_MAX_UPLOAD_MB = 20  # a 64 MP JPEG is ~15 MB
 DEFAULT_MAX_BATCH = 16  # files in one batch request
 DEFAULT_QUEUE_SIZE = 16  # model jobs admitted (running + waiting); more are refused
@@ -53,6 +54,8 @@ VARIABLES = (
              "tokens"),
     Variable("ARTIMUSE_MAX_PIXELS", str(DEFAULT_MAX_PIXELS), "larger images are refused "
              "(decompression-bomb guard)"),
+    Variable("ARTIMUSE_MAX_SIDE", str(DEFAULT_MAX_SIDE), "images with a longer side are refused "
+             "(a 1 x 64,000,000 strip costs gigabytes to resize)"),
     Variable("ARTIMUSE_MAX_UPLOAD_MB", str(DEFAULT_MAX_UPLOAD_MB), "largest upload per image, "
              "web app and REST service"),
     Variable("ARTIMUSE_MAX_BATCH", str(DEFAULT_MAX_BATCH), "files in one `/score/batch` request"),
@@ -113,6 +116,11 @@ def auto_download() -> bool:
 def max_pixels() -> int:
     """ARTIMUSE_MAX_PIXELS: read at each decode, so a test or an embedder can change it."""
     return env_int("ARTIMUSE_MAX_PIXELS", DEFAULT_MAX_PIXELS, minimum=1)
+
+
+def max_side() -> int:
+    """ARTIMUSE_MAX_SIDE: read at each decode, as `max_pixels`."""
+    return env_int("ARTIMUSE_MAX_SIDE", DEFAULT_MAX_SIDE, minimum=1)
 
 
 @dataclass(frozen=True)

@@ -1,49 +1,137 @@
 """Image input: every front end turns what the user gave into pixels here (behaviour §3).
 
 `open_image` normalises any input (path, bytes, file object, PIL image) to an RGB PIL image and
-turns every way an upload can be bad into one `ImageError` with a specific message.
-`to_pixel_values` is the model's preprocessing, PIL + numpy only.
+turns every way an upload can be bad into one `ImageError` with a specific message. It decodes
+once: the image it returns is marked, and giving it back (to `prepare_image`, `ArtiMuse.score`,
+...) does no second pass. `to_pixel_values` is the model's preprocessing, PIL + numpy only.
+`FORMATS` is the one list of accepted formats, for every front end.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
+import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from artimuse.config import max_pixels
+from artimuse.config import max_pixels, max_side
 from artimuse.errors import ImageError
 
+log = logging.getLogger(__name__)
 IMAGENET_MEAN = np.array((0.485, 0.456, 0.406), dtype=np.float32)
 IMAGENET_STD = np.array((0.229, 0.224, 0.225), dtype=np.float32)
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+ORIENTATION_TAG = 0x0112
+TRANSPOSES = {  # EXIF orientation -> the transposition that shows the photo upright
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+ORIENTATION_IGNORED = "the EXIF orientation could not be read (corrupt EXIF data); scored as stored"
+DECODED = "artimuse.decoded"  # info key of an image `open_image` returned: its warnings
+CHUNK_PIXELS = 1 << 20  # the 16-bit conversion works in strips of about this many pixels
+# Pillow keeps warning filters and its bomb limit in process-wide state: one decode at a time
+# touches them (decoding itself runs outside the lock, in parallel).
+_PIL_STATE = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    name: str  # as users know it
+    pillow_id: str  # Pillow's plugin id (JPEG also opens MPO, the phones' multi-picture JPEG)
+    magics: tuple[bytes, ...]  # what the file starts with
+    offset: int = 0  # where the magic sits
+    prefix: bytes = b""  # bytes 0..4 for formats tagged further in (RIFF, ISO boxes)
+
+
+FORMATS = (
+    ImageFormat("PNG", "PNG", (b"\x89PNG\r\n\x1a\n",)),
+    ImageFormat("JPEG", "JPEG", (b"\xff\xd8\xff",)),
+    ImageFormat("WebP", "WEBP", (b"WEBP",), offset=8, prefix=b"RIFF"),
+    ImageFormat("GIF (still)", "GIF", (b"GIF87a", b"GIF89a")),
+    ImageFormat("BMP", "BMP", (b"BM",)),
+    ImageFormat("TIFF", "TIFF", (b"II*\x00", b"MM\x00*")),
+    ImageFormat("AVIF", "AVIF", (b"ftypavif", b"ftypavis"), offset=4),
+)
+SUPPORTED = ", ".join(f.name for f in FORMATS[:-1]) + f" or {FORMATS[-1].name}"
 
 ImageInput = str | os.PathLike | bytes | BinaryIO | Image.Image
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The accepted format the first bytes name, or None (the REST service's 415)."""
+    for fmt in FORMATS:
+        if data.startswith(fmt.prefix) and any(
+            data.startswith(magic, fmt.offset) for magic in fmt.magics
+        ):
+            return fmt.name
+    return None
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """What the model takes from one image: its pixel values and what decoding noticed."""
+
+    pixels: torch.Tensor  # (1, 3, S, S)
+    warnings: tuple[str, ...] = ()
 
 
 def open_image(source: ImageInput, name: str | None = None) -> Image.Image:
     """Decode `source` fully and return the RGB image the model will see.
 
     Applies EXIF orientation and scales 16-bit images to 8 bits before `convert("RGB")`:
-    two of the deliberate deviations from the original (behaviour §11).
+    two of the deliberate deviations from the original (behaviour §11). A corrupt EXIF block
+    does not refuse the photo: it is used as stored and `image_warnings()` says so.
     """
+    image, notes = _normalise(source, name)
+    if image is not source:  # ours to mark; a caller's own image is left untouched
+        image.info = {DECODED: notes}  # EXIF and the rest are not the model's business
+    return image
+
+
+def prepare_image(source: ImageInput | PreparedImage, size: int, name: str | None = None):
+    """Decode (once) and preprocess for a model of input `size`: a `PreparedImage`."""
+    if isinstance(source, PreparedImage):
+        if source.pixels.shape[-1] != size:
+            raise ImageError(f"prepared for size {source.pixels.shape[-1]}, the model wants {size}")
+        return source
+    image, notes = _normalise(source, name)
+    return PreparedImage(to_pixel_values(image, size), notes)
+
+
+def _normalise(source: ImageInput, name: str | None) -> tuple[Image.Image, tuple[str, ...]]:
+    if isinstance(source, Image.Image) and source.mode == "RGB" and DECODED in source.info:
+        return source, image_warnings(source)  # decoded here before: nothing to do again
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "the upload")
     image = source if isinstance(source, Image.Image) else _decode(source, label)
-    if getattr(image, "is_animated", False) and getattr(image, "n_frames", 1) > 1:
-        raise ImageError(
-            f"{label} is animated ({image.n_frames} frames); upload a still image (PNG, JPEG, WebP)"
-        )
+    frames = getattr(image, "n_frames", 1)
+    if getattr(image, "is_animated", False) and frames > 1 and image.format != "MPO":
+        raise ImageError(f"{label} is animated ({frames} frames); upload a still image")
     _check_size(image, label)
-    image = ImageOps.exif_transpose(image)
-    if image.mode in SIXTEEN_BIT_MODES:
-        image = _sixteen_to_eight_bit(image)
-    return image.convert("RGB")
+    image, notes = _upright(image)
+    try:
+        if image.mode in SIXTEEN_BIT_MODES:
+            image = _sixteen_to_eight_bit(image)
+        return (image if image.mode == "RGB" else image.convert("RGB")), notes
+    except (ValueError, OSError) as error:  # modes Pillow cannot turn into RGB
+        raise ImageError(f"{label} has pixels of mode {image.mode}, which we cannot read") from error
+
+
+def image_warnings(image: Image.Image) -> tuple[str, ...]:
+    """What `open_image` noticed but did not refuse (a corrupt EXIF orientation)."""
+    return tuple(image.info.get(DECODED, ()))
 
 
 def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.Image:
@@ -58,45 +146,79 @@ def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.I
         data = source.read()
     if not data:
         raise ImageError(f"{label} is empty (0 bytes)")
-    limit = max_pixels()
     try:
+        image = _open_header(data, label)
+        _check_size(image, label)  # before decoding any pixel
         with warnings.catch_warnings():
-            # PIL warns above MAX_IMAGE_PIXELS and raises above twice that; we check ourselves.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-            try:
-                image = Image.open(io.BytesIO(data))
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-            _check_size(image, label, limit)  # before decoding any pixel
+            warnings.simplefilter("ignore")  # Pillow's raw warnings never reach a user
             image.load()
     except UnidentifiedImageError as error:
-        message = f"{label} is not an image in a format we can read (PNG, JPEG, WebP, ...)"
+        message = f"{label} is not an image in a format we accept: send {SUPPORTED}"
         raise ImageError(message) from error
     except ImageError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as error:
         raise ImageError(f"{label} is corrupt or truncated: {error}") from error
+    except Exception as error:  # a Pillow plugin failing its own way on hostile bytes
+        log.warning("decoding %s failed unexpectedly", label, exc_info=True)
+        raise ImageError(f"{label} is corrupt: {type(error).__name__}: {error}") from error
     return image
 
 
-def _check_size(image: Image.Image, label: str, limit: int | None = None) -> None:
-    limit = max_pixels() if limit is None else limit
+def _open_header(data: bytes, label: str) -> Image.Image:
+    """Image.open (reads the header only) of the accepted formats, with our own bomb check."""
+    with _PIL_STATE, warnings.catch_warnings():
+        # PIL warns above MAX_IMAGE_PIXELS and raises above twice that; we check ourselves.
+        warnings.simplefilter("ignore")
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(io.BytesIO(data), formats=[f.pillow_id for f in FORMATS])
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _check_size(image: Image.Image, label: str) -> None:
     width, height = image.size
+    pixels, side = max_pixels(), max_side()
     if width < 1 or height < 1:
         raise ImageError(f"{label} has no pixels ({width}x{height})")
-    if width * height > limit:
+    if width * height > pixels:
         raise ImageError(
             f"{label} is too large: {width}x{height} = {width * height:,} pixels, "
-            f"the limit is {limit:,} (ARTIMUSE_MAX_PIXELS)"
+            f"the limit is {pixels:,} (ARTIMUSE_MAX_PIXELS)"
+        )
+    if max(width, height) > side:  # resizing cost grows with the longest side
+        raise ImageError(
+            f"{label} is too long: {width}x{height}, the longest side may be at most "
+            f"{side:,} pixels (ARTIMUSE_MAX_SIDE)"
         )
 
 
+def _upright(image: Image.Image) -> tuple[Image.Image, tuple[str, ...]]:
+    """The image turned as its EXIF orientation says; a corrupt EXIF block leaves it as is."""
+    try:
+        with _PIL_STATE, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Corrupt EXIF data" and friends
+            orientation = image.getexif().get(ORIENTATION_TAG, 1)
+        method = TRANSPOSES.get(orientation) if isinstance(orientation, int) else None
+    except Exception as error:  # Pillow's EXIF parser raises many kinds on hostile bytes
+        log.info("ignoring a corrupt EXIF block (%s: %s)", type(error).__name__, error)
+        return image, (ORIENTATION_IGNORED,)
+    return (image.transpose(method) if method is not None else image), ()
+
+
 def _sixteen_to_eight_bit(image: Image.Image) -> Image.Image:
-    """16-bit grey to 8 bits by value (x / 257); the original clips every value above 255."""
-    values = np.asarray(image, dtype=np.float64)
-    scaled = np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
-    return Image.fromarray(scaled, mode="L")
+    """16-bit grey to 8 bits by value (x / 257, rounded); the original clips every value above
+    255. Integer arithmetic in strips: no float64 copy of the whole image."""
+    width, height = image.size
+    out = np.empty((height, width), dtype=np.uint8)
+    rows = max(1, CHUNK_PIXELS // width)
+    for top in range(0, height, rows):
+        strip = np.asarray(image.crop((0, top, width, min(height, top + rows))))
+        values = np.clip(strip, 0, 65535).astype(np.uint32)
+        # x / 257 is never exactly halfway (257 is odd), so this is round-to-nearest
+        out[top : top + rows] = (2 * values + 257) // 514
+    return Image.fromarray(out, mode="L")
 
 
 def to_pixel_values(image: Image.Image, size: int) -> torch.Tensor:
@@ -105,7 +227,8 @@ def to_pixel_values(image: Image.Image, size: int) -> torch.Tensor:
     Float32 throughout and in this order, so the values are bit-identical to the original's
     torchvision path (ToTensor then Normalize).
     """
-    resized = resize_bicubic(image.convert("RGB"), size, size)
+    image = image if image.mode == "RGB" else image.convert("RGB")
+    resized = resize_bicubic(image, size, size)
     array = np.asarray(resized, dtype=np.float32) / np.float32(255)
     array = (array - IMAGENET_MEAN) / IMAGENET_STD  # (S, S, 3)
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
