@@ -9,6 +9,7 @@ model.assess("photo.jpg").comments      # aspect -> expert comment
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
@@ -17,8 +18,8 @@ from pathlib import Path
 import torch
 
 from artimuse.config import Settings, resolve_device, resolve_dtype
-from artimuse.errors import InputError
-from artimuse.images import ImageError, ImageInput, open_image, to_pixel_values
+from artimuse.errors import InputError, ItemFailed
+from artimuse.images import ImageError, ImageInput, PreparedImage, prepare_image
 from artimuse.inference.engine import Engine
 from artimuse.inference.streaming import CommentText
 from artimuse.loading.checkpoint import load_checkpoint
@@ -32,6 +33,8 @@ from artimuse.results import (
     Scores,
     ScoresReady,
 )
+
+log = logging.getLogger(__name__)
 
 
 def load(
@@ -70,14 +73,20 @@ class ArtiMuse:
     def image_size(self) -> int:
         return self.engine.model.config.image_size
 
-    def pixels(self, image: ImageInput) -> torch.Tensor:
-        """Any image input -> (1, 3, S, S) pixel values, or ImageError with the reason."""
-        return to_pixel_values(open_image(image), self.image_size)
+    def prepare(self, image: ImageInput | PreparedImage, name: str | None = None) -> PreparedImage:
+        """Decode and preprocess once (off the model's thread, if you like); every method
+        takes the result as it is. ImageError with the reason for a bad image."""
+        return prepare_image(image, self.image_size, name)
 
-    def score(self, image: ImageInput) -> Scores:
+    def pixels(self, image: ImageInput | PreparedImage) -> torch.Tensor:
+        """Any image input -> (1, 3, S, S) pixel values, or ImageError with the reason."""
+        return self.prepare(image).pixels
+
+    def score(self, image: ImageInput | PreparedImage) -> Scores:
         """The total score with its distribution and the 7 aspect scores: one forward."""
-        cache = self.engine.prefill(self.pixels(image))
-        return self._scores(self.engine.scores(cache)[0], SCORE_KEYS)
+        prepared = self.prepare(image)
+        cache = self.engine.prefill(prepared.pixels)
+        return self._scores(self.engine.scores(cache)[0], SCORE_KEYS, prepared.warnings)
 
     def score_many(
         self,
@@ -89,9 +98,11 @@ class ArtiMuse:
         """Score images in batches, in input order; a bad image yields its ImageError.
 
         Decoding and resizing of the next batch run in a thread pool while the model works.
-        `aspects=False` (datasets) asks only the total score.
+        `aspects=False` (datasets) asks only the total score. An unexpected failure of one
+        item is logged with its traceback and yields `ItemFailed` for that item alone.
         """
         keys = SCORE_KEYS if aspects else SCORE_KEYS[:1]
+        _ = self.image_size  # an unloaded model fails here, as a whole, not item by item
         remaining = iter(images)
         batches = iter(lambda: list(islice(remaining, batch_size)), [])
         with ThreadPoolExecutor(workers) as pool:
@@ -101,32 +112,50 @@ class ArtiMuse:
                 yield from self._score_batch([f.result() for f in pending], keys)
                 pending = upcoming
 
-    def _pixels_or_error(self, image: ImageInput) -> torch.Tensor | ImageError:
+    def _pixels_or_error(self, image: ImageInput) -> PreparedImage | ImageError:
         try:
-            return self.pixels(image)
+            return self.prepare(image)
         except ImageError as error:
             return error
+        except Exception as error:  # a bug must cost this item, not the batch
+            log.exception("preparing %s failed", _describe(image))
+            return ItemFailed(f"{_describe(image)} failed: {type(error).__name__}: {error}")
 
     def _score_batch(self, items: list, keys: Sequence[str]) -> list[Scores | ImageError]:
-        good = [x for x in items if isinstance(x, torch.Tensor)]
+        good = [x for x in items if isinstance(x, PreparedImage)]
         if not good:
             return items
-        probabilities = iter(self.engine.scores(self.engine.prefill(torch.cat(good)), keys))
-        return [
-            x if isinstance(x, ImageError) else self._scores(next(probabilities), keys)
-            for x in items
-        ]
+        try:
+            scored = iter(self._forward(good, keys))
+        except Exception:  # find the item at fault: score them one by one
+            log.exception("a batch of %d failed; scoring its items one by one", len(good))
+            scored = iter([self._forward_one(x, keys) for x in good])
+        return [x if isinstance(x, ImageError) else next(scored) for x in items]
 
-    def _scores(self, probabilities: torch.Tensor, keys: Sequence[str]) -> Scores:
+    def _forward(self, good: list[PreparedImage], keys: Sequence[str]) -> list[Scores]:
+        cache = self.engine.prefill(torch.cat([x.pixels for x in good]))
+        rows = self.engine.scores(cache, keys)
+        return [self._scores(p, keys, x.warnings) for p, x in zip(rows, good, strict=True)]
+
+    def _forward_one(self, item: PreparedImage, keys: Sequence[str]) -> Scores | ImageError:
+        try:
+            return self._forward([item], keys)[0]
+        except Exception as error:
+            log.exception("scoring one image failed")
+            return ItemFailed(f"scoring failed: {type(error).__name__}: {error}")
+
+    def _scores(
+        self, probabilities: torch.Tensor, keys: Sequence[str], warnings: tuple[str, ...] = ()
+    ) -> Scores:
         """(k, 101) probabilities for `keys` -> Scores."""
         values = self.engine.expected_scores(probabilities).tolist()
         by_key = dict(zip(keys, values))
         aspects = {a: by_key[a] for a in RADAR_ASPECTS if a in by_key}
-        return Scores(by_key["total"], tuple(probabilities[0].tolist()), aspects)
+        return Scores(by_key["total"], tuple(probabilities[0].tolist()), aspects, warnings)
 
     def stream(
         self,
-        image: ImageInput,
+        image: ImageInput | PreparedImage,
         aspects: Sequence[str] = ASPECTS,
         max_new_tokens: int | None = None,
     ) -> Iterator[Event]:
@@ -136,8 +165,9 @@ class ArtiMuse:
         """
         aspects = check_aspects(aspects)
         max_new_tokens = max_new_tokens or self.max_new_tokens
-        cache = self.engine.prefill(self.pixels(image))
-        scores = self._scores(self.engine.scores(cache)[0], SCORE_KEYS)
+        prepared = self.prepare(image)
+        cache = self.engine.prefill(prepared.pixels)
+        scores = self._scores(self.engine.scores(cache)[0], SCORE_KEYS, prepared.warnings)
         yield ScoresReady(scores)
         texts = {a: CommentText(self.engine.tokenizer, self.engine.ids) for a in aspects}
         if aspects:
@@ -155,7 +185,7 @@ class ArtiMuse:
 
     def assess(
         self,
-        image: ImageInput,
+        image: ImageInput | PreparedImage,
         aspects: Sequence[str] = ASPECTS,
         max_new_tokens: int | None = None,
     ) -> Assessment:
@@ -167,7 +197,7 @@ class ArtiMuse:
 
     def comment(
         self,
-        image: ImageInput,
+        image: ImageInput | PreparedImage,
         aspects: Sequence[str] = ASPECTS,
         max_new_tokens: int | None = None,
     ) -> dict[str, str]:
@@ -195,6 +225,10 @@ class _Unloaded:
             f"the model {self.__dict__.get('_name')!r} was unloaded (ArtiMuse.unload()); "
             "load it again with artimuse.load() to use it"
         )
+
+
+def _describe(image: object) -> str:
+    return str(image) if isinstance(image, (str, Path)) else type(image).__name__
 
 
 def _comment_events(aspect: str, text: CommentText, delta: str) -> Iterator[Event]:

@@ -30,3 +30,11 @@ class InputError(ArtiMuseError):
 
 class InputNotFound(InputError, FileNotFoundError):
     """A file the user named (dataset, images folder) does not exist."""
+
+
+class ItemFailed(ImageError):
+    """One item of a batch failed for an unexpected reason (a bug; logged with its traceback).
+
+    An `ImageError`, so every front end that reports a bad image beside its item and goes on
+    does the same with this one, instead of losing the rest of the batch.
+    """

@@ -126,7 +126,8 @@ def _normalise(source: ImageInput, name: str | None) -> tuple[Image.Image, tuple
             image = _sixteen_to_eight_bit(image)
         return (image if image.mode == "RGB" else image.convert("RGB")), notes
     except (ValueError, OSError) as error:  # modes Pillow cannot turn into RGB
-        raise ImageError(f"{label} has pixels of mode {image.mode}, which we cannot read") from error
+        message = f"{label} has pixels of mode {image.mode}, which we cannot read"
+        raise ImageError(message) from error
 
 
 def image_warnings(image: Image.Image) -> tuple[str, ...]:

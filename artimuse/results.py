@@ -24,6 +24,7 @@ class Scores:
     total: float  # expected value of the 101-way distribution, 0-100
     distribution: tuple[float, ...]  # probabilities of the scores 0..100 for the total
     aspects: dict[str, float] = field(default_factory=dict)  # the 7 radar aspects, if asked
+    warnings: tuple[str, ...] = ()  # what decoding noticed but did not refuse (corrupt EXIF)
 
     @property
     def spread(self) -> float:

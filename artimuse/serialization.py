@@ -104,12 +104,14 @@ def _mapping(data: dict, key: str, is_value: Callable[[object], bool], kind: str
 
 
 def score_payload(scores: Scores) -> dict:
-    """`/score`: total_score, aspect_scores (7), score_std, score_distribution (101)."""
+    """`/score`: total_score, aspect_scores (7), score_std, score_distribution (101), and
+    `warnings`: what decoding noticed but did not refuse (e.g. the orientation was ignored)."""
     return {
         "total_score": round(scores.total, SCORE_DECIMALS),
         "aspect_scores": {a: round(v, SCORE_DECIMALS) for a, v in scores.aspects.items()},
         "score_std": round(scores.spread, SCORE_DECIMALS),
         "score_distribution": [round(p, PROBABILITY_DECIMALS) for p in scores.distribution],
+        "warnings": list(scores.warnings),
     }
 
 
@@ -124,6 +126,7 @@ def infer_payload(assessment: Assessment) -> dict:
         "comprehensive_evaluation": comments.get(COMPREHENSIVE, ""),
         "score_std": scores["score_std"],
         "score_distribution": scores["score_distribution"],
+        "warnings": scores["warnings"],
     }
 
 
