@@ -1,7 +1,7 @@
 """The REST service: `create_app()` builds it, `main()` serves it (demo_api.py, `artimuse api`).
 
     GET  /health          liveness, whether the model is loaded (open even with an API key)
-    GET  /meta            aspects, device, dtype, checkpoint, version, limits
+    GET  /meta            aspects, device, dtype, checkpoint name, version, limits
     POST /infer           scores + comments (the original demo's answer, behaviour §9, plus extras)
     POST /score           total + 7 aspect scores + distribution, no comments (fast)
     POST /infer/stream    newline-delimited JSON events: scores, comment deltas, done
@@ -11,8 +11,9 @@
 
 With ARTIMUSE_API_KEY set, every path but /health (the docs included) needs
 `Authorization: Bearer <key>`. The model loads in `lifespan`, never at import. All model work
-runs on one worker thread behind a bounded queue (`rest.work_queue`); upload checks live in
-`rest.uploads`, refusals and auth in `rest.auth`, answer shapes in `artimuse.serialization`.
+runs on one worker thread behind a bounded queue (`rest.work_queue`); uploads are decoded once,
+on a thread of their own (`rest.uploads`, with the upload checks); refusals and auth live in
+`rest.auth`, connection limits in `rest.connections`, answer shapes in `artimuse.serialization`.
 """
 
 from __future__ import annotations
@@ -39,19 +40,22 @@ from artimuse.config import (
     environment_help,
     listen_address,
     max_pixels,
+    max_side,
     model_options,
     resolve_device,
     settings_from_args,
 )
-from artimuse.errors import ArtiMuseError
-from artimuse.images import ImageError, open_image
+from artimuse.errors import ArtiMuseError, ItemFailed
+from artimuse.images import ImageError, PreparedImage
 from artimuse.loading.checkpoint import resolve_checkpoint
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.rest.auth import ApiKeyMiddleware, add_error_handlers
 from artimuse.rest.uploads import (
     BodySizeLimit,
+    Decoder,
     check_image_bytes,
     read_upload,
+    single_file,
     upload_label,
 )
 from artimuse.rest.work_queue import WorkQueue
@@ -76,7 +80,7 @@ def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None =
         lifespan=_lifespan,
     )
     app.state.settings, app.state.model, app.state.queue = settings, model, None
-    app.state.checkpoint = str(model.path) if model is not None else settings.model.ckpt
+    app.state.decoder = None
     app.get("/health", tags=["service"])(health)
     app.get("/", include_in_schema=False)(lambda: RedirectResponse("/docs"))
     app.include_router(_api_router(), dependencies=[Depends(BEARER)])
@@ -96,11 +100,12 @@ async def _lifespan(app: FastAPI):
         s = state.settings.model
         log.info("loading %s", s.ckpt)
         state.model = await asyncio.to_thread(load, s.ckpt, s.device, s.dtype, s.max_new_tokens)
-    state.queue = WorkQueue(state.settings.queue_size)
+    state.queue, state.decoder = WorkQueue(state.settings.queue_size), Decoder()
     try:
         yield
     finally:
         state.queue.shutdown()
+        state.decoder.shutdown()
         if loaded_here:
             state.model = None
 
@@ -127,15 +132,25 @@ def get_limits(request: Request) -> UploadLimits:
 
 
 async def accepted_upload(
+    request: Request,
     file: UploadFile = File(..., description="the image (PNG, JPEG, WebP, ...)"),
     limits: UploadLimits = Depends(get_limits),
-) -> tuple[bytes, str]:
-    """The upload's bytes and how to name it, once size and format are checked."""
+    model: ArtiMuse = Depends(get_model),
+) -> PreparedImage:
+    """The upload, checked (size, format), decoded and preprocessed once, off the model thread."""
+    single_file(await request.form())  # parsed already: Starlette keeps it on the request
     label = upload_label(file)
     data = await read_upload(file, limits)
     kind = check_image_bytes(data, label)
     log.info("upload %s: %s, %d bytes", label, kind, len(data))  # never the bytes themselves
-    return data, label
+    return await _decoder(request).prepare(model, data, label)
+
+
+def _decoder(request: Request) -> Decoder:
+    decoder = request.app.state.decoder
+    if decoder is None:
+        raise HTTPException(503, "the service is starting", headers={"Retry-After": "5"})
+    return decoder
 
 
 # --- routes ---------------------------------------------------------------------------------
@@ -171,7 +186,7 @@ async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> dict:
         "aspects": list(ASPECTS),
         "device": str(model.device),
         "dtype": str(model.dtype).removeprefix("torch."),
-        "checkpoint": request.app.state.checkpoint,
+        "checkpoint": model.name,  # the name only: where it lies is the server's business
         "model_name": model.name,
         "version": __version__,
         "max_new_tokens": model.max_new_tokens,
@@ -179,13 +194,14 @@ async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> dict:
             "max_upload_bytes": settings.limits.max_bytes,
             "max_batch_files": settings.limits.max_files,
             "max_pixels": max_pixels(),
+            "max_side": max_side(),
             "queue_size": settings.queue_size,
         },
     }
 
 
 async def infer(
-    upload: tuple[bytes, str] = Depends(accepted_upload),
+    upload: PreparedImage = Depends(accepted_upload),
     model: ArtiMuse = Depends(get_model),
     queue: WorkQueue = Depends(get_queue),
 ) -> dict:
@@ -193,30 +209,27 @@ async def infer(
 
     `total_score`, `aspect_scores` and `aspect_comments` (seven) are the original demo's
     answer; `comprehensive_evaluation`, `score_std` and `score_distribution` are added."""
-    data, label = upload
-    assessment = await queue.run(lambda: model.assess(open_image(data, label), ASPECTS))
+    assessment = await queue.run(lambda: model.assess(upload, ASPECTS))
     return infer_payload(assessment)
 
 
 async def score(
-    upload: tuple[bytes, str] = Depends(accepted_upload),
+    upload: PreparedImage = Depends(accepted_upload),
     model: ArtiMuse = Depends(get_model),
     queue: WorkQueue = Depends(get_queue),
 ) -> dict:
     """Total score, the seven aspect scores and the total's distribution; no comments."""
-    data, label = upload
-    return score_payload(await queue.run(lambda: model.score(open_image(data, label))))
+    return score_payload(await queue.run(lambda: model.score(upload)))
 
 
 async def infer_stream(
-    upload: tuple[bytes, str] = Depends(accepted_upload),
+    upload: PreparedImage = Depends(accepted_upload),
     model: ArtiMuse = Depends(get_model),
     queue: WorkQueue = Depends(get_queue),
 ) -> StreamingResponse:
     """One JSON object a line: `scores`, then `comment` deltas and `comment_done` per aspect,
     then `done` with the whole `/infer` answer. Hanging up stops the generation."""
-    data, label = upload
-    events = queue.stream(lambda: model.stream(open_image(data, label), ASPECTS))
+    events = queue.stream(lambda: model.stream(upload, ASPECTS))
     # Wait for the scores before answering, so a bad image still gets its 422 status.
     first = await anext(events)
     return StreamingResponse(_ndjson(first, events), media_type=NDJSON)
@@ -239,6 +252,7 @@ def _event_line(event: Event) -> str:
 
 
 async def score_batch(
+    request: Request,
     files: list[UploadFile] = File(..., description="images, at most ARTIMUSE_MAX_BATCH"),
     model: ArtiMuse = Depends(get_model),
     queue: WorkQueue = Depends(get_queue),
@@ -248,33 +262,40 @@ async def score_batch(
     the others are still scored. More than ARTIMUSE_MAX_BATCH files: 413."""
     if len(files) > limits.max_files:
         raise HTTPException(413, limits.too_many(len(files)))
-    items = [await _batch_item(upload, limits) for upload in files]
-    good = [item for item in items if "data" in item]
-    images = [item.pop("data") for item in good]
+    decoder = _decoder(request)
+    items = [await _batch_item(upload, limits, decoder, model) for upload in files]
+    good = [item for item in items if "prepared" in item]
+    images = [item.pop("prepared") for item in good]
     scored = (
         await queue.run(lambda: list(model.score_many(images, DEFAULT_BATCH_SIZE, aspects=True)))
         if images
         else []
     )
     for item, result in zip(good, scored, strict=True):
-        if isinstance(result, ImageError):
+        if isinstance(result, ItemFailed):  # logged with its traceback where it happened
+            item.update(status=500, detail="internal error while scoring this file")
+        elif isinstance(result, ImageError):
             item.update(status=422, detail=str(result))
         else:
             item.update(status=200, **score_payload(result))
     return {"count": len(items), "failed": sum(x["status"] != 200 for x in items), "results": items}
 
 
-async def _batch_item(upload: UploadFile, limits: UploadLimits) -> dict:
-    """{"filename", "data"} for an acceptable upload, {"filename", "status", "detail"} else."""
+async def _batch_item(upload: UploadFile, limits: UploadLimits, decoder: Decoder, model) -> dict:
+    """{"filename", "prepared"} for a good upload, {"filename", "status", "detail"} else."""
     item = {"filename": upload.filename or ""}
+    label = upload_label(upload)
     try:
         data = await read_upload(upload, limits)
-        check_image_bytes(data, upload_label(upload))
+        check_image_bytes(data, label)
+        return {**item, "prepared": await decoder.prepare(model, data, label)}
     except HTTPException as error:
         return {**item, "status": error.status_code, "detail": error.detail}
     except ImageError as error:
         return {**item, "status": 422, "detail": str(error)}
-    return {**item, "data": data}
+    except Exception:  # one file's unexpected failure must not lose the others
+        log.exception("batch item %s failed", label)
+        return {**item, "status": 500, "detail": "internal error while reading this file"}
 
 
 # --- command line ---------------------------------------------------------------------------

@@ -1,34 +1,25 @@
 """What the REST service accepts as an upload, checked before any model work.
 
 Order of the checks, each with its own status: size while reading (413), empty or not an
-image format judged from the first bytes (422 / 415), then decoding in the worker (422 from
-`ImageError`: corrupt, truncated, animated, too many pixels). The file name and the declared
-content type are never trusted.
+accepted format judged from the first bytes (422 / 415, `images.FORMATS`: the list every front
+end accepts), then decoding, once, on the decoding thread (422 from `ImageError`: corrupt,
+truncated, animated, too many pixels, too long). The file name and the declared content type are
+never trusted.
 """
 
 from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import HTTPException, UploadFile
 from fastapi.responses import JSONResponse
 
 from artimuse.config import UploadLimits
-from artimuse.images import ImageError
+from artimuse.images import SUPPORTED, ImageError, PreparedImage, sniff_format
 
 CHUNK = 1 << 20  # read uploads 1 MiB at a time
 MULTIPART_SLACK = 64 * 1024  # boundaries, part headers and file name around each file
-# (magic bytes at offset 0, format); WebP is checked apart (its tag sits at offset 8).
-MAGIC_NUMBERS = (
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-)
-SUPPORTED = "PNG, JPEG, WebP, GIF (still), BMP or TIFF"
-
-
 def body_limit(limits: UploadLimits, path: str) -> int:
     """The largest request body `path` accepts: one image, or a batch of them."""
     files = limits.max_files if path == "/score/batch" else 1
@@ -86,13 +77,6 @@ async def read_upload(upload: UploadFile, limits: UploadLimits) -> bytes:
     return b"".join(chunks)
 
 
-def sniff_format(data: bytes) -> str | None:
-    """The image format named by the first bytes, or None when they name none we read."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    return next((name for magic, name in MAGIC_NUMBERS if data.startswith(magic)), None)
-
-
 def check_image_bytes(data: bytes, label: str) -> str:
     """Raise `ImageError` (422) for an empty upload, HTTPException 415 for a non-image."""
     if not data:
@@ -107,3 +91,32 @@ def upload_label(upload: UploadFile) -> str:
     """How messages name an upload: its file name, cut short, or 'the upload'."""
     name = (upload.filename or "").strip()
     return repr(name[:80]) if name else "the upload"
+
+
+def single_file(form, field: str = "file") -> None:
+    """A request for one image that carries several `file` parts is refused, not cut short."""
+    count = len(form.getlist(field)) if form is not None else 0
+    if count > 1:
+        raise HTTPException(
+            422, f"send one image in the `{field}` field, got {count}; /score/batch takes several"
+        )
+
+
+class Decoder:
+    """Decoding and preprocessing off the model's thread, one upload at a time: the model
+    thread only ever sees pixel values, and at most one full-size image is in memory."""
+
+    def __init__(self):
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="artimuse-decode")
+
+    async def prepare(self, model, data: bytes, label: str) -> PreparedImage:
+        """`model.prepare(data, label)` on the decoding thread (ImageError for a bad image)."""
+        future = self._executor.submit(model.prepare, data, label)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:  # the client left while the upload waited its turn
+            future.cancel()
+            raise
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -23,7 +23,6 @@ from artimuse.rest.app import ServiceSettings, create_app
 from artimuse.rest.uploads import UploadLimits, sniff_format
 from artimuse.rest.work_queue import QueueFull, WorkQueue
 from artimuse.results import Scores
-from tests.helpers import TINY_A
 
 
 def png(width: int = 16, height: int = 16, colour=(200, 40, 40)) -> bytes:
@@ -48,6 +47,9 @@ class FakeModel:
     def __init__(self, block: bool = False, fail: bool = False):
         self.block, self.fail = block, fail
         self.started, self.release = threading.Event(), threading.Event()
+
+    def prepare(self, image, name=None):
+        return open_image(image, name)
 
     def score(self, image) -> Scores:
         open_image(image)
@@ -83,7 +85,7 @@ def test_health_and_meta(tiny):
     assert health["status"] == "ok" and health["model_loaded"] is True
     meta = tiny.get("/meta").json()
     assert meta["dimensions"] == list(RADAR_ASPECTS) and meta["aspects"] == list(ASPECTS)
-    assert (meta["device"], meta["dtype"], meta["checkpoint"]) == ("cpu", "float32", str(TINY_A))
+    assert (meta["device"], meta["dtype"], meta["checkpoint"]) == ("cpu", "float32", "tiny-a")
     assert meta["version"] and meta["limits"]["max_upload_bytes"] == 20 * 2**20
 
 
