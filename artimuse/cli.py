@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -40,6 +41,7 @@ from artimuse.serialization import assessment_json, score_payload
 
 IMAGE_RESULTS_DIR = Path("results/image_results")
 DELEGATED = ("api", "ui")  # their own argument parsers take the rest of the line
+log = logging.getLogger("artimuse.cli")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,12 +121,19 @@ def run_score(args: argparse.Namespace) -> int:
         raise InputError("no image given: artimuse score IMG...")
     model = load_model(args)
     results = list(model.score_many(images, args.batch_size, aspects=args.aspects))
+    _print_warnings(images, results)
     if args.json:
         rows = [_score_row(image, result) for image, result in zip(images, results, strict=True)]
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         print(_score_table(images, results, args.aspects))
     return 1 if any(isinstance(r, ImageError) for r in results) else 0
+
+
+def _print_warnings(images: list[str], results: list) -> None:
+    for image, result in zip(images, results, strict=True):
+        for warning in getattr(result, "warnings", ()):
+            print(f"artimuse: {image}: {warning}", file=sys.stderr)
 
 
 def _score_row(image: str, result) -> dict:
@@ -171,6 +180,13 @@ def run_assess(args: argparse.Namespace) -> int:
             print(f"artimuse assess: {error}", file=sys.stderr)
             failed += 1
             continue
+        except Exception as error:  # a bug costs this image, not the others
+            log.exception("assessing %s failed", image)
+            print(f"artimuse assess: {image} failed: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+            failed += 1
+            continue
+        _print_warnings([image], [assessment.scores])
         path = Path(args.out) / f"{Path(image).stem}_{model.name}_eval.json"
         write_json_atomic(path, assessment.to_seed_json())
         print(
@@ -254,7 +270,8 @@ def _eval_text(report, paths: dict[str, Path]) -> str:
             f"dataset  {report.dataset}",
             f"model    {report.model_name}",
             f"images   {counts['scored']} of {counts['entries']} entries scored "
-            f"({counts['missing']} missing, {counts['unreadable']} unreadable)",
+            f"({counts['missing']} missing, {counts['unreadable']} unreadable"
+            f"{_others(counts)})",
             f"SRCC     {number(report.metrics['srcc'])}",
             f"PLCC     {number(report.metrics['plcc'])}",
             f"KRCC     {number(report.metrics['krcc'])}",
@@ -262,6 +279,11 @@ def _eval_text(report, paths: dict[str, Path]) -> str:
             f"metrics  {paths['metrics']}",
         ]
     )
+
+
+def _others(counts: dict) -> str:
+    """The rarer failure kinds, only when there are any."""
+    return "".join(f", {counts[k]} {k}" for k in ("outside", "failed") if counts[k])
 
 
 # --- download -------------------------------------------------------------------------------

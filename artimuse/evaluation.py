@@ -6,6 +6,10 @@ with the images under `test_datasets/{name}/images/`. Every result is appended t
 progress file as soon as it exists, so an interrupted run loses nothing and a rerun scores only
 what is missing. The final `results/dataset_results/{dataset}_{model_name}.json` keeps the
 original tool's format, `[{"image": ..., "score": ...}]`, in test.json order.
+
+An entry is read only inside its images folder (an absolute path or `../` is a per-entry
+`outside` error); an image that fails in an unexpected way is recorded as `failed` with its
+reason and the run goes on.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from artimuse.errors import InputError, InputNotFound
+from artimuse.errors import InputError, InputNotFound, ItemFailed
 from artimuse.images import ImageError
 
 log = logging.getLogger(__name__)
 DATASETS_DIR = Path("test_datasets")
 RESULTS_DIR = Path("results/dataset_results")
-MISSING, UNREADABLE = "missing", "unreadable"
+MISSING, UNREADABLE, OUTSIDE, FAILED = "missing", "unreadable", "outside", "failed"
+FAILURE_KINDS = (MISSING, UNREADABLE, OUTSIDE, FAILED)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,14 @@ class Dataset:
 
     def path_of(self, image: str) -> Path:
         return self.images_dir / image
+
+    def is_inside(self, image: str) -> bool:
+        """Whether the entry names a file under the images folder, judged on the text (no
+        absolute path, no `..` out of it): test.json may come from anyone, the folder's own
+        symbolic links are its owner's choice."""
+        folder = os.path.normpath(os.path.abspath(self.images_dir))
+        target = os.path.normpath(os.path.join(folder, image))
+        return not os.path.isabs(image) and os.path.commonpath([folder, target]) == folder
 
     def unique_images(self) -> list[str]:
         """Each image once, in test.json order (a repeated entry is scored once)."""
@@ -67,6 +80,8 @@ def read_dataset(test_json: Path, images_dir: Path, name: str | None = None) -> 
         entries = json.loads(test_json.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"{test_json} is not valid JSON: {error}") from error
+    except RecursionError:
+        raise InputError(f"{test_json} is nested too deeply to be a list of entries") from None
     if not isinstance(entries, list) or not entries:
         raise InputError(
             f"{test_json} must be a non-empty JSON list of "
@@ -143,9 +158,13 @@ def score_dataset(
 ) -> dict[str, dict]:
     """Score the `pending` images, logging each record as it comes; return image -> record.
 
-    Records are `{"image", "score"}` or `{"image", "error": "missing"|"unreadable", "detail"}`.
+    Records are `{"image", "score"}` or `{"image", "error": one of FAILURE_KINDS, "detail"}`.
     """
     todo = pending(dataset, records)
+    for image in (i for i in todo if not dataset.is_inside(i)):
+        detail = f"refused: the path leads outside the images folder {dataset.images_dir}"
+        _keep(records, progress, on_record, _failure(image, OUTSIDE, detail))
+    todo = [i for i in todo if dataset.is_inside(i)]
     present = [i for i in todo if dataset.path_of(i).is_file()]
     found = set(present)
     for image in (i for i in todo if i not in found):
@@ -153,7 +172,9 @@ def score_dataset(
     paths = (str(dataset.path_of(image)) for image in present)
     results = model.score_many(paths, batch_size=batch_size, aspects=False)
     for image, result in zip(present, results, strict=True):
-        if isinstance(result, ImageError):
+        if isinstance(result, ItemFailed):
+            record = _failure(image, FAILED, str(result))
+        elif isinstance(result, ImageError):
             record = _failure(image, UNREADABLE, str(result))
         else:
             record = {"image": image, "score": result.total}
@@ -197,12 +218,8 @@ class Report:
     failures: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        counts = {
-            "entries": self.entries,
-            "scored": len(self.rows),
-            MISSING: sum(f["error"] == MISSING for f in self.failures),
-            UNREADABLE: sum(f["error"] == UNREADABLE for f in self.failures),
-        }
+        counts = {"entries": self.entries, "scored": len(self.rows)}
+        counts |= {kind: sum(f["error"] == kind for f in self.failures) for kind in FAILURE_KINDS}
         return {
             "dataset": self.dataset,
             "model_name": self.model_name,

@@ -88,7 +88,10 @@ def test_eval_prints_scipys_metrics_of_the_written_scores(
     assert printed["srcc"] == stats.spearmanr(scores, truth).statistic
     assert printed["plcc"] == stats.pearsonr(scores, truth).statistic
     assert printed["krcc"] == stats.kendalltau(scores, truth).statistic
-    assert printed["counts"] == {"entries": 8, "scored": 6, "missing": 1, "unreadable": 1}
+    assert printed["counts"] == {
+        "entries": 8, "scored": 6, "missing": 1, "unreadable": 1,
+        "outside": 0, "failed": 0,
+    }
     assert {f["image"]: f["error"] for f in printed["failures"]} == {
         "absent.jpg": "missing",
         "broken.png": "unreadable",

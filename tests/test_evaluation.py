@@ -102,7 +102,10 @@ def test_report_keeps_test_json_order_and_counts_failures(tmp_path):
     report = build_report(Dataset("toy", samples, tmp_path), "m", records)
     assert [r["image"] for r in report.rows] == ["b.jpg", "a.jpg", "a.jpg"]
     summary = report.to_json()
-    assert summary["counts"] == {"entries": 5, "scored": 3, "missing": 1, "unreadable": 1}
+    assert summary["counts"] == {
+        "entries": 5, "scored": 3, "missing": 1, "unreadable": 1,
+        "outside": 0, "failed": 0,
+    }
     assert summary["srcc"] == pytest.approx(1.0)
 
 
