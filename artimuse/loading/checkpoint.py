@@ -17,6 +17,7 @@ import transformers
 
 from artimuse.errors import CheckpointError, CheckpointNotFound
 from artimuse.inference.cpu_kernels import choose_cpu_kernels
+from artimuse.loading.config_checks import check_config, check_object
 from artimuse.loading.hub import (
     HubDownload,
     default_target,
@@ -103,11 +104,15 @@ def read_config(ckpt_dir: Path) -> dict:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CheckpointError(f"{config_file} is not valid JSON: {error}") from error
+    except RecursionError:
+        raise CheckpointError(f"{config_file} is nested too deeply to be a config") from None
+    check_object(config, config_file)
     for key in ("llm_config", "vision_config"):
         if not isinstance(config.get(key), dict):
             raise CheckpointError(
                 f"{config_file} has no `{key}`: not an InternVL-Chat (ArtiMuse) checkpoint"
             )
+    check_config(config, config_file)
     return config
 
 
@@ -134,7 +139,7 @@ def attention_backend(requested: str | None, device: torch.device) -> str:
 
 def language_model_config(config: dict, device: torch.device, path: Path):
     llm = dict(config["llm_config"])
-    arch = (llm.get("architectures") or [None])[0]
+    arch = llm["architectures"][0]  # a list of names: `check_config`
     cls = getattr(transformers, str(arch), None)
     if cls is None or not hasattr(cls, "config_class"):
         raise CheckpointError(
@@ -143,7 +148,10 @@ def language_model_config(config: dict, device: torch.device, path: Path):
         )
     requested = llm.pop("attn_implementation", None) or llm.pop("_attn_implementation", None)
     requested = requested or config.get("attn_implementation")
-    lm_config = cls.config_class.from_dict(llm)
+    try:
+        lm_config = cls.config_class.from_dict(llm)
+    except (TypeError, ValueError) as error:  # transformers' own checks of the values
+        raise CheckpointError(f"{path / 'config.json'}: llm_config: {error}") from error
     lm_config._attn_implementation = attention_backend(requested, device)
     return cls, lm_config
 

@@ -26,7 +26,15 @@ def load_tokenizer(ckpt_dir: Path):
     config_file = ckpt_dir / "tokenizer_config.json"
     if not config_file.is_file():
         raise CheckpointNotFound(f"tokenizer files missing: no {config_file}")
-    class_name = json.loads(config_file.read_text(encoding="utf-8")).get("tokenizer_class")
+    try:
+        settings = json.loads(config_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise CheckpointError(f"{config_file} is not valid JSON: {error}") from None
+    if not isinstance(settings, dict):
+        raise CheckpointError(
+            f"{config_file} must hold a JSON object, got {type(settings).__name__}"
+        )
+    class_name = settings.get("tokenizer_class")
     # Naming the class keeps transformers from reading the InternVL config.json (and its
     # `auto_map`), which it cannot parse and which would ask to trust remote code.
     cls = getattr(transformers, str(class_name), None) or transformers.AutoTokenizer
