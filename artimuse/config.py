@@ -29,6 +29,10 @@ DEFAULT_MAX_UPLOAD_MB = 20  # a 64 MP JPEG is ~15 MB
 DEFAULT_MAX_BATCH = 16  # files in one batch request
 DEFAULT_QUEUE_SIZE = 16  # model jobs admitted (running + waiting); more are refused
 DEFAULT_BATCH_SIZE = 8  # images per model batch when scoring many
+DEFAULT_MAX_CONNECTIONS = 4096  # REST: past this many open connections requests get 503
+DEFAULT_HEADER_TIMEOUT = 10  # seconds a client has to send a request's headers
+DEFAULT_BODY_TIMEOUT = 30  # seconds a request body may pause between two reads
+DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open (uvicorn's default)
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
 WEBAPP_PORT = 7860
@@ -61,6 +65,14 @@ VARIABLES = (
     Variable("ARTIMUSE_MAX_BATCH", str(DEFAULT_MAX_BATCH), "files in one `/score/batch` request"),
     Variable("ARTIMUSE_QUEUE_SIZE", str(DEFAULT_QUEUE_SIZE), "model jobs admitted at once "
              "(running + waiting); more get 503 / \"queue is full\""),
+    Variable("ARTIMUSE_MAX_CONNECTIONS", str(DEFAULT_MAX_CONNECTIONS), "REST: open connections "
+             "(or requests) past which new requests get 503"),
+    Variable("ARTIMUSE_HEADER_TIMEOUT", str(DEFAULT_HEADER_TIMEOUT), "REST: seconds to send a "
+             "request's headers, else the connection is closed"),
+    Variable("ARTIMUSE_BODY_TIMEOUT", str(DEFAULT_BODY_TIMEOUT), "REST: seconds a request body "
+             "may stall between two reads, else 408"),
+    Variable("ARTIMUSE_KEEP_ALIVE", str(DEFAULT_KEEP_ALIVE), "REST: seconds an idle keep-alive "
+             "connection stays open"),
     Variable("ARTIMUSE_API_KEY", "", "when set, the REST service wants `Authorization: Bearer "
              "<key>` (all but `/health`)"),
     Variable("ARTIMUSE_AUTO_DOWNLOAD", DEFAULT_AUTO_DOWNLOAD, "`1`: the web app downloads a "
@@ -149,6 +161,25 @@ class UploadLimits:
 
 
 @dataclass(frozen=True)
+class ConnectionLimits:
+    """What one client may hold of the REST service (uvicorn): connections and time."""
+
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    header_timeout: int = DEFAULT_HEADER_TIMEOUT
+    body_timeout: int = DEFAULT_BODY_TIMEOUT
+    keep_alive: int = DEFAULT_KEEP_ALIVE
+
+    @classmethod
+    def from_env(cls) -> ConnectionLimits:
+        return cls(
+            max_connections=env_int("ARTIMUSE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1),
+            header_timeout=env_int("ARTIMUSE_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT, 1),
+            body_timeout=env_int("ARTIMUSE_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT, 1),
+            keep_alive=env_int("ARTIMUSE_KEEP_ALIVE", DEFAULT_KEEP_ALIVE, 1),
+        )
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     """Everything a serving front end (web app or REST service) needs to know."""
 
@@ -156,6 +187,7 @@ class ServiceSettings:
     limits: UploadLimits = field(default_factory=UploadLimits)
     queue_size: int = DEFAULT_QUEUE_SIZE
     api_key: str | None = None
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)
 
     @classmethod
     def from_env(cls, **overrides) -> ServiceSettings:
@@ -164,6 +196,7 @@ class ServiceSettings:
             limits=UploadLimits.from_env(),
             queue_size=env_int("ARTIMUSE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, minimum=1),
             api_key=env_text("ARTIMUSE_API_KEY", "") or None,
+            connections=ConnectionLimits.from_env(),
         )
         return cls(**{**values, **overrides})
 

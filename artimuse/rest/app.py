@@ -50,6 +50,12 @@ from artimuse.images import ImageError, PreparedImage
 from artimuse.loading.checkpoint import resolve_checkpoint
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.rest.auth import ApiKeyMiddleware, add_error_handlers
+from artimuse.rest.connections import (
+    BodyTimeout,
+    limit_logging,
+    raise_open_file_limit,
+    server_options,
+)
 from artimuse.rest.uploads import (
     BodySizeLimit,
     Decoder,
@@ -86,6 +92,7 @@ def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None =
     app.include_router(_api_router(), dependencies=[Depends(BEARER)])
     add_error_handlers(app)
     # Added last = runs first: the key is checked before the size, both before any body read.
+    app.add_middleware(BodyTimeout, seconds=settings.connections.body_timeout)
     app.add_middleware(BodySizeLimit, limits=settings.limits)
     if settings.api_key:
         app.add_middleware(ApiKeyMiddleware, key=settings.api_key)
@@ -100,7 +107,8 @@ async def _lifespan(app: FastAPI):
         s = state.settings.model
         log.info("loading %s", s.ckpt)
         state.model = await asyncio.to_thread(load, s.ckpt, s.device, s.dtype, s.max_new_tokens)
-    state.queue, state.decoder = WorkQueue(state.settings.queue_size), Decoder()
+    size = state.settings.queue_size
+    state.queue, state.decoder = WorkQueue(size), Decoder(size)
     try:
         yield
     finally:
@@ -140,10 +148,11 @@ async def accepted_upload(
     """The upload, checked (size, format), decoded and preprocessed once, off the model thread."""
     single_file(await request.form())  # parsed already: Starlette keeps it on the request
     label = upload_label(file)
-    data = await read_upload(file, limits)
-    kind = check_image_bytes(data, label)
-    log.info("upload %s: %s, %d bytes", label, kind, len(data))  # never the bytes themselves
-    return await _decoder(request).prepare(model, data, label)
+    async with _decoder(request).admit() as decoder:
+        data = await read_upload(file, limits)
+        kind = check_image_bytes(data, label)
+        log.info("upload %s: %s, %d bytes", label, kind, len(data))  # never the bytes
+        return await decoder.prepare(model, data, label)
 
 
 def _decoder(request: Request) -> Decoder:
@@ -262,8 +271,8 @@ async def score_batch(
     the others are still scored. More than ARTIMUSE_MAX_BATCH files: 413."""
     if len(files) > limits.max_files:
         raise HTTPException(413, limits.too_many(len(files)))
-    decoder = _decoder(request)
-    items = [await _batch_item(upload, limits, decoder, model) for upload in files]
+    async with _decoder(request).admit() as decoder:
+        items = [await _batch_item(upload, limits, decoder, model) for upload in files]
     good = [item for item in items if "prepared" in item]
     images = [item.pop("prepared") for item in good]
     scored = (
@@ -314,14 +323,30 @@ def main(argv: list[str] | None = None) -> None:
         settings = ServiceSettings.from_env(model=model)
     except ArtiMuseError as error:
         raise SystemExit(f"artimuse api: {error}") from None
-    uvicorn.run(create_app(settings=settings), host=args.host, port=args.port,
-                log_level=args.log_level)
+    config = uvicorn.Config(
+        create_app(settings=settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        **server_options(settings.connections),
+    )
+    limit_logging()  # after uvicorn.Config, which sets up its loggers
+    raise_open_file_limit(settings.connections.max_connections + 256)
+    uvicorn.Server(config).run()
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="artimuse api",
-        description="Serve ArtiMuse over HTTP (OpenAPI docs at /docs).",
+        description=(
+            "Serve ArtiMuse over HTTP (OpenAPI docs at /docs). Connection limits: past "
+            "ARTIMUSE_MAX_CONNECTIONS open connections requests get 503; request headers must "
+            "arrive within ARTIMUSE_HEADER_TIMEOUT s, a body may stall at most "
+            "ARTIMUSE_BODY_TIMEOUT s (408); idle keep-alive connections close after "
+            "ARTIMUSE_KEEP_ALIVE s; repeated log messages are rate-limited. For public hosting "
+            "put a reverse proxy (nginx, Caddy, a load balancer) in front and set "
+            "ARTIMUSE_API_KEY."
+        ),
         epilog=environment_help(),
         parents=[model_options()],
     )
