@@ -158,7 +158,8 @@ def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.I
         raise ImageError(message) from error
     except ImageError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as error:
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, MemoryError) as error:
+        # RuntimeError: the AVIF decoder's way of saying "corrupt"
         raise ImageError(f"{label} is corrupt or truncated: {error}") from error
     except Exception as error:  # a Pillow plugin failing its own way on hostile bytes
         log.warning("decoding %s failed unexpectedly", label, exc_info=True)
