@@ -42,8 +42,8 @@ TRANSPOSES = {  # EXIF orientation -> the transposition that shows the photo upr
 ORIENTATION_IGNORED = "the EXIF orientation could not be read (corrupt EXIF data); scored as stored"
 DECODED = "artimuse.decoded"  # info key of an image `open_image` returned: its warnings
 CHUNK_PIXELS = 1 << 20  # the 16-bit conversion works in strips of about this many pixels
-# Pillow keeps warning filters and its bomb limit in process-wide state: one decode at a time
-# touches them (decoding itself runs outside the lock, in parallel).
+# Warning filters and Pillow's bomb limit are process-wide state, which `catch_warnings` and
+# the limit's swap are not safe to change from two threads at once: one decode at a time.
 _PIL_STATE = threading.Lock()
 
 
@@ -148,10 +148,10 @@ def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.I
     if not data:
         raise ImageError(f"{label} is empty (0 bytes)")
     try:
-        image = _open_header(data, label)
-        _check_size(image, label)  # before decoding any pixel
-        with warnings.catch_warnings():
+        with _PIL_STATE, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's raw warnings never reach a user
+            image = _open_header(data)
+            _check_size(image, label)  # before decoding any pixel
             image.load()
     except UnidentifiedImageError as error:
         message = f"{label} is not an image in a format we accept: send {SUPPORTED}"
@@ -167,16 +167,14 @@ def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.I
     return image
 
 
-def _open_header(data: bytes, label: str) -> Image.Image:
-    """Image.open (reads the header only) of the accepted formats, with our own bomb check."""
-    with _PIL_STATE, warnings.catch_warnings():
-        # PIL warns above MAX_IMAGE_PIXELS and raises above twice that; we check ourselves.
-        warnings.simplefilter("ignore")
-        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-        try:
-            return Image.open(io.BytesIO(data), formats=[f.pillow_id for f in FORMATS])
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+def _open_header(data: bytes) -> Image.Image:
+    """Image.open (reads the header only) of the accepted formats. PIL warns above its
+    MAX_IMAGE_PIXELS and raises above twice that: `_check_size` is our check instead."""
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        return Image.open(io.BytesIO(data), formats=[f.pillow_id for f in FORMATS])
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _check_size(image: Image.Image, label: str) -> None:
