@@ -116,8 +116,8 @@ def _normalise(source: ImageInput, name: str | None) -> tuple[Image.Image, tuple
         return source, image_warnings(source)  # decoded here before: nothing to do again
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "the upload")
     image = source if isinstance(source, Image.Image) else _decode(source, label)
-    frames = getattr(image, "n_frames", 1)
-    if getattr(image, "is_animated", False) and frames > 1 and image.format != "MPO":
+    frames = _frames(image, label)
+    if frames > 1 and image.format != "MPO":  # MPO: the phones' JPEG + depth map, frame 0
         raise ImageError(f"{label} is animated ({frames} frames); upload a still image")
     _check_size(image, label)
     image, notes = _upright(image)
@@ -165,6 +165,17 @@ def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.I
         log.warning("decoding %s failed unexpectedly", label, exc_info=True)
         raise ImageError(f"{label} is corrupt: {type(error).__name__}: {error}") from error
     return image
+
+
+def _frames(image: Image.Image, label: str) -> int:
+    """How many frames: counting them reads every frame's header (TIFF directories, GIF
+    blocks), which hostile bytes can break in any way, after the first frame decoded fine."""
+    try:
+        with _PIL_STATE, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return getattr(image, "n_frames", 1) if getattr(image, "is_animated", False) else 1
+    except Exception as error:
+        raise ImageError(f"{label} is corrupt: {type(error).__name__}: {error}") from error
 
 
 def _open_header(data: bytes) -> Image.Image:

@@ -198,3 +198,16 @@ def test_deeply_nested_test_json_is_one_line(tmp_path):
     (tmp_path / "test.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(InputError, match="nested too deeply"):
         read_dataset(tmp_path / "test.json", tmp_path / "images")
+
+
+def test_a_tiff_whose_later_frames_are_broken_is_an_image_error():
+    """Found by the fuzz corpus: counting frames read a directory without dimensions and
+    escaped as a TypeError (a 500) after the first frame decoded fine."""
+    from artimuse.errors import ImageError
+    from artimuse.testing.hostile import hostile_inputs
+
+    hostile = {h.name: h for h in hostile_inputs(seed=1, scale=2)}["mutated/tiff-cmyk#20"]
+    try:
+        open_image(hostile.data)
+    except ImageError as error:
+        assert str(error)
