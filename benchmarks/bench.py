@@ -117,7 +117,7 @@ def bench_scores(ctx: Context) -> dict:
     runs = []
     with stopwatch(
         dev,
-        pixels=(m, "pixels"),
+        pixels=(m, "prepare"),  # decode + preprocess: what score() calls
         vision=(e.model, "image_features"),
         prefill=(e, "prefill"),
         scores=(e, "scores"),
