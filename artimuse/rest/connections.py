@@ -30,9 +30,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from artimuse.config import ConnectionLimits
 
 log = logging.getLogger(__name__)
-LOG_BURST = 10  # copies of one message let through per window
+LOG_BURST = 10  # copies of one warning or error let through per window
 LOG_WINDOW_S = 60.0
-RATE_LIMITED_LOGGERS = ("asyncio", "uvicorn.error", "artimuse")
+# Whose handlers get the limit: the root's (asyncio, artimuse.* and the rest propagate there)
+# and uvicorn's own ("uvicorn.error" logs through it). Not the access log: one line a request.
+RATE_LIMITED_HANDLERS_OF = ("", "uvicorn")
 
 
 class HeaderTimeoutProtocol(H11Protocol):
@@ -113,7 +115,8 @@ class BodyTimeout:
 
 
 class LogRateLimit(logging.Filter):
-    """Lets `burst` records of one message template through per `window` seconds."""
+    """Lets `burst` warnings or errors of one message template through per `window` seconds;
+    records below WARNING always pass."""
 
     def __init__(self, burst: int = LOG_BURST, window: float = LOG_WINDOW_S):
         super().__init__()
@@ -121,6 +124,14 @@ class LogRateLimit(logging.Filter):
         self._seen: dict[tuple[str, str], list] = {}  # key -> [window start, count]
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        decided = getattr(record, "_rate_limit_passes", None)
+        if decided is None:  # once per record, however many handlers it reaches
+            decided = record._rate_limit_passes = self._passes(record)
+        return decided
+
+    def _passes(self, record: logging.LogRecord) -> bool:
         key = (record.name, str(record.msg))
         now = time.monotonic()
         start, count = self._seen.get(key, (now, 0))
@@ -134,11 +145,14 @@ class LogRateLimit(logging.Filter):
         return count < self.burst
 
 
-def limit_logging() -> None:
-    """Rate-limit the loggers a connection flood writes to."""
+def limit_logging() -> LogRateLimit:
+    """Rate-limit what a flood writes: a filter on the handlers (a logger's own filters would
+    miss the records its children propagate to it)."""
     shared = LogRateLimit()
-    for name in RATE_LIMITED_LOGGERS:
-        logging.getLogger(name).addFilter(shared)
+    for name in RATE_LIMITED_HANDLERS_OF:
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(shared)
+    return shared
 
 
 def server_options(limits: ConnectionLimits) -> dict:

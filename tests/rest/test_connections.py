@@ -15,7 +15,7 @@ import uvicorn
 
 from artimuse.config import ConnectionLimits, ServiceSettings
 from artimuse.rest.app import create_app
-from artimuse.rest.connections import LogRateLimit, server_options
+from artimuse.rest.connections import LogRateLimit, limit_logging, server_options
 
 GUARD_S = 30  # a failure guard only: each test waits for an event that comes within seconds
 
@@ -135,3 +135,27 @@ def test_the_count_left_out_is_reported_when_the_window_ends():
     assert [limit.filter(r) for r in records[:5]] == [True, True, False, False, False]
     limit.window = 0  # the window is over: the next copy passes and says how many were left
     assert limit.filter(records[5]) and records[5].getMessage() == "same [3 like it left out]"
+
+
+def test_the_limit_sits_on_the_handlers_and_catches_what_children_propagate():
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        shared = limit_logging()
+        child = logging.getLogger("asyncio")  # where accept() failures are reported
+        for _ in range(100):
+            child.error("socket.accept() out of system resource")
+        for _ in range(30):
+            logging.getLogger("artimuse.rest.app").warning("upload %s", "x")
+        verbose = logging.getLogger("artimuse.test.verbose")
+        verbose.setLevel(logging.INFO)
+        for _ in range(30):
+            verbose.info("kept: below WARNING is never limited")
+    finally:
+        root.removeHandler(handler)
+        for h in root.handlers + logging.getLogger("uvicorn").handlers:
+            h.removeFilter(shared)
+    assert len(records) == 10 + 10 + 30, [(r.name, r.getMessage()) for r in records]
