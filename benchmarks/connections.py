@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--timeout", type=int, default=5, help="header and body timeouts, s")
     parser.add_argument("--probes", type=int, default=20)
+    parser.add_argument(
+        "--server-fd-limit", type=int, help="run the server with this open-file limit (below "
+        "--connections: the 'Too many open files' case, to see the log stay small)"
+    )
     args = parser.parse_args(argv)
     before_limits = resource.getrlimit(resource.RLIMIT_NOFILE)
     limits = raise_fd_limit(args.connections + 256)
@@ -141,13 +145,20 @@ def main(argv: list[str] | None = None) -> None:
                "--port", str(port), "--log-level", "warning"]
     log_path = work / "server.log"
     with log_path.open("wb") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        fd_limit = args.server_fd_limit
+        limit_fds = None if fd_limit is None else (
+            lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+        )
+        server = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=limit_fds
+        )
         try:
             result = run_attack(server, port, args)
         finally:
             server.terminate()
             server.wait(30)
     result.update(
+        server_fd_limit=args.server_fd_limit,
         fd_limit_soft_hard_before=list(before_limits),
         fd_limit_soft_hard=list(limits),
         server_log_bytes=log_path.stat().st_size,
@@ -167,7 +178,8 @@ def run_attack(server: subprocess.Popen, port: int, args) -> dict:
     held = hold(port, args.connections)
     open_s = time.perf_counter() - opened
     first = health_ms(port)  # queued behind the burst the server is still accepting
-    accepted_s = wait_accepted(server.pid, args.connections) - opened
+    wanted = min(args.connections, (args.server_fd_limit or args.connections + 64) - 64)
+    accepted_s = wait_accepted(server.pid, wanted) - opened
     during = probe(port, args.probes)
     stats = server_stats(server.pid)
     closed = closed_by_server(held, deadline_s=args.timeout * 4 + 10)
