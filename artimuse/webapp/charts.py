@@ -2,7 +2,9 @@
 
 Backgrounds are transparent and grid lines a translucent grey, so the figures sit on the light
 and the dark theme alike; the dark theme recolours the text through the page's CSS
-(`webapp_views.CSS`), since plotly itself knows nothing of the page's theme.
+(`style.CSS`), since plotly itself knows nothing of the page's theme. The figures carry no
+title: the page shows it above them (`views.heading_html`), where plotly's toolbar cannot
+cover it. Axis words and aspect names are in the visitor's language (`lang`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 
 from artimuse.prompts import RADAR_ASPECTS
+from artimuse.webapp.i18n import EN, aspect_name, text
 
 # Distinct in hue and lightness, readable on white and on near-black (one per compared image).
 PALETTE = ("#e8743b", "#3b82f6", "#14a37f", "#a855f7")
@@ -22,10 +25,10 @@ MARKER = "#8b8b94"  # a mid grey: the mean line must show on white and on near-b
 FONT = dict(family="ui-sans-serif, system-ui, -apple-system, Segoe UI, sans-serif", color=TEXT)
 
 
-def axis_label(aspect: str, width: int = 15) -> str:
-    """'Emotion & Viewer Response' -> 'Emotion &<br>Viewer Response': short lines keep the
-    labels inside the figure down to phone widths."""
-    return "<br>".join(textwrap.wrap(aspect, width))
+def axis_label(aspect: str, lang: str = EN, width: int = 13) -> str:
+    """'Emotion & Viewer Response' -> 'Emotion &<br>Viewer<br>Response': short lines keep the
+    labels inside the figure down to phone widths (a Chinese name is short already)."""
+    return "<br>".join(textwrap.wrap(aspect_name(aspect, lang), width))
 
 
 def _base_layout(height: int, margin: dict) -> dict:
@@ -40,10 +43,12 @@ def _base_layout(height: int, margin: dict) -> dict:
     )
 
 
-def radar_figure(series: Mapping[str, Mapping[str, float]], height: int = 440) -> go.Figure:
+def radar_figure(
+    series: Mapping[str, Mapping[str, float]], lang: str = EN, height: int = 400
+) -> go.Figure:
     """One closed polygon per entry of `series` (name -> {aspect: 0-100 score}), on a 0-100
     axis over the seven radar aspects; aspects a series lacks are left out of its polygon."""
-    labels = [axis_label(a) for a in RADAR_ASPECTS]
+    labels = [axis_label(a, lang) for a in RADAR_ASPECTS]
     figure = go.Figure()
     for index, (name, scores) in enumerate(series.items()):
         colour = PALETTE[index % len(PALETTE)]
@@ -59,7 +64,7 @@ def radar_figure(series: Mapping[str, Mapping[str, float]], height: int = 440) -
                 fillcolor=_with_alpha(colour, 0.18 if len(series) > 1 else 0.25),
                 line=dict(color=colour, width=2.5),
                 marker=dict(size=7, color=colour),
-                customdata=present + present[:1],
+                customdata=[aspect_name(a, lang) for a in present + present[:1]],
                 hovertemplate="<b>%{customdata}</b><br>%{r:.1f} / 100<extra>" + name + "</extra>",
             )
         )
@@ -75,7 +80,7 @@ def radar_figure(series: Mapping[str, Mapping[str, float]], height: int = 440) -
             )
         )
     figure.update_layout(
-        **_base_layout(height, dict(l=124, r=96, t=40, b=40)),
+        **_base_layout(height, dict(l=78, r=78, t=36, b=36)),
         showlegend=len(series) > 1,
         legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.08),
         polar=dict(
@@ -96,7 +101,7 @@ def radar_figure(series: Mapping[str, Mapping[str, float]], height: int = 440) -
                 rotation=90,
                 gridcolor=GRID,
                 linecolor=GRID,
-                tickfont=dict(size=12),
+                tickfont=dict(size=11),
             ),
         ),
     )
@@ -107,15 +112,15 @@ def distribution_figure(
     distribution: Sequence[float] | None = None,
     mean: float = 0.0,
     spread: float = 0.0,
-    height: int = 190,
+    lang: str = EN,
+    height: int = 180,
 ) -> go.Figure:
     """The 101 probabilities of the total score as bars, the mean marked and mean ± spread
     shaded: how sure the model is. Without a distribution: empty axes, a placeholder."""
     if distribution is None:
         figure = go.Figure()
         figure.update_layout(
-            **_base_layout(height, dict(l=44, r=16, t=30, b=34)),
-            title=dict(text="score distribution", x=0.5, font=dict(size=12)),
+            **_base_layout(height, dict(l=44, r=16, t=12, b=40)),
             xaxis=dict(range=[0, 100], tickvals=[0, 20, 40, 60, 80, 100], gridcolor=GRID),
             yaxis=dict(range=[0, 1], showticklabels=False, gridcolor=GRID),
         )
@@ -125,23 +130,22 @@ def distribution_figure(
             x=list(range(len(distribution))),
             y=[100 * p for p in distribution],
             marker=dict(color=PALETTE[0], line=dict(width=0)),
-            hovertemplate="score %{x}: %{y:.1f}%<extra></extra>",
+            hovertemplate=text("chart.hover", lang, x="%{x}", y="%{y:.1f}%") + "<extra></extra>",
         )
     )
     low, high = max(mean - spread, 0), min(mean + spread, 100)
     figure.add_vrect(x0=low, x1=high, fillcolor="rgba(128,128,128,0.14)", line_width=0)
     figure.add_vline(x=mean, line=dict(color=MARKER, width=1.5, dash="dot"))
     figure.update_layout(
-        **_base_layout(height, dict(l=44, r=16, t=30, b=34)),
+        **_base_layout(height, dict(l=44, r=16, t=12, b=40)),
         bargap=0.08,
         showlegend=False,
-        title=dict(text=f"mean {mean:.1f} · sd {spread:.1f}", x=0.5, font=dict(size=12)),
         xaxis=dict(
             range=[-0.5, 100.5],
             tickvals=[0, 20, 40, 60, 80, 100],
             gridcolor=GRID,
             zeroline=False,
-            title=dict(text="score", font=dict(size=11), standoff=4),
+            title=dict(text=text("chart.score", lang), font=dict(size=11), standoff=4),
         ),
         yaxis=dict(gridcolor=GRID, zeroline=False, ticksuffix="%", rangemode="tozero"),
     )

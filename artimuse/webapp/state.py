@@ -11,14 +11,13 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from artimuse.config import CHECKPOINTS_DIR, Settings
-from artimuse.loading.checkpoint import download_command
+from artimuse.config import CHECKPOINTS_DIR, HUB_REPOS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +27,45 @@ LOADING, READY, FAILED = "loading", "ready", "failed"
 @dataclass(frozen=True)
 class ModelStatus:
     state: str  # LOADING, READY or FAILED
-    ckpt: str  # what was asked for: a directory or a hub repo id
+    ckpt: str  # ready: the loaded checkpoint; otherwise what was asked for
     detail: str = ""  # ready: "cpu · float32"; failed: the error message
     download: str = ""  # failed because the weights are missing: the exact command to get them
+    device: str = ""  # ready: where the model runs ("cpu", "cuda", "mps")
+    missing: bool = False  # failed: nothing (or no weights) where the checkpoint should be
+    rejected: ModelStatus | None = None  # ready after a failed switch: how that switch failed
+
+
+def check_checkpoint(ckpt: str) -> None:
+    """The cheap checks of a checkpoint (folder, config, weight files) that run before the
+    working model is unloaded: a typo must not take the model away from every visitor."""
+    from artimuse.loading.checkpoint import read_config, resolve_checkpoint
+    from artimuse.loading.weights import weight_files
+
+    path = resolve_checkpoint(ckpt)
+    read_config(path)
+    weight_files(path)
+
+
+def download_hint(ckpt: str) -> str:
+    """The command that puts a released checkpoint where `ckpt` points (empty when its folder
+    name is not a released checkpoint: a typo gets no download suggestion)."""
+    from artimuse.loading.checkpoint import HUB_ID
+
+    if HUB_ID.match(ckpt) and not Path(ckpt.split("/")[0]).is_dir():
+        repo, target = ckpt, CHECKPOINTS_DIR / ckpt.split("/")[1]  # where a hub id is kept
+    else:
+        name = Path(ckpt).name
+        repo = next((r for r in HUB_REPOS if r.split("/")[1] == name), "")
+        target = Path(ckpt)
+    return f"hf download {repo} --local-dir {target}" if repo else ""
+
+
+def failure(ckpt: str, error: Exception) -> ModelStatus:
+    """The FAILED status of loading `ckpt`: a missing checkpoint with the command that would
+    put the released one exactly there, anything else with its error."""
+    if isinstance(error, FileNotFoundError):
+        return ModelStatus(FAILED, ckpt, str(error), download_hint(ckpt), missing=True)
+    return ModelStatus(FAILED, ckpt, f"{type(error).__name__}: {error}")
 
 
 class ModelHolder:
@@ -38,11 +73,18 @@ class ModelHolder:
 
     `lock` serialises every use of the model: gradio already runs model jobs one at a time,
     but a cancelled job can still be finishing its current step when the next one starts.
+    `check` runs before a switch unloads the working model (`check_checkpoint` by default).
     """
 
-    def __init__(self, settings: Settings, loader: Callable[..., Any] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        loader: Callable[..., Any] | None = None,
+        check: Callable[[str], None] | None = check_checkpoint,
+    ):
         self.settings = settings
         self._loader = loader
+        self._check = check
         self.lock = threading.RLock()
         self.model = None
         self._ready = threading.Event()
@@ -66,24 +108,45 @@ class ModelHolder:
         return thread
 
     def load(self, ckpt: str) -> ModelStatus:
-        """Free the current model, then load `ckpt`; never raises, the status says what failed."""
+        """Switch to `ckpt`; never raises, the status says what happened. With a working model,
+        `ckpt` is checked first and the working model stays (named in the status, with why the
+        switch failed) when the check or the load fails."""
         with self.lock:
+            working = self.status if self.model is not None else None
+            if working is not None:
+                problem = self._problem(ckpt)
+                if problem is not None:
+                    self.status = replace(working, rejected=problem)
+                    return self.status
             self._ready.clear()
             self.status = ModelStatus(LOADING, ckpt)
             self._unload()
-            try:
-                model = self._load(ckpt)
-            except FileNotFoundError as error:
-                log.warning("no checkpoint at %s: %s", ckpt, error)
-                name = Path(ckpt).name
-                self.status = ModelStatus(FAILED, ckpt, str(error), download_command(name))
-            except Exception as error:  # a broken checkpoint must not take the page down
-                log.exception("could not load %s", ckpt)
-                self.status = ModelStatus(FAILED, ckpt, f"{type(error).__name__}: {error}")
-            else:
-                self._set_ready(model)
+            failed = self._load_or_failure(ckpt)
+            if failed is not None and working is not None:  # passed the check, failed to load
+                if self._load_or_failure(working.ckpt) is None:
+                    self.status = replace(self.status, rejected=failed)
             self._ready.set()
             return self.status
+
+    def _problem(self, ckpt: str) -> ModelStatus | None:
+        try:
+            if self._check is not None:
+                self._check(ckpt)
+        except Exception as error:  # whatever is wrong, the working model stays
+            log.warning("not switching to %s: %s", ckpt, error)
+            return failure(ckpt, error)
+        return None
+
+    def _load_or_failure(self, ckpt: str) -> ModelStatus | None:
+        """Load `ckpt` and make it current; None on success, else the FAILED status set."""
+        try:
+            model = self._load(ckpt)
+        except Exception as error:  # a broken checkpoint must not take the page down
+            log.warning("could not load %s", ckpt, exc_info=not isinstance(error, OSError))
+            self.status = failure(ckpt, error)
+            return self.status
+        self._set_ready(model)
+        return None
 
     def _load(self, ckpt: str):
         if self._loader is not None:
@@ -95,8 +158,9 @@ class ModelHolder:
 
     def _set_ready(self, model) -> None:
         self.model = model
-        detail = f"{model.device} · {str(model.dtype).removeprefix('torch.')}"
-        self.status = ModelStatus(READY, model.name, detail)
+        dtype = str(model.dtype).removeprefix("torch.")
+        device = str(getattr(model.device, "type", model.device)).split(":")[0]
+        self.status = ModelStatus(READY, model.name, f"{model.device} · {dtype}", device=device)
         self._ready.set()
 
     def _unload(self) -> None:

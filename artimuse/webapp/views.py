@@ -1,8 +1,9 @@
-"""HTML of the web app's panels (score card, comment cards, tables, status) and its CSS.
+"""HTML of the web app's panels: the model status, the score card, the comment cards, progress
+lines and messages, in the visitor's language (`lang`).
 
 Pure functions of the results: easy to test, and every number the page shows is also written,
 unrounded, into a `data-` attribute so that tests (and curious users) can read the exact value.
-Colours come from gradio's CSS variables, so light and dark themes both work.
+Colours come from gradio's CSS variables (`style.CSS`), so light and dark themes both work.
 """
 
 from __future__ import annotations
@@ -16,77 +17,110 @@ from PIL import Image
 
 from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import Scores
+from artimuse.webapp.i18n import EN, aspect_name, band_name, text
+from artimuse.webapp.messages import Message
 from artimuse.webapp.state import FAILED, LOADING, ModelStatus
 
-ASPECT_SCORE_NOTE = (
-    "Only the total score is trained in the released ArtiMuse checkpoints; the seven aspect "
-    "scores come from prompting the model for each aspect (as the authors' demo does). Read "
-    "them as the model's opinion, not as calibrated measurements."
-)
 COMMENT_ORDER = (COMPREHENSIVE, *RADAR_ASPECTS)  # the verdict first, then the details
+SURE = ((10.0, "sure.high"), (18.0, "sure.medium"))  # spread below -> words; above: "sure.low"
+DEVICE_WORDS = {"cpu": "model.on_cpu", "cuda": "model.on_gpu", "mps": "model.on_mps"}
 
 
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
 
 
-def short_name(aspect: str) -> str:
-    """'Composition & Design' -> 'Composition': a column header for narrow tables."""
-    return aspect.split()[0]
-
-
-def status_html(status: ModelStatus) -> str:
-    """The model line at the top of the page: loading, ready, or what failed and the fix."""
+def status_html(status: ModelStatus, lang: str = EN) -> str:
+    """The model pill at the top of the page: loading, ready (where, in words), or what failed
+    and the fix; after a failed switch, why, while the working model stays."""
+    ckpt = esc(status.ckpt)
     if status.state == LOADING:
-        return (
-            f'<div class="am-status loading"><span class="am-dot"></span>Loading model '
-            f"<b>{esc(status.ckpt)}</b>…</div>"
-        )
-    if status.state == FAILED and status.download:
-        return (
-            f'<div class="am-status failed"><b>No checkpoint found</b> at <code>'
-            f"{esc(status.ckpt)}</code>. Press <b>Download</b> below, or download the "
-            f"weights with:<pre><code>{esc(status.download)}</code></pre>and load them under "
-            "<b>Model</b>.</div>"
-        )
+        words = text("model.loading", lang, ckpt=f"<b>{ckpt}</b>")
+        dot = '<span class="am-dot"></span>'
+        return f'<div class="am-status loading" role="status">{dot}{words}</div>'
     if status.state == FAILED:
-        return (
-            f'<div class="am-status failed"><b>Could not load</b> <code>{esc(status.ckpt)}'
-            f"</code>: {esc(status.detail)}</div>"
-        )
+        return f'<div class="am-status failed" role="alert">{_failure_html(status, lang)}</div>'
+    where = text(DEVICE_WORDS.get(status.device, "model.on_cpu"), lang)
+    ready = text("model.ready", lang, ckpt=f"<b>{ckpt}</b>", where=esc(where))
+    pill = (
+        f'<div class="am-status ready" role="status" title="{esc(status.detail)}">'
+        f'<span class="am-dot"></span>{ready}</div>'
+    )
+    if status.rejected:
+        kept = text("model.kept", lang, current=f"<b>{ckpt}</b>")
+        failed = _failure_html(status.rejected, lang)
+        pill += f'<div class="am-status failed" role="alert">{failed} {kept}</div>'
+    return pill
+
+
+def _failure_html(status: ModelStatus, lang: str) -> str:
+    """Why `status.ckpt` did not load; when missing, the path as typed and how to fill it."""
+    ckpt = f"<code>{esc(status.ckpt)}</code>"
+    if not status.missing:
+        return text("model.failed", lang, ckpt=ckpt, detail=esc(status.detail))
+    words = f"<b>{text('model.missing', lang, ckpt=ckpt)}</b>"
+    if not status.download:
+        return words
     return (
-        f'<div class="am-status ready"><span class="am-dot"></span>Model <b>'
-        f"{esc(status.ckpt)}</b> ready · {esc(status.detail)}</div>"
+        f"{words} {text('model.download', lang)}<pre><code>{esc(status.download)}</code></pre>"
+        f"{text('model.then_load', lang)}"
     )
 
 
-def placeholder_html(text: str = "Drop a picture to hear what the model thinks of it.") -> str:
-    return f'<div class="am-score am-empty">{esc(text)}</div>'
+def placeholder_html(words: str) -> str:
+    return f'<div class="am-score am-empty">{esc(words)}</div>'
 
 
-def error_html(message: str) -> str:
+def error_html(message: Message, lang: str = EN) -> str:
+    """A bad file, explained once, in the page's words."""
     return (
-        f'<div class="am-error" role="alert"><b>Cannot assess this file.</b> {esc(message)}</div>'
+        f'<div class="am-error" role="alert"><b>{text("error.title", lang)}</b> '
+        f"{esc(message.render(lang))}</div>"
     )
 
 
-def score_html(scores: Scores, note: str = "") -> str:
-    """The total (one decimal) with its band and spread, and the seven aspects as bars."""
+def notice_html(message: Message | None, lang: str = EN) -> str:
+    """A line next to buttons that could not act (an export with nothing to export yet)."""
+    if message is None:
+        return ""
+    return f'<div class="am-notice" role="status">{esc(message.render(lang))}</div>'
+
+
+def progress_html(message: Message | None, lang: str = EN, busy: bool = False) -> str:
+    """The progress line under the picture: "Comments: 3 of 8 · 12 s", "Done in 14 s"."""
+    if message is None:
+        return '<div class="am-progress" aria-live="polite"></div>'
+    state = " busy" if busy else ""
+    return (
+        f'<div class="am-progress{state}" aria-live="polite" data-key="{esc(message.key)}">'
+        f"{esc(message.render(lang))}</div>"
+    )
+
+
+def sureness(spread: float, lang: str = EN) -> str:
+    return text(next((key for bound, key in SURE if spread < bound), "sure.low"), lang)
+
+
+def score_html(scores: Scores, lang: str = EN) -> str:
+    """The total (one decimal) with its band, how sure the model is, and the aspects as bars."""
     rows = "".join(
-        f'<li data-aspect="{esc(a)}" data-score="{scores.aspects[a]!r}"><span>{esc(a)}</span>'
-        f'<span class="am-bar"><i style="width:{scores.aspects[a]:.1f}%"></i></span>'
-        f"<b>{scores.aspects[a]:.1f}</b></li>"
+        f'<li data-aspect="{esc(a)}" data-score="{scores.aspects[a]!r}">'
+        f"<span>{esc(aspect_name(a, lang))}</span>"
+        f'<span class="am-bar" aria-hidden="true"><i style="width:{scores.aspects[a]:.1f}%"></i>'
+        f"</span><b>{scores.aspects[a]:.1f}</b></li>"
         for a in RADAR_ASPECTS
         if a in scores.aspects
     )
-    note_html = f'<div class="am-note">{esc(note)}</div>' if note else ""
+    spread = f"{scores.spread:.1f}"
+    sure = text("score.sure", lang, words=sureness(scores.spread, lang), spread=spread)
     return (
         f'<div class="am-score" data-total="{scores.total!r}" data-spread="{scores.spread!r}">'
         f'<div class="am-total"><span class="am-number">{scores.total:.1f}</span>'
-        f'<span class="am-outof">/ 100</span></div>'
-        f'<div class="am-band band-{esc(scores.band)}">{esc(scores.band)}</div>'
-        f'<div class="am-spread">± {scores.spread:.1f} · the model’s uncertainty (sd)</div>'
-        f'<ul class="am-aspects">{rows}</ul>{note_html}</div>'
+        f'<span class="am-outof">{text("score.out_of", lang)}</span></div>'
+        f'<div class="am-band band-{esc(scores.band)}">{esc(band_name(scores.band, lang))}</div>'
+        f'<div class="am-spread">{esc(sure)}<br><small>'
+        f"{esc(text('score.sure_explain', lang, spread=spread))}</small></div>"
+        f'<ul class="am-aspects">{rows}</ul></div>'
     )
 
 
@@ -96,6 +130,7 @@ def comments_html(
     finished: Collection[str] | None = None,
     stopped: bool = False,
     asked: Sequence[str] = ASPECTS,
+    lang: str = EN,
 ) -> str:
     """One card per asked aspect, filling in as its comment streams. `comments`: the text so
     far; `finished`: the aspects whose comment is complete (None: all of them); `stopped`:
@@ -104,21 +139,28 @@ def comments_html(
     for aspect in COMMENT_ORDER:
         if aspect not in asked:
             continue
-        text = comments.get(aspect, "")
-        if finished is None or aspect in finished:
-            state, body = "done", esc(text) or "(no comment)"
-        elif stopped:
-            state, body = "stopped", esc(text) + '<span class="am-stopped"> … stopped</span>'
-        else:
-            state, body = ("writing", esc(text)) if text else ("waiting", "waiting for the model…")
+        state, body = _card_body(comments.get(aspect, ""), aspect, finished, stopped, lang)
         value = _card_score(aspect, scores)
         pill = f'<span class="am-pill">{value:.1f}</span>' if value is not None else ""
         wide = " wide" if aspect == COMPREHENSIVE else ""
         cards.append(
             f'<article class="am-card {state}{wide}" data-aspect="{esc(aspect)}">'
-            f"<header><h4>{esc(aspect)}</h4>{pill}</header><p>{body}</p></article>"
+            f"<header><h4>{esc(aspect_name(aspect, lang))}</h4>{pill}</header>"
+            f'<p tabindex="0">{body}</p></article>'  # focusable: a long comment scrolls by keys
         )
-    return f'<div class="am-comments">{"".join(cards)}</div>'
+    label = esc(text("comments.region", lang))
+    return f'<section class="am-comments" aria-label="{label}">{"".join(cards)}</section>'
+
+
+def _card_body(text_so_far, aspect, finished, stopped, lang) -> tuple[str, str]:
+    if finished is None or aspect in finished:
+        return "done", esc(text_so_far) or esc(text("comment.none", lang))
+    if stopped:
+        note = esc(text("comment.stopped", lang))
+        return "stopped", f'{esc(text_so_far)}<span class="am-stopped"> {note}</span>'
+    if text_so_far:
+        return "writing", esc(text_so_far)
+    return "waiting", esc(text("comment.waiting", lang))
 
 
 def _card_score(aspect: str, scores: Scores | None) -> float | None:
@@ -134,153 +176,3 @@ def thumbnail_uri(image: Image.Image, size: int = 96) -> str:
     buffer = io.BytesIO()
     small.convert("RGB").save(buffer, "JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def compare_html(entries: Sequence[tuple[str, str, Scores]]) -> str:
-    """(name, thumbnail URI, scores) per image -> a table of total and aspect scores, with the
-    best of each row marked."""
-    head = "".join(
-        f'<th><img src="{thumb}" alt=""><span>{esc(name)}</span></th>' for name, thumb, _ in entries
-    )
-    rows = [_compare_row("Total", [s.total for _, _, s in entries], " total")]
-    for aspect in RADAR_ASPECTS:
-        rows.append(_compare_row(aspect, [s.aspects.get(aspect) for _, _, s in entries]))
-    return (
-        f'<div class="am-scroll"><table class="am-table am-compare"><thead><tr><th></th>{head}'
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
-def compare_comments_html(comments: Mapping[str, str]) -> str:
-    """image name -> its Comprehensive Evaluation, as cards."""
-    cards = "".join(
-        f'<article class="am-card done" data-image="{esc(name)}"><header><h4>{esc(name)}</h4>'
-        f'<span class="am-pill">{esc(COMPREHENSIVE)}</span></header><p>{esc(text)}</p></article>'
-        for name, text in comments.items()
-    )
-    return f'<div class="am-comments">{cards}</div>' if cards else ""
-
-
-def _compare_row(label: str, values: Sequence[float | None], extra: str = "") -> str:
-    known = [v for v in values if v is not None]
-    best = max(known) if known else None
-    cells = []
-    for value in values:
-        if value is None:
-            cells.append("<td>–</td>")
-        elif value == best and len(known) > 1:
-            cells.append(f'<td class="best" data-score="{value!r}">★ {value:.1f}</td>')
-        else:
-            cells.append(f'<td data-score="{value!r}">{value:.1f}</td>')
-    return f'<tr class="{extra.strip()}"><th>{esc(label)}</th>{"".join(cells)}</tr>'
-
-
-def batch_html(rows: Sequence[dict], errors: Sequence[tuple[str, str]], total: int) -> str:
-    """Scored images ranked by total (rows: name, thumb, scores), then the files skipped."""
-    ranked = sorted(rows, key=lambda r: -r["scores"].total)
-    aspect_heads = "".join(f'<th title="{esc(a)}">{esc(short_name(a))}</th>' for a in RADAR_ASPECTS)
-    body = "".join(_batch_row(rank, row) for rank, row in enumerate(ranked, 1))
-    skipped = "".join(f"<li><b>{esc(name)}</b>: {esc(message)}</li>" for name, message in errors)
-    skipped_html = f'<ul class="am-skipped">{skipped}</ul>' if skipped else ""
-    done = len(rows) + len(errors)
-    return (
-        f'<div class="am-batch-summary">{done} of {total} files · {len(rows)} scored'
-        f"{f' · {len(errors)} skipped' if errors else ''}</div>"
-        f'<div class="am-scroll"><table class="am-table am-batch"><thead><tr><th>#</th><th></th>'
-        f"<th>File</th><th>Total</th><th>±</th>{aspect_heads}</tr></thead><tbody>{body}</tbody>"
-        f"</table></div>{skipped_html}"
-    )
-
-
-def _batch_row(rank: int, row: dict) -> str:
-    scores: Scores = row["scores"]
-    aspects = "".join(
-        f"<td>{scores.aspects[a]:.1f}</td>" if a in scores.aspects else "<td>–</td>"
-        for a in RADAR_ASPECTS
-    )
-    return (
-        f'<tr data-total="{scores.total!r}"><td class="rank">{rank}</td>'
-        f'<td><img src="{row["thumb"]}" alt=""></td><td class="name">{esc(row["name"])}</td>'
-        f'<td class="total"><b>{scores.total:.1f}</b> <span class="am-band band-{scores.band}">'
-        f"{scores.band}</span></td><td>{scores.spread:.1f}</td>{aspects}</tr>"
-    )
-
-
-CSS = """
-.am-header { display:flex; align-items:flex-end; justify-content:space-between; gap:1rem;
-  flex-wrap:wrap; margin-bottom:.25rem; }
-.am-header h1 { font-size:2rem; font-weight:750; margin:0; letter-spacing:-.02em; }
-.am-header p { margin:.15rem 0 0; color:var(--body-text-color-subdued); }
-.am-status { font-size:.9rem; padding:.45rem .8rem; border-radius:999px;
-  border:1px solid var(--border-color-primary); background:var(--block-background-fill); }
-.am-status .am-dot { display:inline-block; width:.6rem; height:.6rem; border-radius:50%;
-  margin-right:.45rem; background:#22c55e; }
-.am-status.loading .am-dot { background:#f59e0b; animation:am-pulse 1s infinite alternate; }
-.am-status.failed { border-radius:.75rem; border-color:#ef4444; }
-.am-status pre { margin:.4rem 0; padding:.5rem .7rem; border-radius:.5rem; white-space:pre-wrap;
-  overflow-wrap:anywhere; user-select:all;
-  background:var(--code-background-fill, rgba(128,128,128,.12)); }
-@keyframes am-pulse { from { opacity:.35 } to { opacity:1 } }
-.am-score { padding:1rem 1.2rem; border-radius:1rem; border:1px solid var(--border-color-primary);
-  background:var(--block-background-fill); }
-.am-empty { color:var(--body-text-color-subdued); text-align:center; padding:2.5rem 1rem; }
-.am-total { display:flex; align-items:baseline; gap:.4rem; }
-.am-number { font-size:4.2rem; font-weight:750; line-height:1; letter-spacing:-.03em; }
-.am-outof { font-size:1.2rem; color:var(--body-text-color-subdued); }
-.am-band { display:inline-block; margin:.35rem 0 .1rem; padding:.1rem .65rem; border-radius:999px;
-  font-weight:600; text-transform:capitalize; font-size:.9rem; }
-.band-outstanding { background:rgba(20,163,127,.18); color:#0f8a6b; }
-.band-strong { background:rgba(34,197,94,.16); color:#15803d; }
-.band-good { background:rgba(59,130,246,.16); color:#2563eb; }
-.band-fair { background:rgba(245,158,11,.18); color:#b45309; }
-.band-weak { background:rgba(239,68,68,.16); color:#dc2626; }
-.dark .band-outstanding { color:#5eead4; } .dark .band-strong { color:#86efac; }
-.dark .band-good { color:#93c5fd; } .dark .band-fair { color:#fcd34d; }
-.dark .band-weak { color:#fca5a5; }
-.am-spread { color:var(--body-text-color-subdued); font-size:.85rem; }
-.am-aspects { list-style:none; padding:0; margin:.9rem 0 0; display:grid; gap:.35rem; }
-.am-aspects li { display:grid; grid-template-columns:minmax(9rem,1.3fr) 2fr 2.6rem;
-  align-items:center; gap:.6rem; font-size:.9rem; margin:0; }
-.am-aspects li b { text-align:right; font-variant-numeric:tabular-nums; }
-.am-bar { height:.5rem; border-radius:999px; background:rgba(128,128,128,.18); overflow:hidden; }
-.am-bar i { display:block; height:100%; border-radius:999px;
-  background:linear-gradient(90deg,#f4a261,#e8743b); }
-.am-note { margin-top:.8rem; font-size:.78rem; color:var(--body-text-color-subdued); }
-.am-error { padding:1rem 1.2rem; border-radius:1rem; border:1px solid #ef4444;
-  background:rgba(239,68,68,.08); }
-.am-comments { display:grid; grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));
-  gap:.8rem; }
-.am-card { border:1px solid var(--border-color-primary); border-radius:.9rem; padding:.8rem 1rem;
-  background:var(--block-background-fill); }
-.am-card.wide { grid-column:1 / -1; border-color:rgba(232,116,59,.55); }
-.am-card header { display:flex; justify-content:space-between; align-items:center; gap:.5rem; }
-.am-card h4 { margin:0; font-size:.95rem; font-weight:650; }
-.am-stopped { color:var(--body-text-color-subdued); font-style:italic; }
-.am-card p { margin:.5rem 0 0; white-space:pre-wrap; overflow-wrap:anywhere; line-height:1.55;
-  font-size:.93rem; }
-.am-card.waiting p { color:var(--body-text-color-subdued); font-style:italic; }
-.am-card.writing p::after { content:"▍"; color:#e8743b; animation:am-pulse .6s infinite alternate; }
-.am-pill { font-variant-numeric:tabular-nums; font-weight:650; font-size:.85rem;
-  padding:.1rem .55rem; border-radius:999px; background:rgba(232,116,59,.16); color:#c2410c; }
-.dark .am-pill { color:#fdba74; }
-.am-table { border-collapse:collapse; width:100%; font-variant-numeric:tabular-nums; }
-.am-table th, .am-table td { padding:.4rem .6rem; text-align:center;
-  border-bottom:1px solid var(--border-color-primary); }
-.am-table tbody th { text-align:left; font-weight:500; }
-.am-table img { width:64px; height:64px; object-fit:cover; border-radius:.4rem; display:block;
-  margin:0 auto .25rem; }
-.am-table thead th span { font-size:.8rem; overflow-wrap:anywhere; }
-.am-table td.best { font-weight:700; color:#c2410c; }
-.dark .am-table td.best { color:#fdba74; }
-.am-table tr.total th, .am-table tr.total td { font-size:1.05rem; }
-.am-scroll { overflow-x:auto; }
-.am-batch td.name { text-align:left; min-width:9rem; overflow-wrap:anywhere; }
-.am-batch img { width:48px; height:48px; min-width:48px; margin:0; }
-.am-batch td.total { white-space:nowrap; }
-.am-batch .am-band { margin:0; font-size:.75rem; }
-.am-batch-summary { margin:.2rem 0 .5rem; color:var(--body-text-color-subdued); }
-.am-skipped { color:#dc2626; font-size:.9rem; }
-.am-plot .js-plotly-plot { margin:0 auto; }
-.dark .am-plot .main-svg text:not(.hoverlayer *) { fill:var(--body-text-color) !important; }
-footer { visibility:visible; }
-"""
