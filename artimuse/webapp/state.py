@@ -18,6 +18,7 @@ from typing import Any
 from PIL import Image
 
 from artimuse.config import CHECKPOINTS_DIR, HUB_REPOS, Settings
+from artimuse.errors import ArtiMuseError
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class ModelHolder:
         self._check = check
         self.lock = threading.RLock()
         self.model = None
+        self.source = ""  # what the working model was loaded from (a switch may restore it)
         self._ready = threading.Event()
         self.status = ModelStatus(LOADING, settings.ckpt)
 
@@ -95,7 +97,7 @@ class ModelHolder:
         """A holder around an already loaded model (tests, notebooks)."""
         settings = settings or Settings(ckpt=model.name, max_new_tokens=model.max_new_tokens)
         holder = cls(settings)
-        holder._set_ready(model)
+        holder._set_ready(model, settings.ckpt)
         return holder
 
     def start_loading(self, ckpt: str | None = None) -> threading.Thread:
@@ -112,18 +114,18 @@ class ModelHolder:
         `ckpt` is checked first and the working model stays (named in the status, with why the
         switch failed) when the check or the load fails."""
         with self.lock:
-            working = self.status if self.model is not None else None
+            working = self.source if self.model is not None else None
             if working is not None:
                 problem = self._problem(ckpt)
                 if problem is not None:
-                    self.status = replace(working, rejected=problem)
+                    self.status = replace(self.status, rejected=problem)
                     return self.status
             self._ready.clear()
             self.status = ModelStatus(LOADING, ckpt)
             self._unload()
             failed = self._load_or_failure(ckpt)
             if failed is not None and working is not None:  # passed the check, failed to load
-                if self._load_or_failure(working.ckpt) is None:
+                if self._load_or_failure(working) is None:
                     self.status = replace(self.status, rejected=failed)
             self._ready.set()
             return self.status
@@ -142,10 +144,11 @@ class ModelHolder:
         try:
             model = self._load(ckpt)
         except Exception as error:  # a broken checkpoint must not take the page down
-            log.warning("could not load %s", ckpt, exc_info=not isinstance(error, OSError))
+            expected = isinstance(error, (ArtiMuseError, OSError))  # else a bug: its traceback
+            log.warning("could not load %s: %s", ckpt, error, exc_info=not expected)
             self.status = failure(ckpt, error)
             return self.status
-        self._set_ready(model)
+        self._set_ready(model, ckpt)
         return None
 
     def _load(self, ckpt: str):
@@ -156,8 +159,8 @@ class ModelHolder:
         s = self.settings
         return load(ckpt, s.device, s.dtype, s.max_new_tokens)
 
-    def _set_ready(self, model) -> None:
-        self.model = model
+    def _set_ready(self, model, source: str) -> None:
+        self.model, self.source = model, source
         dtype = str(model.dtype).removeprefix("torch.")
         device = str(getattr(model.device, "type", model.device)).split(":")[0]
         self.status = ModelStatus(READY, model.name, f"{model.device} · {dtype}", device=device)

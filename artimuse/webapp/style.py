@@ -124,8 +124,7 @@ footer { visibility:visible; }
 }
 """
 
-SCRIPT = (
-    """
+SCRIPT = """
 () => {
   const KEY = "artimuse-language";
   const known = (tag) => (String(tag || "").toLowerCase().startsWith("zh") ? "zh-CN" : "en");
@@ -172,7 +171,6 @@ SCRIPT = (
   }, true);
 }
 """
-)
 
 # The load event: start in the remembered or the browser's language.
 START_LANGUAGE = (

@@ -1,0 +1,63 @@
+"""What the web app's tests share: the conformance pictures, bad uploads, reading the exact
+numbers the panels carry, and a fake model for the model holder."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from pathlib import Path
+
+from PIL import Image
+
+from tests.helpers import CONFORMANCE_IMAGES
+
+TOKENS = 3  # comments of 3 tokens: the streaming path, at a fraction of the cost
+GRADIENT = CONFORMANCE_IMAGES["gradient_640x480_q95"]
+SHAPES = CONFORMANCE_IMAGES["shapes_rgba_300x500"]
+GRAY = CONFORMANCE_IMAGES["gray_64x64"]
+
+
+def plain(panel: str) -> str:
+    """The words of an HTML panel, as a reader sees them."""
+    return html.unescape(re.sub(r"<[^>]+>", "", str(panel)))
+
+
+def exact_total(panel: str) -> float:
+    return float(re.search(r'data-total="([^"]+)"', panel).group(1))
+
+
+def exact_aspects(panel: str) -> dict[str, float]:
+    pairs = re.findall(r'data-aspect="([^"]+)" data-score="([^"]+)"', panel)
+    return {html.unescape(aspect): float(score) for aspect, score in pairs}
+
+
+def bad_uploads(folder: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (file, words our message must contain, in English)."""
+    png = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(png, "PNG")
+    frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 0, 255))]
+    gif = folder / "moving.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    files = {
+        "notes.txt": (b"these are words, not pixels", "is not a picture in a format we can read"),
+        "empty.png": (b"", "is empty (0 bytes)"),
+        "cut.png": (png.getvalue()[: len(png.getvalue()) // 2], "is damaged or cut short"),
+    }
+    out = {}
+    for name, (data, words) in files.items():
+        (folder / name).write_bytes(data)
+        out[name] = (folder / name, words)
+    out["moving.gif"] = (gif, "is animated (2 frames)")
+    return out
+
+
+class FakeModel:
+    """Just enough of `ArtiMuse` for the model holder: a name, a device, `unload`."""
+
+    def __init__(self, name: str, log: list):
+        self.name, self.log, self.max_new_tokens = name, log, 8
+        self.device, self.dtype = "cpu", "torch.float32"
+
+    def unload(self):
+        self.log.append(f"unload {self.name}")

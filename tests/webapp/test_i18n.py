@@ -1,0 +1,79 @@
+"""The web app's catalogue: every text in both languages with the same fields, every key the
+code uses present, and the visitor's language read from what browsers send."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from artimuse.prompts import ASPECTS
+from artimuse.results import SCORE_BANDS
+
+pytest.importorskip("gradio")
+
+from artimuse.webapp import i18n  # noqa: E402
+from artimuse.webapp.i18n import EN, ZH, language, text  # noqa: E402
+
+WEBAPP = Path(i18n.__file__).parent
+HAN = re.compile(r"[\u4e00-\u9fff]")
+SAME_IN_BOTH = {"score.out_of", "batch.spread", "error.other"}  # symbols or a passed-on detail
+
+
+def fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@pytest.mark.parametrize("key", sorted(i18n.TEXTS))
+def test_every_text_has_both_languages_with_the_same_fields(key):
+    english, chinese = i18n.TEXTS[key]
+    assert english.strip() and chinese.strip()
+    assert fields(english) == fields(chinese)
+    if key not in SAME_IN_BOTH:
+        assert HAN.search(chinese), f"{key}: no Chinese in {chinese!r}"
+        assert english != chinese
+
+
+def test_every_aspect_and_band_has_both_names():
+    for names in (i18n.ASPECT_NAMES, i18n.SHORT_ASPECT_NAMES):
+        assert set(names) == set(ASPECTS)
+        assert all(HAN.search(zh) and en for en, zh in names.values())
+    assert i18n.ASPECT_NAMES[ASPECTS[0]][0] == ASPECTS[0]  # English shows the prompts' names
+    for _, band in SCORE_BANDS:
+        assert HAN.search(i18n.band_name(band, ZH)) and i18n.band_name(band, EN) == band
+
+
+def test_every_key_the_code_uses_is_in_the_catalogue():
+    used = set()
+    for module in WEBAPP.glob("*.py"):
+        source = module.read_text(encoding="utf-8")
+        used |= set(re.findall(r'\b(?:text|ui|Message)\(\s*"([a-z_]+\.[a-z_.]+)"', source))
+        used |= {f"error.{kind}" for kind in re.findall(r'\("([a-z_]+)", re\.compile', source)}
+    assert used and used <= set(i18n.TEXTS), used - set(i18n.TEXTS)
+
+
+def test_the_browser_language_picks_the_catalogue():
+    for tag in ("zh-CN", "zh", "zh-Hans-SG", "ZH-tw"):
+        assert language(tag) == ZH
+    for tag in ("en-US", "fr-FR", "", None):
+        assert language(tag) == EN
+    assert i18n.from_accept_language("zh-CN,zh;q=0.9,en;q=0.8") == ZH
+    assert i18n.from_accept_language("fr-FR,en;q=0.8,zh;q=0.5") == EN
+    assert (
+        text("progress.comments", "zh-CN", done=3, total=8, elapsed="5 秒") == "点评：3 / 8 · 5 秒"
+    )
+    assert (
+        text("progress.comments", "de", done=3, total=8, elapsed="5 s") == "Comments: 3 of 8 · 5 s"
+    )
+
+
+def test_gradio_gets_every_static_text_for_every_chinese_locale():
+    translations = i18n.gradio_i18n().translations_dict
+    assert translations["en"]["tab.assess"] == "Assess"
+    for tag in ("zh", "zh-CN", "zh-TW", "zh-HK"):
+        assert set(translations[tag]) == set(i18n.TEXTS)
+        assert translations[tag]["tab.assess"] == "评估"
+    with pytest.raises(KeyError):
+        i18n.ui("no.such.key")
