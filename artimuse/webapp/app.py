@@ -134,14 +134,14 @@ def build_app(
 
 def _header(web: WebApp) -> tuple[gr.HTML, gr.Timer, gr.Radio]:
     with gr.Row(elem_classes="am-header", equal_height=False):
-        with gr.Column(scale=3, min_width=240):
-            gr.HTML("<h1>ArtiMuse</h1>", **HTML)
-            gr.Markdown(ui("app.tagline"))
-        with gr.Column(scale=2, min_width=240):
+        with gr.Column(scale=3, min_width=300):
+            gr.Markdown(ui("app.header"), elem_classes="am-title")
+        with gr.Column(scale=1, min_width=300, elem_classes="am-header-side"):
             lang = gr.Radio(
                 [(name, code) for code, name in LANGUAGES.items()],
                 value=EN,
                 label=ui("app.language"),
+                container=False,
                 elem_id="language",
                 elem_classes="am-language",
             )
@@ -179,7 +179,16 @@ def _model_panel(web: WebApp, settings: Settings, status, timer, lang) -> gr.Rad
 
 def theme() -> gr.themes.Base:
     # System fonts only: a public server must not depend on a font CDN.
-    fonts = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif")
+    fonts = (
+        "ui-sans-serif",
+        "system-ui",
+        "-apple-system",
+        "Segoe UI",
+        "PingFang SC",
+        "Microsoft YaHei",
+        "Noto Sans CJK SC",
+        "sans-serif",
+    )  # the last three: Chinese
     return gr.themes.Soft(
         primary_hue="orange",
         neutral_hue="stone",

@@ -9,7 +9,6 @@ cover it. Axis words and aspect names are in the visitor's language (`lang`).
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
@@ -25,10 +24,10 @@ MARKER = "#8b8b94"  # a mid grey: the mean line must show on white and on near-b
 FONT = dict(family="ui-sans-serif, system-ui, -apple-system, Segoe UI, sans-serif", color=TEXT)
 
 
-def axis_label(aspect: str, lang: str = EN, width: int = 13) -> str:
-    """'Emotion & Viewer Response' -> 'Emotion &<br>Viewer<br>Response': short lines keep the
-    labels inside the figure down to phone widths (a Chinese name is short already)."""
-    return "<br>".join(textwrap.wrap(aspect_name(aspect, lang), width))
+def axis_label(aspect: str, lang: str = EN) -> str:
+    """The aspect's short name ('Emotion', '情感'): short labels leave the polygon room down to
+    phone widths; the hover and the score card give the full name."""
+    return aspect_name(aspect, lang, short=True)
 
 
 def _base_layout(height: int, margin: dict) -> dict:
@@ -44,7 +43,7 @@ def _base_layout(height: int, margin: dict) -> dict:
 
 
 def radar_figure(
-    series: Mapping[str, Mapping[str, float]], lang: str = EN, height: int = 400
+    series: Mapping[str, Mapping[str, float]], lang: str = EN, height: int = 330
 ) -> go.Figure:
     """One closed polygon per entry of `series` (name -> {aspect: 0-100 score}), on a 0-100
     axis over the seven radar aspects; aspects a series lacks are left out of its polygon."""
@@ -80,7 +79,7 @@ def radar_figure(
             )
         )
     figure.update_layout(
-        **_base_layout(height, dict(l=78, r=78, t=36, b=36)),
+        **_base_layout(height, dict(l=72, r=72, t=28, b=28 if len(series) < 2 else 64)),
         showlegend=len(series) > 1,
         legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.08),
         polar=dict(
@@ -101,7 +100,7 @@ def radar_figure(
                 rotation=90,
                 gridcolor=GRID,
                 linecolor=GRID,
-                tickfont=dict(size=11),
+                tickfont=dict(size=12),
             ),
         ),
     )

@@ -21,9 +21,9 @@ LANGUAGES = {EN: "English", ZH: "简体中文"}  # each named in its own languag
 # key -> (English, 简体中文); `{name}` fields are filled in by `text`.
 TEXTS: dict[str, tuple[str, str]] = {
     # the page
-    "app.tagline": (
-        "An aesthetic score, seven aspects and an expert's comments for any picture.",
-        "为任何图片给出美学评分、七个方面的分数和专家点评。",
+    "app.header": (
+        "# ArtiMuse\nAn aesthetic score, seven aspects and an expert's comments for any picture.",
+        "# ArtiMuse\n为任何图片给出美学评分、七个方面的分数和专家点评。",
     ),
     "app.language": ("Language · 语言", "语言 · Language"),
     "tab.assess": ("Assess", "评估"),
@@ -121,7 +121,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "**Note:** Only the total score is trained in the released ArtiMuse checkpoints; the "
         "seven aspect scores come from asking the model about each aspect (as the authors' "
         "demo does). Read them as the model's opinion, not as calibrated measurements.",
-        "**说明：**公开的 ArtiMuse 权重只训练了总分；"
+        "**说明：** 公开的 ArtiMuse 权重只训练了总分；"
         "七个方面的分数是分别询问模型得到的（与作者的演示相同）。"
         "请把它们看作模型的看法，而不是经过校准的测量值。",
     ),
@@ -145,6 +145,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "md.checkpoint": ("Checkpoint: {name}", "模型权重：{name}"),
     # bad files, in our words (kinds as `messages.image_error_kind` names them)
     "error.title": ("Cannot assess this file.", "无法评估这个文件。"),
+    "error.skipped": ("Skipped, and why:", "跳过的文件及原因："),
     "error.not_image": (
         "{name} is not a picture in a format we can read (PNG, JPEG, WebP, …).",
         "{name} 不是可以读取的图片格式（PNG、JPEG、WebP 等）。",

@@ -13,8 +13,11 @@ page's words instead of being refused by the browser with gradio's English messa
 CSS = """
 .am-header { display:flex; align-items:flex-end; justify-content:space-between; gap:1rem;
   flex-wrap:wrap; margin-bottom:.25rem; }
-.am-header h1 { font-size:2rem; font-weight:750; margin:0; letter-spacing:-.02em; }
-.am-header p { margin:.15rem 0 0; color:var(--body-text-color-subdued); }
+.am-title h1 { font-size:2rem; font-weight:750; margin:0 0 .2rem; letter-spacing:-.02em; }
+.am-title p { margin:0; color:var(--body-text-color-subdued); }
+.am-header-side { gap:.4rem !important; align-items:flex-end; }
+.am-language { width:auto; }
+.am-language .wrap { justify-content:flex-end; }
 .am-status { font-size:.9rem; padding:.45rem .8rem; border-radius:999px; max-width:100%;
   border:1px solid var(--border-color-primary); background:var(--block-background-fill);
   overflow-wrap:anywhere; }
@@ -45,7 +48,7 @@ CSS = """
 .am-spread { color:var(--body-text-color-subdued); font-size:.88rem; margin-top:.2rem; }
 .am-spread small { font-size:.8rem; line-height:1.4; display:inline-block; margin-top:.15rem; }
 .am-aspects { list-style:none; padding:0; margin:.9rem 0 0; display:grid; gap:.35rem; }
-.am-aspects li { display:grid; grid-template-columns:minmax(7rem,1.3fr) 2fr 2.6rem;
+.am-aspects li { display:grid; grid-template-columns:minmax(8rem,1.7fr) minmax(3rem,1.3fr) 2.6rem;
   align-items:center; gap:.6rem; font-size:.9rem; margin:0; }
 .am-aspects li b { text-align:right; font-variant-numeric:tabular-nums; }
 .am-bar { height:.5rem; border-radius:999px; background:rgba(128,128,128,.18); overflow:hidden; }
@@ -111,14 +114,15 @@ button.am-busy::before { content:""; display:inline-block; width:.8rem; height:.
 .am-plot .js-plotly-plot { margin:0 auto; }
 .am-plot .modebar-container { display:none !important; }
 .dark .am-plot .main-svg text:not(.hoverlayer *) { fill:var(--body-text-color) !important; }
-.am-language { max-width:22rem; }
 footer { visibility:visible; }
 @media (max-width: 900px) { .am-scroll-hint { display:block; } }
 @media (max-width: 520px) {
-  .am-header h1 { font-size:1.6rem; }
+  .am-title h1 { font-size:1.6rem; }
   .am-number { font-size:3.2rem; }
-  .am-aspects li { grid-template-columns:minmax(6.5rem,1.2fr) 1.4fr 2.4rem; gap:.4rem;
+  .am-aspects li { grid-template-columns:minmax(0,1.8fr) minmax(2.5rem,1fr) 2.4rem; gap:.4rem;
     font-size:.85rem; }
+  .am-language .wrap { justify-content:flex-start; }
+  .am-header-side { align-items:stretch; }
   .am-table th, .am-table td { padding:.3rem .35rem; }
   .am-compare img { width:44px; height:44px; }
 }

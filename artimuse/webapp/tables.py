@@ -74,7 +74,7 @@ def problems_html(problems: Sequence[tuple[str, Message]], lang: str = EN) -> st
         return ""
     items = "".join(f"<li>{esc(problem.render(lang))}</li>" for _, problem in problems)
     return (
-        f'<div class="am-error" role="alert"><b>{text("error.title", lang)}</b>'
+        f'<div class="am-error" role="alert"><b>{text("error.skipped", lang)}</b>'
         f'<ul class="am-skipped">{items}</ul></div>'
     )
 
