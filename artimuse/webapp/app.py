@@ -189,11 +189,22 @@ def theme() -> gr.themes.Base:
         "Noto Sans CJK SC",
         "sans-serif",
     )  # the last three: Chinese
-    return gr.themes.Soft(
+    soft = gr.themes.Soft(
         primary_hue="orange",
         neutral_hue="stone",
         font=fonts,
         font_mono=("ui-monospace", "SFMono-Regular", "monospace"),
+    )
+    # Soft's subdued grey and orange-500 fall under 4.5:1 contrast: one step darker each.
+    return soft.set(
+        body_text_color_subdued="*neutral_600",
+        body_text_color_subdued_dark="*neutral_400",
+        color_accent="*primary_700",
+        color_accent_soft="*primary_100",
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_background_fill_dark="*primary_700",
+        button_primary_background_fill_hover_dark="*primary_800",
     )
 
 

@@ -4,10 +4,11 @@ The CSS uses gradio's theme variables, so light and dark themes both work; fixed
 chosen for at least 4.5:1 contrast on either theme's panels. Down to a 400 px phone nothing is
 wider than the screen: tables scroll inside their box, with a hint.
 
-The script does two things gradio does not: it switches gradio's own language (the store
+The script does what gradio does not: it switches gradio's own language (the store
 behind `gr.I18n`) when the visitor picks one, remembering the choice; and it lets any file
 reach the Assess handler, so that a text file dropped on the picture box is explained in the
-page's words instead of being refused by the browser with gradio's English message.
+page's words instead of being refused by the browser with gradio's English message; and it
+names the example thumbnails for screen readers.
 """
 
 CSS = """
@@ -114,6 +115,7 @@ button.am-busy::before { content:""; display:inline-block; width:.8rem; height:.
 .am-plot .js-plotly-plot { margin:0 auto; }
 .am-plot .modebar-container { display:none !important; }
 .dark .am-plot .main-svg text:not(.hoverlayer *) { fill:var(--body-text-color) !important; }
+.dark button[role="tab"][aria-selected="true"] { color:#fb923c; }  /* the accent, lighter */
 footer { visibility:visible; }
 @media (max-width: 900px) { .am-scroll-hint { display:block; } }
 @media (max-width: 520px) {
@@ -173,6 +175,14 @@ SCRIPT = """
     input.files = asImages(files);
     input.dispatchEvent(new Event("change", { bubbles: true }));
   }, true);
+  // gradio's example thumbnails are buttons with an empty alt text: name them by their file.
+  const nameExamples = () => {
+    for (const button of document.querySelectorAll("button.gallery-item:not([aria-label])")) {
+      const image = button.querySelector("img");
+      if (image) button.setAttribute("aria-label", decodeURIComponent(image.src.split("/").pop()));
+    }
+  };
+  new MutationObserver(nameExamples).observe(document.body, { childList: true, subtree: true });
 }
 """
 
