@@ -54,14 +54,16 @@ LOW_CONTRAST = """
     "button[role=tab], #assess-run, #export-json";
   const bad = [];
   for (const el of document.querySelectorAll(selectors)) {
-    if (!el.offsetParent || ![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const ownText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!el.offsetParent || !ownText) continue;
     const style = getComputedStyle(el);
     const text = parse(style.color);
     const back = behind(el);
     const size = parseFloat(style.fontSize), bold = +style.fontWeight >= 700;
     const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
     const value = ratio(over(text, back), back);
-    if (value < needed) bad.push(`${el.className || el.tagName} "${el.innerText.slice(0, 30)}" ${value.toFixed(2)}`);
+    const what = `${el.className || el.tagName} "${el.innerText.slice(0, 30)}"`;
+    if (value < needed) bad.push(`${what} ${value.toFixed(2)}`);
   }
   return bad;
 }
