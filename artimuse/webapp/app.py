@@ -205,6 +205,8 @@ def theme() -> gr.themes.Base:
         button_primary_background_fill_hover="*primary_800",
         button_primary_background_fill_dark="*primary_700",
         button_primary_background_fill_hover_dark="*primary_800",
+        checkbox_label_background_fill_selected="*primary_700",
+        checkbox_label_background_fill_selected_dark="*primary_700",
     )
 
 

@@ -97,8 +97,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "seconds": ("{n} s", "{n} 秒"),
     "score.out_of": ("/ 100", "/ 100"),
     "score.sure": (
-        "How sure the model is: {words} (± {spread})",
-        "模型的把握：{words}（± {spread}）",
+        "How sure the model is: {words} (±\u00a0{spread})",  # no break after ±
+        "模型的把握：{words}（±\u00a0{spread}）",
     ),
     "score.sure_explain": (
         "Its guesses spread about {spread} points either side of the score; a smaller spread "

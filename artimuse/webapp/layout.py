@@ -31,7 +31,7 @@ def _plot(figure, key: str, elem_id: str) -> gr.Plot:
 
 def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Radio) -> None:
     with gr.Row(equal_height=False):
-        with gr.Column(scale=4, min_width=280):
+        with gr.Column(scale=3, min_width=280):
             image = gr.Image(
                 type="filepath",
                 image_mode=None,
@@ -41,8 +41,12 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Radio) -> None:
                 elem_id="assess-image",
             )
             with gr.Row():
-                run = gr.Button(ui("assess.run"), variant="primary", elem_id="assess-run")
-                stop = gr.Button(ui("assess.stop"), variant="stop", elem_id="assess-stop")
+                run = gr.Button(
+                    ui("assess.run"), variant="primary", min_width=100, elem_id="assess-run"
+                )
+                stop = gr.Button(
+                    ui("assess.stop"), variant="stop", min_width=100, elem_id="assess-stop"
+                )
             progress = gr.HTML(progress_html(None), **HTML, elem_id="assess-progress")
             examples = None
             if example_images():
@@ -63,7 +67,7 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Radio) -> None:
                 elem_id="export-file",
             )
             distribution = _plot(distribution_figure(), "chart.spread", "assess-distribution")
-        with gr.Column(scale=5, min_width=280):
+        with gr.Column(scale=4, min_width=280):
             radar = _plot(radar_figure({}), "chart.radar", "assess-radar")
             gr.Markdown(ui("note.aspects"), elem_classes="am-note")
     comments = gr.HTML(**HTML, elem_id="assess-comments")

@@ -51,7 +51,7 @@ LOW_CONTRAST = """
     return (x + 0.05) / (y + 0.05); };
   const selectors = ".am-score *, .am-card h4, .am-card p, .am-pill, .am-band, .am-note, " +
     ".am-progress, .am-status, .am-table th, .am-table td, .am-chart-title, .am-title p, " +
-    "button[role=tab], #assess-run, #export-json";
+    "button[role=tab], #assess-run, #export-json, #language label span";
   const bad = [];
   for (const el of document.querySelectorAll(selectors)) {
     const ownText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
