@@ -14,7 +14,7 @@ from tests.webapp.helpers import GRAY, FakeModel, plain
 
 pytest.importorskip("gradio")
 
-from artimuse.webapp.app import WebApp, build_app  # noqa: E402
+from artimuse.webapp.app import WebApp, build_app, comment_lengths  # noqa: E402
 from artimuse.webapp.common import Shared  # noqa: E402
 from artimuse.webapp.state import (  # noqa: E402
     FAILED,
@@ -111,6 +111,16 @@ def test_status_pill_is_in_words():
     pill = plain(status_html(ready))
     assert "Ready: ArtiMuse, on the processor" in pill and "bfloat16" not in pill
     assert "在显卡上运行" in status_html(ModelStatus(READY, "x", device="cuda"), "zh-CN")
+
+
+def test_comment_length_is_offered_in_words_up_to_the_cap():
+    assert [tokens for _, tokens in comment_lengths(2048)] == [200, 600, 2048]
+    assert [tokens for _, tokens in comment_lengths(12)] == [12]  # only "Full" below 200
+    assert [label.key for label, _ in comment_lengths(2048)] == [
+        "length.short",
+        "length.medium",
+        "length.full",
+    ]
 
 
 def test_cache_is_a_small_lru():
