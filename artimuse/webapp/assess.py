@@ -97,6 +97,19 @@ class Assess:
         one before stops at its next token and keeps what it wrote."""
         return self.shared.tickets.issue(session_of(request))
 
+    def start(self, lang: str | None = EN, request: gr.Request = None) -> tuple:
+        """A new picture or Assess: a new ticket, and the page shows at once that the job is in
+        line (gradio's queue position appears beside it until the model takes the job)."""
+        lang = self.shared.language(lang, request)
+        queued = progress_html(Message("progress.queued"), lang, busy=True)
+        return self.new_run(request), queued, _button(True, lang)
+
+    def stop(self, lang: str | None = EN, request: gr.Request = None) -> tuple:
+        """Stop: a new ticket (the running job ends at its next token, a queued one never
+        starts), and the button is ready again."""
+        lang = self.shared.language(lang, request)
+        return self.new_run(request), progress_html(None, lang), _button(False, lang)
+
     def run(
         self,
         upload: Any,
@@ -155,12 +168,15 @@ class Assess:
         try:
             while True:
                 if not still_wanted():  # Stop or a newer picture: keep what was written
-                    if view.scores is not None:
-                        view.stopped, view.busy = True, False
-                        done = len(view.finished or ())
-                        fields = dict(elapsed=elapsed(), done=done, total=len(ASPECTS))
-                        view.progress = Message("progress.stopped", fields)
-                        yield False
+                    view.busy = False
+                    if view.scores is None:  # nothing yet: back to the invitation
+                        view.notice, view.progress = "invite", None
+                        yield True
+                        return
+                    view.stopped, done = True, len(view.finished or ())
+                    fields = dict(elapsed=elapsed(), done=done, total=len(ASPECTS))
+                    view.progress = Message("progress.stopped", fields)
+                    yield False
                     return
                 with self.shared.holder.lock:  # one step of the model at a time, whoever asks
                     event = next(stream, None)
@@ -209,10 +225,7 @@ class Assess:
             radar = distribution = gr.skip()
         card = score_html(s, lang) if s else self._notice(view, lang)
         cards = comments_html(view.comments, s, view.finished, view.stopped, lang=lang) if s else ""
-        button = gr.Button(
-            value=text("assess.working" if view.busy else "assess.run", lang),
-            elem_classes=["am-busy"] if view.busy else [],
-        )
+        button = _button(view.busy, lang)
         picture = None if clear_picture else gr.skip()
         progress = progress_html(view.progress, lang, view.busy)
         return card, radar, distribution, cards, view.to_result(), progress, button, picture
@@ -240,6 +253,12 @@ class Assess:
         path = export.write_result(result, self.shared.export_dir, kind, lang)
         ready = Message("export.ready", {"name": path.name})
         return gr.File(value=str(path), visible=True), notice_html(ready, lang)
+
+
+def _button(busy: bool, lang: str) -> gr.Button:
+    """The Assess button: "Assessing…" with a spinner while a job is in line or running."""
+    words = text("assess.working" if busy else "assess.run", lang)
+    return gr.Button(value=words, elem_classes=["am-busy"] if busy else [])
 
 
 def _add_comment(view: AssessView, event: CommentDelta | CommentDone) -> None:

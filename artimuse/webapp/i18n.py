@@ -77,6 +77,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "正在加载模型，马上轮到你的图片…",
     ),
     "assess.looking": ("Looking at the picture…", "正在看这张图片…"),
+    "progress.queued": ("In line for the model…", "正在排队等待模型…"),
     "progress.scores": (
         "Scores ready in {elapsed}; writing the comments…",
         "评分用时 {elapsed}，正在写点评…",

@@ -88,13 +88,12 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Radio) -> None:
     # session's previous run stops at its next token, keeping what it wrote; the queued job
     # then streams the new picture. `input` is the visitor's own change only, so the handler
     # clearing a bad file from the box starts nothing.
-    image.input(tab.new_run, None, ticket, **QUICK).then(api_name="assess", **stream)
+    start = dict(fn=tab.start, inputs=lang, outputs=[ticket, progress, run], **QUICK)
+    image.input(**start).then(api_name="assess", **stream)
     if examples is not None:
-        examples.load_input_event.then(tab.new_run, None, ticket, **QUICK).then(
-            api_name=False, **stream
-        )
-    run.click(tab.new_run, None, ticket, **QUICK).then(api_name=False, **stream)
-    stop.click(tab.new_run, None, ticket, **QUICK)
+        examples.load_input_event.then(**start).then(api_name=False, **stream)
+    run.click(**start).then(api_name=False, **stream)
+    stop.click(tab.stop, lang, [ticket, progress, run], **QUICK)
     for button, kind in ((to_json, "json"), (to_markdown, "md")):
         button.click(partial(tab.export, kind), [result, lang], [exported, export_note], **QUICK)
     lang.change(tab.redraw, [lang, result], outputs[:7], **QUICK)

@@ -68,9 +68,9 @@ CSS = """
   margin-right:.45rem; border-radius:50%; border:2px solid #e8743b; border-right-color:transparent;
   animation:am-spin .8s linear infinite; vertical-align:-.05rem; }
 @keyframes am-spin { to { transform:rotate(360deg) } }
-button.am-busy { opacity:.85; cursor:progress; }
+button.am-busy { opacity:.85; cursor:progress; flex-direction:row; gap:.5rem; }
 button.am-busy::before { content:""; display:inline-block; width:.8rem; height:.8rem;
-  margin-right:.5rem; border-radius:50%; border:2px solid currentColor;
+  flex:none; border-radius:50%; border:2px solid currentColor;
   border-right-color:transparent; animation:am-spin .8s linear infinite; }
 .am-comments { display:grid; grid-template-columns:repeat(auto-fill,minmax(min(18rem,100%),1fr));
   gap:.8rem; }
@@ -182,6 +182,7 @@ SCRIPT = """
       if (image) button.setAttribute("aria-label", decodeURIComponent(image.src.split("/").pop()));
     }
   };
+  nameExamples();
   new MutationObserver(nameExamples).observe(document.body, { childList: true, subtree: true });
 }
 """

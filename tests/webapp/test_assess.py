@@ -147,10 +147,21 @@ def test_stop_ends_the_stream_and_keeps_what_was_written(tab, monkeypatch):
     assert all(kept[aspect].startswith(text) for aspect, text in written.items())
 
 
+def test_stop_before_the_scores_goes_back_to_the_invitation(tab):
+    request = SimpleNamespace(session_hash="s4")
+    run = tab.run(str(SHAPES), 40, tab.new_run(request), request=request)
+    assert "Looking at the picture" in next(run)[0]
+    tab.new_run(request)  # Stop while the model had not answered yet
+    [(card, *_, progress, button, _)] = list(run)
+    assert "Drop a picture" in card and "data-key" not in progress and button.value == "Assess"
+
+
 def test_a_job_stopped_while_queued_does_not_run(tab):
     request = SimpleNamespace(session_hash="s2")
-    stale = tab.new_run(request)
-    tab.new_run(request)  # Stop, or a newer picture, before the job left the queue
+    stale, queued, button = tab.start("en", request)  # the click: in line, button busy
+    assert "In line for the model" in queued and button.value == "Assessing…"
+    _, line, button = tab.stop("en", request)  # Stop before the job left the queue
+    assert "In line" not in line and button.value == "Assess" and not button.elem_classes
     assert list(tab.run(str(SHAPES), 40, stale, request=request)) == []
 
 

@@ -156,13 +156,16 @@ def test_progress_and_the_queue_position_while_the_model_is_busy(open_page, serv
     first, second = open_page("en-US"), open_page("en-US")
     with holder.lock:  # the model is busy: the first job waits at its first step
         upload(first, fresh_picture(tmp_path, (200, 40, 90)))
-        first.wait_for_selector("#assess-run.am-busy")
+        first.wait_for_function(
+            "document.querySelector('#assess-progress').innerText.includes('Looking at the')"
+        )  # the job reached the model, which is busy
         assert first.inner_text("#assess-run") == "Assessing…"
-        assert "Looking at the picture" in first.inner_text("#assess-progress")
         upload(second, fresh_picture(tmp_path, (30, 160, 90)))  # another visitor, behind it
         second.wait_for_function(
             "/queue: ?\\d+\\/\\d+/.test(document.querySelector('#assess-progress').innerText)"
         )
+        assert "In line for the model" in second.inner_text("#assess-progress")
+        assert second.inner_text("#assess-run") == "Assessing…"
     for page in (first, second):
         page.wait_for_function(DONE, arg=8)
         page.wait_for_function(
@@ -188,7 +191,7 @@ def test_chinese_page_and_the_language_switch(open_page, shots, tmp_path):
     page.wait_for_function(
         "document.querySelector('#assess-score').innerText.includes('Composition & Design')"
     )
-    assert "Ready:" in page.inner_text("#model-status")
+    page.wait_for_function("document.querySelector('#model-status').innerText.includes('Ready:')")
     assert "Comprehensive Evaluation" in page.inner_text("#assess-comments")
     page.reload()  # the choice is remembered over the browser's language
     page.wait_for_selector("#model-status .am-status.ready")
