@@ -14,6 +14,7 @@ import argparse
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -30,7 +31,10 @@ from artimuse.config import (
     resolve_device,
     settings_from_args,
 )
+from artimuse.config import auto_download as auto_download_from_env
 from artimuse.errors import ArtiMuseError
+from artimuse.loading.downloads import DownloadService
+from artimuse.webapp import download
 from artimuse.webapp.assess import Assess
 from artimuse.webapp.batch import Batch
 from artimuse.webapp.common import HTML, MODEL_JOB, QUICK, Shared
@@ -101,20 +105,31 @@ def build_app(
     settings: Settings | None = None,
     queue_size: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    downloads: DownloadService | None = None,
+    auto_download: bool | None = None,
 ) -> gr.Blocks:
     """The whole page. Without a `holder`, one is made from `settings` (default: the
-    environment) and starts loading its checkpoint in the background now. `queue_size`:
-    model jobs admitted at once (default ARTIMUSE_QUEUE_SIZE)."""
+    environment) and starts loading its checkpoint in the background now, or downloading it
+    first (`auto_download`, default ARTIMUSE_AUTO_DOWNLOAD; or a hub id as the checkpoint).
+    `queue_size`: model jobs admitted at once (default ARTIMUSE_QUEUE_SIZE). `downloads`: the
+    server's one download (default: a new one, from huggingface_hub's endpoint)."""
     settings = settings or (holder.settings if holder else Settings.from_env())
     queue_size = queue_size or ServiceSettings.from_env().queue_size
+    downloads = downloads or DownloadService()
     if holder is None:
         holder = ModelHolder(settings)
-        holder.start_loading()
+        auto = auto_download_from_env() if auto_download is None else auto_download
+        download.start_model(holder, downloads, auto)
+    elif downloads.on_done is None:
+        downloads.on_done = lambda folder: holder.start_loading(str(folder))
     web = WebApp(Shared(holder, batch_size=batch_size))
+    fetch = download.DownloadHandlers(holder, downloads)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         app.artimuse = web  # tests and embedders reach the state through the app
+        app.artimuse_download = fetch
         status, timer, lang = _header(web)
         length = _model_panel(web, settings, status, timer, lang)
+        download.download_panel(app, fetch, status, Path(settings.ckpt).name, lang)
         with gr.Tabs():
             with gr.Tab(ui("tab.assess"), id="assess"):
                 assess_tab(web.assess, length, lang)
@@ -216,7 +231,7 @@ def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
         server_name=host,
         server_port=port,
         theme=theme(),
-        css=CSS,
+        css=CSS + download.CSS,
         js=SCRIPT,
         i18n=gradio_i18n(),
         max_file_size=UploadLimits.from_env().max_bytes,

@@ -16,6 +16,7 @@ from artimuse.webapp.common import HTML, MODEL_JOB, QUICK
 from artimuse.webapp.compare import Compare
 from artimuse.webapp.i18n import text, ui
 from artimuse.webapp.views import placeholder_html, progress_html
+from artimuse.webapp.zerogpu import assess_duration, many_duration, on_gpu
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
@@ -76,7 +77,7 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Radio) -> None:
     outputs = [score, radar, distribution, comments, result, progress, run, image]
     ticket = gr.State()
     stream = dict(
-        fn=tab.run,
+        fn=on_gpu(tab.run, assess_duration),  # ZeroGPU: a GPU for this event
         inputs=[image, length, ticket, lang],
         outputs=outputs,
         preprocess=False,  # the handler decodes the upload itself, to name what is wrong
@@ -119,7 +120,7 @@ def compare_tab(tab: Compare, length: gr.Radio, lang: gr.Radio) -> None:
     comments = gr.HTML(**HTML, elem_id="compare-comments")
     view = gr.State()
     job = run.click(
-        tab.run,
+        on_gpu(tab.run, many_duration),
         [files, with_comments, length, lang],
         [radar, table, comments, view],
         api_name="compare",
@@ -151,7 +152,7 @@ def batch_tab(tab: Batch, length: gr.Radio, lang: gr.Radio) -> None:
     table = gr.HTML(**HTML, elem_id="batch-table")
     view = gr.State()
     job = run.click(
-        tab.run,
+        on_gpu(tab.run, many_duration),
         [files, with_comments, length, lang],
         [table, csv_file, json_file, view],
         api_name="batch",

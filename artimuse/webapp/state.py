@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image
 
-from artimuse.config import CHECKPOINTS_DIR, HUB_REPOS, Settings
+from artimuse.config import CHECKPOINTS_DIR, Settings
 from artimuse.errors import ArtiMuseError
 
 log = logging.getLogger(__name__)
@@ -48,17 +48,21 @@ def check_checkpoint(ckpt: str) -> None:
 
 
 def download_hint(ckpt: str) -> str:
-    """The command that puts a released checkpoint where `ckpt` points (empty when its folder
-    name is not a released checkpoint: a typo gets no download suggestion)."""
-    from artimuse.loading.checkpoint import HUB_ID
+    """The commands that put a released checkpoint exactly where `ckpt` points (a hub id: where
+    it is kept); empty when the folder's name is no released checkpoint: a typo gets no
+    download suggestion."""
+    from artimuse.loading.hub import default_target, hub_repo, known_checkpoint
 
-    if HUB_ID.match(ckpt) and not Path(ckpt.split("/")[0]).is_dir():
-        repo, target = ckpt, CHECKPOINTS_DIR / ckpt.split("/")[1]  # where a hub id is kept
+    repo = hub_repo(ckpt)
+    if repo is not None:
+        name, target = repo, default_target(repo)
     else:
-        name = Path(ckpt).name
-        repo = next((r for r in HUB_REPOS if r.split("/")[1] == name), "")
-        target = Path(ckpt)
-    return f"hf download {repo} --local-dir {target}" if repo else ""
+        known = known_checkpoint(Path(ckpt).name)
+        if known is None:
+            return ""
+        name, repo, target = known.name, known.repo, Path(ckpt)
+    elsewhere = "" if target == default_target(repo) else f" --dir {target}"
+    return f"artimuse download {name}{elsewhere} (or: hf download {repo} --local-dir {target})"
 
 
 def failure(ckpt: str, error: Exception) -> ModelStatus:

@@ -38,8 +38,9 @@ def status_html(status: ModelStatus, lang: str = EN) -> str:
         words = text("model.loading", lang, ckpt=f"<b>{ckpt}</b>")
         dot = '<span class="am-dot"></span>'
         return f'<div class="am-status loading" role="status">{dot}{words}</div>'
-    if status.state == FAILED:
-        return f'<div class="am-status failed" role="alert">{_failure_html(status, lang)}</div>'
+    if status.state == FAILED:  # the download panel shows below: it is one way to fix it
+        failed = _failure_html(status, lang, panel=True)
+        return f'<div class="am-status failed" role="alert">{failed}</div>'
     where = text(DEVICE_WORDS.get(status.device, "model.on_cpu"), lang)
     ready = text("model.ready", lang, ckpt=f"<b>{ckpt}</b>", where=esc(where))
     pill = (
@@ -53,8 +54,9 @@ def status_html(status: ModelStatus, lang: str = EN) -> str:
     return pill
 
 
-def _failure_html(status: ModelStatus, lang: str) -> str:
-    """Why `status.ckpt` did not load; when missing, the path as typed and how to fill it."""
+def _failure_html(status: ModelStatus, lang: str, panel: bool = False) -> str:
+    """Why `status.ckpt` did not load; when missing, the path as typed and how to fill it
+    (`panel`: the page's Download panel is shown too)."""
     ckpt = f"<code>{esc(status.ckpt)}</code>"
     if not status.missing:
         return text("model.failed", lang, ckpt=ckpt, detail=esc(status.detail))
@@ -62,7 +64,8 @@ def _failure_html(status: ModelStatus, lang: str) -> str:
     if not status.download:
         return words
     return (
-        f"{words} {text('model.download', lang)}<pre><code>{esc(status.download)}</code></pre>"
+        f"{words} {text('model.press_download' if panel else 'model.download', lang)}"
+        f"<pre><code>{esc(status.download)}</code></pre>"
         f"{text('model.then_load', lang)}"
     )
 

@@ -54,8 +54,9 @@ def assess_duration(upload: Any = None, max_new_tokens: Any = None, *args, **kwa
     return comment_seconds(max_new_tokens)
 
 
-def many_duration(files: Any = None, with_comments: Any = False, max_new_tokens: Any = None,
-                  *args, **kwargs) -> int:
+def many_duration(
+    files: Any = None, with_comments: Any = False, max_new_tokens: Any = None, *args, **kwargs
+) -> int:
     """Compare and Batch tabs: scores per image, plus comments when asked."""
     count = max(len(files or []), 1)
     seconds = GPU_SCORES_S + (comment_seconds(max_new_tokens) * count if with_comments else 0)

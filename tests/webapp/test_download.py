@@ -13,6 +13,7 @@ pytest.importorskip("gradio")
 from artimuse.config import Settings  # noqa: E402
 from artimuse.loading.downloads import DownloadService  # noqa: E402
 from artimuse.loading.hub import CANCELLED, DONE, FAILED  # noqa: E402
+from artimuse.webapp import download  # noqa: E402
 from artimuse.webapp.app import build_app  # noqa: E402
 from artimuse.webapp.state import READY  # noqa: E402
 from tests.conftest import HUB_REPO  # noqa: E402
@@ -37,7 +38,7 @@ def test_without_weights_the_panel_invites_to_download(page):
     panel, shown, status, start, cancel, timer = page.poll()
     assert panel.visible is True and timer.active is True
     assert 'data-state="idle"' in shown and "no ArtiMuse weights yet" in shown
-    assert "No checkpoint found" in status and "Download" in status
+    assert "No checkpoint at" in status and "Press Download below" in status
     assert cancel.visible is False and start.interactive is True
     assert page.button_label("ArtiMuse_AVA").value == "Download ArtiMuse_AVA (16 GB)"
 
@@ -62,10 +63,8 @@ def test_one_download_at_a_time_shared_by_every_visitor(hub, page, monkeypatch):
     hub.hold.add("model-00002-of-00002.safetensors")
     page.start("ArtiMuse")
     assert hub.halfway.wait(WAIT_S)
-    warnings = []
-    monkeypatch.setattr("artimuse.webapp.download.gr.Warning", warnings.append)
     _, shown, _, start, cancel, _ = page.start("ArtiMuse")  # a second visitor presses too
-    assert warnings == ["A download is already running: its progress is shown here."]
+    assert "A download is already running: its progress is shown here." in shown  # on the page
     assert 'data-state="downloading"' in shown and start.interactive is False and cancel.visible
     percent = float(shown.split('data-percent="')[1].split('"')[0])
     assert 0 < percent < 100
@@ -74,6 +73,15 @@ def test_one_download_at_a_time_shared_by_every_visitor(hub, page, monkeypatch):
     assert page.service.wait(WAIT_S).state == CANCELLED
     _, shown, *_ = page.poll()
     assert "Download cancelled" in shown and "kept in checkpoints/ArtiMuse" in shown
+
+
+def test_the_panel_speaks_chinese(page):
+    _, shown, status, *_ = page.poll("zh-CN")
+    assert "这台服务器还没有 ArtiMuse 权重" in shown and "点击下方的“下载”" in status
+    assert page.button_label("ArtiMuse_AVA", "zh-CN").value == "下载 ArtiMuse_AVA（16 GB）"
+    assert "微调数据：AVA（摄影比赛投票）" in dict(
+        (value, label) for label, value in download.choices("zh-CN")
+    )["ArtiMuse_AVA"]
 
 
 def test_unknown_repo_says_so_within_seconds(page):

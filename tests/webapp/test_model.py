@@ -24,6 +24,7 @@ from artimuse.webapp.state import (  # noqa: E402
     ResultCache,
     RunTickets,
     check_checkpoint,
+    download_hint,
     list_checkpoints,
 )
 from artimuse.webapp.views import status_html  # noqa: E402
@@ -87,17 +88,31 @@ def test_missing_checkpoint_page_gives_the_download_command_for_the_typed_path(t
     holder = ModelHolder(Settings(ckpt=missing))
     holder.start_loading().join()
     assert holder.status.state == FAILED and holder.status.missing
-    command = f"hf download Thunderbolt215215/ArtiMuse_AVA --local-dir {missing}"
+    command = (
+        f"artimuse download ArtiMuse_AVA --dir {missing} "
+        f"(or: hf download Thunderbolt215215/ArtiMuse_AVA --local-dir {missing})"
+    )
     assert holder.status.download == command
     web = WebApp(Shared(holder))
     status, timer = web.model_status()
     assert command in plain(status) and timer.active is False
-    assert "no restart needed" in status
+    assert "no restart needed" in status and "Press Download below" in status
     [(card, *_)] = [out for out in web.assess.run(str(GRAY)) if "am-status" in str(out[0])]
     assert command in plain(card)
     chinese, _ = web.model_status("zh-CN")
     assert "没有模型权重" in chinese and command in plain(chinese)
     build_app(holder)  # the page still builds without a model
+
+
+def test_the_download_hint_puts_the_weights_where_they_are_looked_for():
+    default = "artimuse download ArtiMuse (or: hf download Thunderbolt215215/ArtiMuse "
+    assert download_hint("checkpoints/ArtiMuse") == default + "--local-dir checkpoints/ArtiMuse)"
+    hub = download_hint("Thunderbolt215215/ArtiMuse_PARA")  # a hub id is kept in checkpoints/
+    assert hub.endswith("--local-dir checkpoints/ArtiMuse_PARA)") and "--dir" not in hub
+    assert download_hint("/data/ArtiMuse_TAD66K").startswith(
+        "artimuse download ArtiMuse_TAD66K --dir /data/ArtiMuse_TAD66K"
+    )
+    assert download_hint("checkpoints/ArtiMsue") == ""  # a typo: nothing to download
 
 
 def test_load_with_nothing_typed_says_so():
