@@ -12,7 +12,7 @@ names the example thumbnails for screen readers.
 """
 
 CSS = """
-.am-header { display:flex; align-items:flex-end; justify-content:space-between; gap:1rem;
+.am-header { display:flex; align-items:flex-start; justify-content:space-between; gap:1rem;
   flex-wrap:wrap; margin-bottom:.25rem; }
 .am-title h1 { font-size:2rem; font-weight:750; margin:0 0 .2rem; letter-spacing:-.02em; }
 .am-title p { margin:0; color:var(--body-text-color-subdued); }
