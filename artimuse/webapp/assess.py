@@ -22,7 +22,7 @@ from artimuse.webapp import export
 from artimuse.webapp.charts import distribution_figure, radar_figure
 from artimuse.webapp.common import ModelUnavailable, Shared, read_upload, session_of, upload_name
 from artimuse.webapp.i18n import EN, text
-from artimuse.webapp.messages import Message, image_problem
+from artimuse.webapp.messages import Message, image_notes, image_problem
 from artimuse.webapp.state import LOADING, image_digest
 from artimuse.webapp.views import (
     comments_html,
@@ -53,6 +53,7 @@ class AssessView:
     message: Message | None = None
     progress: Message | None = None
     busy: bool = False
+    notes: list[Message] = field(default_factory=list)  # what the decoder noticed (EXIF)
 
     def to_result(self) -> dict:
         result = {"image": self.name, "complete": self.finished is None, "stopped": self.stopped}
@@ -62,6 +63,7 @@ class AssessView:
             "busy": self.busy,
         }
         result |= {"message": _json(self.message), "progress": _json(self.progress)}
+        result["notes"] = [note.to_json() for note in self.notes]
         if self.scores is not None:
             assessment = Assessment(self.scores, self.comments, self.checkpoint)
             result["assessment"] = assessment_json(assessment)
@@ -75,6 +77,7 @@ class AssessView:
         view.message = Message.from_json(result.get("message"))
         view.progress = Message.from_json(result.get("progress"))
         view.stopped, view.busy = bool(result.get("stopped")), bool(result.get("busy"))
+        view.notes = [Message.from_json(note) for note in result.get("notes", ())]
         if export.has_assessment(result):
             assessment = assessment_from_json(result["assessment"])
             view.scores, view.comments = assessment.scores, dict(assessment.comments)
@@ -136,6 +139,7 @@ class Assess:
         if image is None:
             yield self.outputs(view, language(), charts=True)
             return
+        view.notes = image_notes(image)
         loading = self.shared.holder.status.state == LOADING
         view.notice, view.busy = "busy", True
         view.message = view.progress = Message(
@@ -224,6 +228,7 @@ class Assess:
         else:
             radar = distribution = gr.skip()
         card = score_html(s, lang) if s else self._notice(view, lang)
+        card += "".join(notice_html(note, lang) for note in view.notes)
         cards = comments_html(view.comments, s, view.finished, view.stopped, lang=lang) if s else ""
         button = _button(view.busy, lang)
         picture = None if clear_picture else gr.skip()

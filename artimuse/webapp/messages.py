@@ -42,14 +42,30 @@ _IMAGE_PROBLEMS = (
     ("not_image", re.compile(r" is not an image in a format")),
     ("animated", re.compile(r" is animated \((?P<frames>\d+) frames\)")),
     ("no_pixels", re.compile(r" has no pixels")),
+    ("mode", re.compile(r" has pixels of mode (?P<mode>\S+), which we cannot read")),
+    (
+        "too_long",
+        re.compile(r" is too long: \S+, the longest side may be at most (?P<side>[\d,]+)"),
+    ),
     (
         "too_large",
         re.compile(
             r" is too large: \S+ = (?P<pixels>[\d,]+) pixels, the limit is (?P<limit>[\d,]+)"
         ),
     ),
-    ("corrupt", re.compile(r" is corrupt or truncated")),
+    ("corrupt", re.compile(r" is corrupt")),  # "corrupt or truncated", "corrupt: <why>"
 )
+
+
+def image_notes(image) -> list[Message]:
+    """What `open_image` noticed about a picture it accepted, in the catalogue's words."""
+    from artimuse.images import ORIENTATION_IGNORED, image_warnings
+
+    known = {ORIENTATION_IGNORED: "note.exif_ignored"}
+    return [
+        Message(known.get(note, "error.other"), {} if note in known else {"detail": note})
+        for note in image_warnings(image)
+    ]
 
 
 def image_problem(error: ImageError, name: str) -> Message:

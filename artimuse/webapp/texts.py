@@ -161,6 +161,19 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{name} is too large: {pixels} pixels, the limit is {limit}.",
         "{name} 太大：{pixels} 像素，上限是 {limit}。",
     ),
+    "error.mode": (
+        "{name} has pixels of a kind we cannot read ({mode}).",
+        "{name} 的像素格式无法读取（{mode}）。",
+    ),
+    "error.too_long": (
+        "{name} is too long and thin: its longest side may be at most {side} pixels.",
+        "{name} 太细长：最长边最多 {side} 像素。",
+    ),
+    "note.exif_ignored": (
+        "The photo's orientation tag (EXIF) could not be read, so it was assessed as stored: "
+        "it may be lying on its side.",
+        "无法读取这张照片的方向信息（EXIF），因此按原样评估：图片可能是横躺的。",
+    ),
     "error.no_pixels": ("{name} has no pixels.", "{name} 没有任何像素。"),
     "error.gone": (
         "{name} is no longer on the server; upload it again.",

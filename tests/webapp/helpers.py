@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import io
 import re
+import struct
+import zlib
 from pathlib import Path
 
 from PIL import Image
@@ -50,6 +52,18 @@ def bad_uploads(folder: Path) -> dict[str, tuple[Path, str]]:
         out[name] = (folder / name, words)
     out["moving.gif"] = (gif, "is animated (2 frames)")
     return out
+
+
+def broken_exif_png(path: Path) -> Path:
+    """A PNG whose EXIF block is corrupt (an eXIf chunk b"XX*\\0" + 4 zero bytes, correct CRC):
+    scored as stored, and the page says so."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(buffer, "PNG")
+    data, exif = buffer.getvalue(), b"XX*\x00" + b"\x00" * 4
+    chunk = struct.pack(">I", len(exif)) + b"eXIf" + exif
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + exif) & 0xFFFFFFFF)
+    path.write_bytes(data[:-12] + chunk + data[-12:])  # before IEND
+    return path
 
 
 class FakeModel:

@@ -18,6 +18,7 @@ from tests.webapp.helpers import (
     SHAPES,
     TOKENS,
     bad_uploads,
+    broken_exif_png,
     exact_aspects,
     exact_total,
 )
@@ -122,6 +123,28 @@ def test_bad_uploads_are_explained_in_chinese(tab, tmp_path):
     for name, (path, _) in bad_uploads(tmp_path).items():
         [(card, *_)] = list(tab.run({"path": str(path), "orig_name": name}, TOKENS, lang="zh-CN"))
         assert "无法评估这个文件" in card and f"{name} {expected[name]}" in html.unescape(card)
+
+
+def test_a_photo_with_a_corrupt_orientation_tag_is_assessed_and_said(tab, tmp_path):
+    picture = broken_exif_png(tmp_path / "sideways.png")
+    outputs = list(tab.run(str(picture), TOKENS))
+    card, *_, result = outputs[-1][:5]
+    assert result["complete"] and "orientation tag (EXIF) could not be read" in card
+    assert "无法读取这张照片的方向信息" in tab.redraw("zh-CN", result)[0]
+
+
+def test_more_bad_files_in_our_words(tmp_path):
+    from artimuse.errors import ImageError
+    from artimuse.webapp.messages import image_problem
+
+    cases = {
+        "x.png has pixels of mode CMYK;16, which we cannot read": "error.mode",
+        "x.png is too long: 9x9000, the longest side may be at most 6,500 pixels": "error.too_long",
+        "x.png is corrupt: KeyError: 3": "error.corrupt",
+        "x.png does something new": "error.other",
+    }
+    for message, key in cases.items():
+        assert image_problem(ImageError(message), "x.png").key == key
 
 
 def test_no_image_shows_the_invitation(tab):

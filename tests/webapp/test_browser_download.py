@@ -30,8 +30,9 @@ def first_run(hub, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no checkpoints here
     hub.hold.add(HELD)
     settings = Settings("checkpoints/ArtiMuse", "cpu", "float32", max_new_tokens=6)
-    app = build_app(settings=settings, downloads=DownloadService(endpoint=hub.url),
-                    auto_download=False)
+    app = build_app(
+        settings=settings, downloads=DownloadService(endpoint=hub.url), auto_download=False
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -70,8 +71,9 @@ def test_download_from_the_page_then_assess(first_run, hub, hub_checkpoint, tmp_
         page.wait_for_selector("#model-status .am-status.ready")
         page.wait_for_selector("#download-panel", state="hidden")
 
-        page.set_input_files("#assess-image input[type=file]",
-                             str(CONFORMANCE_IMAGES["shapes_rgba_300x500"]))
+        page.set_input_files(
+            "#assess-image input[type=file]", str(CONFORMANCE_IMAGES["shapes_rgba_300x500"])
+        )
         card = page.wait_for_selector("#assess-score [data-total]")
         page.wait_for_function(
             "n => document.querySelectorAll('#assess-comments .am-card.done').length === n",
@@ -84,5 +86,6 @@ def test_download_from_the_page_then_assess(first_run, hub, hub_checkpoint, tmp_
         assert float(card.get_attribute("data-total")) == expected
         page.screenshot(path=str(tmp_path / "assessed.png"), full_page=True)
         browser.close()
-    assert HUB_REPO in {r.path.split("/resolve/")[0].strip("/") for r in hub.requests
-                        if "/resolve/" in r.path}
+    assert HUB_REPO in {
+        r.path.split("/resolve/")[0].strip("/") for r in hub.requests if "/resolve/" in r.path
+    }

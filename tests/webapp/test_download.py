@@ -28,8 +28,9 @@ def page(hub, tmp_path, monkeypatch):
     """A page built as demo_gradio.py builds it, in a folder without checkpoints."""
     monkeypatch.chdir(tmp_path)
     settings = Settings("checkpoints/ArtiMuse", "cpu", "float32", max_new_tokens=6)
-    app = build_app(settings=settings, downloads=DownloadService(endpoint=hub.url),
-                    auto_download=False)
+    app = build_app(
+        settings=settings, downloads=DownloadService(endpoint=hub.url), auto_download=False
+    )
     app.artimuse.holder.wait(WAIT_S)
     return app.artimuse_download
 
@@ -49,7 +50,7 @@ def test_download_then_the_model_loads_and_the_panel_goes(page, hub_checkpoint):
     assert progress.state == DONE and progress.percent == 100.0
     status = _wait_ready(page)
     assert status.ckpt == "ArtiMuse"
-    panel, shown, status_line, *_ , timer = page.poll()
+    panel, shown, status_line, *_, timer = page.poll()
     assert panel.visible is False and timer.active is False and "ready" in status_line
     model = page.holder.model
     picture = CONFORMANCE_IMAGES["gray_64x64"]
@@ -79,9 +80,10 @@ def test_the_panel_speaks_chinese(page):
     _, shown, status, *_ = page.poll("zh-CN")
     assert "这台服务器还没有 ArtiMuse 权重" in shown and "点击下方的“下载”" in status
     assert page.button_label("ArtiMuse_AVA", "zh-CN").value == "下载 ArtiMuse_AVA（16 GB）"
-    assert "微调数据：AVA（摄影比赛投票）" in dict(
-        (value, label) for label, value in download.choices("zh-CN")
-    )["ArtiMuse_AVA"]
+    assert (
+        "微调数据：AVA（摄影比赛投票）"
+        in dict((value, label) for label, value in download.choices("zh-CN"))["ArtiMuse_AVA"]
+    )
 
 
 def test_unknown_repo_says_so_within_seconds(page):
@@ -118,8 +120,9 @@ def test_auto_download_at_start_up(hub, tmp_path, monkeypatch):
 def test_a_hub_id_as_the_checkpoint_downloads_with_the_panel(hub, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = Settings(HUB_REPO, "cpu", "float32", max_new_tokens=6)
-    app = build_app(settings=settings, downloads=DownloadService(endpoint=hub.url),
-                    auto_download=False)
+    app = build_app(
+        settings=settings, downloads=DownloadService(endpoint=hub.url), auto_download=False
+    )
     page = app.artimuse_download
     assert page.service.wait(WAIT_S).state == DONE
     assert _wait_ready(page).ckpt == "ArtiMuse"
