@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from artimuse.config import Settings, resolve_device, resolve_dtype
+from artimuse.config import Settings, check_quant, resolve_device, resolve_dtype
 from artimuse.errors import InputError, ItemFailed
 from artimuse.images import ImageError, ImageInput, PreparedImage, prepare_image
 from artimuse.inference.engine import Engine
@@ -42,14 +42,23 @@ def load(
     device: str | None = None,
     dtype: str | torch.dtype | None = None,
     max_new_tokens: int | None = None,
+    quant: str | None = None,
+    compile: bool | None = None,
 ) -> ArtiMuse:
     """Load a checkpoint directory or hub repo id; unset arguments come from the environment
-    (`ARTIMUSE_CKPT`, `ARTIMUSE_DEVICE`, `ARTIMUSE_DTYPE`, `ARTIMUSE_MAX_NEW_TOKENS`)."""
+    (`ARTIMUSE_CKPT`, `ARTIMUSE_DEVICE`, `ARTIMUSE_DTYPE`, `ARTIMUSE_MAX_NEW_TOKENS`,
+    `ARTIMUSE_QUANT`, `ARTIMUSE_COMPILE`).
+
+    `quant="int8"` or `"nf4"` stores the language model's Linear weights quantized
+    (bitsandbytes); `compile=True` decodes comments with a static cache and a compiled step.
+    """
     env = Settings.from_env()
     torch_device = resolve_device(device or env.device)
     torch_dtype = resolve_dtype(dtype or env.dtype, torch_device)
-    checkpoint = load_checkpoint(ckpt or env.ckpt, torch_device, torch_dtype)
-    return ArtiMuse(Engine(checkpoint), checkpoint.path, max_new_tokens or env.max_new_tokens)
+    quant = check_quant(quant, "quant") if quant else env.quant
+    checkpoint = load_checkpoint(ckpt or env.ckpt, torch_device, torch_dtype, quant)
+    engine = Engine(checkpoint, compiled=env.compile if compile is None else compile)
+    return ArtiMuse(engine, checkpoint.path, max_new_tokens or env.max_new_tokens)
 
 
 class ArtiMuse:

@@ -94,7 +94,7 @@ def load_model(args: argparse.Namespace):
 
     settings = settings_from_args(args)
     ckpt = _downloaded(settings.ckpt)
-    return load(ckpt, settings.device, settings.dtype, settings.max_new_tokens)
+    return load(ckpt, **settings.load_options())
 
 
 def _downloaded(ckpt: str) -> str:

@@ -33,6 +33,11 @@ DEFAULT_MAX_CONNECTIONS = 4096  # REST: past this many open connections requests
 DEFAULT_HEADER_TIMEOUT = 10  # seconds a client has to send a request's headers
 DEFAULT_BODY_TIMEOUT = 30  # seconds a request body may pause between two reads
 DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open (uvicorn's default)
+DEFAULT_QUANT = "none"  # the language model's Linear weights: none (the dtype), int8 or nf4
+QUANT_MODES = ("none", "int8", "nf4")
+DEFAULT_COMPILE = "0"  # 1: static KV cache + compiled decode step (measured: see the README)
+SCORE_BATCH_WAIT_S = 0.010  # how long a score pass waits for companions to batch with (<= 20 ms)
+SCORE_BATCH_MAX = 8  # score passes of different requests run together, at most this many
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
 WEBAPP_PORT = 7860
@@ -54,6 +59,10 @@ VARIABLES = (
              "`cuda:N`, `mps`"),
     Variable("ARTIMUSE_DTYPE", DEFAULT_DTYPE, "`auto` (bfloat16; float16 on MPS), `float32`, "
              "`bfloat16`, `float16`"),
+    Variable("ARTIMUSE_QUANT", DEFAULT_QUANT, "`none`, `int8` or `nf4`: the language model's "
+             "Linear weights, quantized while loading (needs the `quant` extra, bitsandbytes)"),
+    Variable("ARTIMUSE_COMPILE", DEFAULT_COMPILE, "`1`: decode comments with a static KV cache "
+             "and a torch.compile'd step (CUDA graphs on CUDA)"),
     Variable("ARTIMUSE_MAX_NEW_TOKENS", str(DEFAULT_MAX_NEW_TOKENS), "comment length cap, in "
              "tokens"),
     Variable("ARTIMUSE_MAX_PIXELS", str(DEFAULT_MAX_PIXELS), "larger images are refused "
@@ -86,6 +95,23 @@ def env_text(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_flag(name: str, default: str) -> bool:
+    """`1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (any case), else an InputError."""
+    raw = os.environ.get(name, default).strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise InputError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def check_quant(mode: str, source: str = "ARTIMUSE_QUANT") -> str:
+    mode = str(mode).strip().lower()
+    if mode not in QUANT_MODES:
+        raise InputError(f"{source} must be one of {', '.join(QUANT_MODES)}, got {mode!r}")
+    return mode
+
+
 def env_int(name: str, default: int, minimum: int | None = None) -> int:
     """An integer from the environment, with a message naming the variable when it is not one."""
     raw = os.environ.get(name, str(default))
@@ -100,12 +126,14 @@ def env_int(name: str, default: int, minimum: int | None = None) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    """What model to load, where, and how long comments may get."""
+    """What model to load, where, in what form, and how long comments may get."""
 
     ckpt: str = DEFAULT_CKPT
     device: str = DEFAULT_DEVICE
     dtype: str = DEFAULT_DTYPE
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    quant: str = DEFAULT_QUANT
+    compile: bool = DEFAULT_COMPILE == "1"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -114,6 +142,18 @@ class Settings:
             device=env_text("ARTIMUSE_DEVICE", DEFAULT_DEVICE),
             dtype=env_text("ARTIMUSE_DTYPE", DEFAULT_DTYPE),
             max_new_tokens=env_int("ARTIMUSE_MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS, minimum=1),
+            quant=check_quant(env_text("ARTIMUSE_QUANT", DEFAULT_QUANT)),
+            compile=env_flag("ARTIMUSE_COMPILE", DEFAULT_COMPILE),
+        )
+
+    def load_options(self) -> dict:
+        """The keyword arguments of `artimuse.load` these settings give."""
+        return dict(
+            device=self.device,
+            dtype=self.dtype,
+            max_new_tokens=self.max_new_tokens,
+            quant=self.quant,
+            compile=self.compile,
         )
 
 
@@ -210,7 +250,8 @@ def listen_address(default_port: int) -> tuple[str, int]:
 
 
 def model_options() -> argparse.ArgumentParser:
-    """A parent parser with --ckpt, --model_name, --device, --dtype and --max-new-tokens."""
+    """A parent parser with --ckpt, --model_name, --device, --dtype, --max-new-tokens, --quant
+    and --compile."""
     options = argparse.ArgumentParser(add_help=False)
     group = options.add_argument_group("model (defaults from the environment)")
     group.add_argument("--ckpt", help="checkpoint directory or hub repo id (ARTIMUSE_CKPT)")
@@ -219,6 +260,15 @@ def model_options() -> argparse.ArgumentParser:
     group.add_argument("--dtype", help="auto, bfloat16, float16, float32 (ARTIMUSE_DTYPE)")
     group.add_argument(
         "--max-new-tokens", type=int, help="comment length cap (ARTIMUSE_MAX_NEW_TOKENS)"
+    )
+    group.add_argument(
+        "--quant", help="none, int8, nf4: the language model's weights (ARTIMUSE_QUANT)"
+    )
+    group.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="static KV cache + compiled decode step (ARTIMUSE_COMPILE)",
     )
     return options
 
@@ -230,7 +280,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     tokens = args.max_new_tokens if args.max_new_tokens is not None else env.max_new_tokens
     if tokens < 1:
         raise InputError(f"--max-new-tokens must be >= 1, got {tokens}")
-    return Settings(ckpt, args.device or env.device, args.dtype or env.dtype, tokens)
+    quant = check_quant(args.quant, "--quant") if args.quant else env.quant
+    compiled = env.compile if args.compile is None else args.compile
+    return Settings(
+        ckpt, args.device or env.device, args.dtype or env.dtype, tokens, quant, compiled
+    )
 
 
 def variables_table() -> str:

@@ -31,7 +31,7 @@ class Engine:
     """Runs a loaded checkpoint. Building one changes nothing: the weights were put in their
     final form (kernels, score rows) when the checkpoint loaded, so engines can share one."""
 
-    def __init__(self, checkpoint: Checkpoint):
+    def __init__(self, checkpoint: Checkpoint, compiled: bool = False):
         self.model = checkpoint.model
         self.tokenizer = checkpoint.tokenizer
         self.ids = checkpoint.ids
@@ -49,6 +49,8 @@ class Engine:
         # Flash attention takes no custom mask, so it scores over padded copies of the prefix.
         self.pack_scores = self.backbone.config._attn_implementation != "flash_attention_2"
         self.cpu_kernels = checkpoint.cpu_kernels
+        self.quant = checkpoint.quant
+        self.compiled = compiled
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)

@@ -26,6 +26,11 @@ from artimuse.loading.hub import (
     human_bytes,
 )
 from artimuse.loading.hub_checks import loads
+from artimuse.loading.quantize import (
+    check_quant_support,
+    quantize_language_model,
+    quantized_weight_keys,
+)
 from artimuse.loading.tokenizer import TokenIds, load_tokenizer, token_ids
 from artimuse.loading.weights import load_strict, read_tensors, weight_files
 from artimuse.model.internvl import ArtiMuseModel, ModelConfig
@@ -44,6 +49,7 @@ class Checkpoint:
     system: str  # the system message (behaviour §5)
     score_rows: torch.Tensor  # (101, H): lm_head's rows of the score tokens (behaviour §7)
     cpu_kernels: str  # what `choose_cpu_kernels` picked ("default" off the CPU)
+    quant: str = "none"  # the language model's Linear weights: none, int8 or nf4
 
     @property
     def name(self) -> str:
@@ -163,18 +169,29 @@ def build_model(config: dict, device: torch.device, path: Path) -> ArtiMuseModel
         return ArtiMuseModel(model_config(config), cls(lm_config))
 
 
-def load_checkpoint(ckpt: str | Path, device: torch.device, dtype: torch.dtype) -> Checkpoint:
-    """Resolve, check and load a checkpoint; every failure names the file at fault."""
+def load_checkpoint(
+    ckpt: str | Path, device: torch.device, dtype: torch.dtype, quant: str = "none"
+) -> Checkpoint:
+    """Resolve, check and load a checkpoint; every failure names the file at fault.
+
+    `quant` (`none`, `int8`, `nf4`): the language model's Linear weights (loading.quantize).
+    """
+    check_quant_support(quant, device, dtype)
     path = resolve_checkpoint(ckpt)
     config = read_config(path)
     files = weight_files(path)
     tokenizer = load_tokenizer(path)
     ids = token_ids(tokenizer, path)
     model = build_model(config, device, path)
-    load_strict(model, read_tensors(files, dtype, device), path)
+    on_cpu = quantized_weight_keys(model) if quant != "none" else set()
+    load_strict(model, read_tensors(files, dtype, device, on_cpu), path, device)
+    if quant != "none":
+        quantize_language_model(model, quant, device, dtype)
     model.eval().requires_grad_(False)
     # Read before the kernel choice: a packed Linear keeps no dense `weight`.
     score_rows = model.language_model.get_output_embeddings().weight[list(ids.score)].clone()
     kernels = choose_cpu_kernels(model, device, dtype)
-    log.info("loaded %s on %s as %s (kernels: %s)", path, device, dtype, kernels)
-    return Checkpoint(path, model, tokenizer, ids, system_message(config), score_rows, kernels)
+    log.info("loaded %s on %s as %s, quant %s (kernels: %s)", path, device, dtype, quant, kernels)
+    return Checkpoint(
+        path, model, tokenizer, ids, system_message(config), score_rows, kernels, quant
+    )

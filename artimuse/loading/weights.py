@@ -40,22 +40,34 @@ def weight_files(ckpt_dir: Path) -> list[Path]:
     return files
 
 
-def read_tensors(files: list[Path], dtype: torch.dtype, device: torch.device) -> dict:
-    """Every tensor of every file, converted one at a time to `dtype` on `device`."""
+def read_tensors(
+    files: list[Path],
+    dtype: torch.dtype,
+    device: torch.device,
+    on_cpu: frozenset[str] | set[str] = frozenset(),
+) -> dict:
+    """Every tensor of every file, converted one at a time to `dtype` on `device`; the keys in
+    `on_cpu` stay on the CPU, where safetensors maps them without reading (to be quantized)."""
     # safetensors reads straight into CUDA memory; MPS goes through the CPU.
     load_device = "cpu" if device.type == "mps" else str(device)
     tensors: dict[str, torch.Tensor] = {}
     for file in files:
         try:
-            with safe_open(str(file), framework="pt", device=load_device) as reader:
+            with (
+                safe_open(str(file), framework="pt", device=load_device) as reader,
+                safe_open(str(file), framework="pt", device="cpu") as cpu_reader,
+            ):
                 for key in reader.keys():
-                    tensors[key] = reader.get_tensor(key).to(device=device, dtype=dtype)
+                    if key in on_cpu:
+                        tensors[key] = cpu_reader.get_tensor(key).to(dtype=dtype)
+                    else:
+                        tensors[key] = reader.get_tensor(key).to(device=device, dtype=dtype)
         except (SafetensorError, OSError, RuntimeError) as error:
             raise CheckpointError(f"{file} is corrupt or truncated: {error}") from error
     return tensors
 
 
-def load_strict(model: nn.Module, tensors: dict, where: Path) -> None:
+def load_strict(model: nn.Module, tensors: dict, where: Path, device: torch.device) -> None:
     """Assign `tensors` as the model's parameters; every key used, every parameter filled."""
     shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     expected = set(shapes)
@@ -78,7 +90,7 @@ def load_strict(model: nn.Module, tensors: dict, where: Path) -> None:
     model.load_state_dict(tensors, strict=not tied, assign=True)
     if tied:
         model.language_model.tie_weights()
-    _materialize_buffers(model, next(iter(tensors.values())).device)
+    _materialize_buffers(model, device)
 
 
 def _tied_output_key(model: nn.Module) -> str | None:

@@ -106,7 +106,7 @@ async def _lifespan(app: FastAPI):
     if loaded_here:
         s = state.settings.model
         log.info("loading %s", s.ckpt)
-        state.model = await asyncio.to_thread(load, s.ckpt, s.device, s.dtype, s.max_new_tokens)
+        state.model = await asyncio.to_thread(load, s.ckpt, **s.load_options())
     size = state.settings.queue_size
     state.queue, state.decoder = WorkQueue(size), Decoder(size)
     try:

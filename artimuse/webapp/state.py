@@ -160,8 +160,7 @@ class ModelHolder:
             return self._loader(ckpt)
         from artimuse.api import load  # torch and transformers load here, not at import
 
-        s = self.settings
-        return load(ckpt, s.device, s.dtype, s.max_new_tokens)
+        return load(ckpt, **self.settings.load_options())
 
     def _set_ready(self, model, source: str) -> None:
         self.model, self.source = model, source
