@@ -97,6 +97,12 @@ class ArtiMuse:
         cache = self.engine.prefill(prepared.pixels)
         return self._scores(self.engine.scores(cache)[0], SCORE_KEYS, prepared.warnings)
 
+    def score_prepared(self, images: Sequence[PreparedImage]) -> list[Scores | ImageError]:
+        """`score` for several prepared images (from `prepare()`) as one batch: one vision pass
+        and one prefix prefill over all of them (request batching). An image whose scoring
+        failed gets its error in its place."""
+        return self._score_batch(list(images), SCORE_KEYS)
+
     def score_many(
         self,
         images: Iterable[ImageInput],

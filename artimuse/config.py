@@ -228,6 +228,7 @@ class ServiceSettings:
     queue_size: int = DEFAULT_QUEUE_SIZE
     api_key: str | None = None
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
+    score_batch: int = SCORE_BATCH_MAX  # /score requests scored together; 1: one at a time
 
     @classmethod
     def from_env(cls, **overrides) -> ServiceSettings:

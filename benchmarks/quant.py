@@ -28,7 +28,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script from anywhere
 
 import torch  # noqa: E402
-
 from measure import make_images  # noqa: E402
 
 import artimuse  # noqa: E402

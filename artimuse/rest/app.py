@@ -47,6 +47,7 @@ from artimuse.config import (
 )
 from artimuse.errors import ArtiMuseError, ItemFailed
 from artimuse.images import ImageError, PreparedImage
+from artimuse.inference.batcher import ScoreBatcher
 from artimuse.loading.checkpoint import resolve_checkpoint
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.rest.auth import ApiKeyMiddleware, add_error_handlers
@@ -87,6 +88,7 @@ def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None =
     )
     app.state.settings, app.state.model, app.state.queue = settings, model, None
     app.state.decoder = None
+    app.state.batcher = None
     app.get("/health", tags=["service"])(health)
     app.get("/", include_in_schema=False)(lambda: RedirectResponse("/docs"))
     app.include_router(_api_router(), dependencies=[Depends(BEARER)])
@@ -109,6 +111,7 @@ async def _lifespan(app: FastAPI):
         state.model = await asyncio.to_thread(load, s.ckpt, **s.load_options())
     size = state.settings.queue_size
     state.queue, state.decoder = WorkQueue(size), Decoder(size)
+    state.batcher = ScoreBatcher(state.model.score_prepared, state.settings.score_batch)
     try:
         yield
     finally:
@@ -223,12 +226,20 @@ async def infer(
 
 
 async def score(
+    request: Request,
     upload: PreparedImage = Depends(accepted_upload),
     model: ArtiMuse = Depends(get_model),
     queue: WorkQueue = Depends(get_queue),
 ) -> dict:
-    """Total score, the seven aspect scores and the total's distribution; no comments."""
-    return score_payload(await queue.run(lambda: model.score(upload)))
+    """Total score, the seven aspect scores and the total's distribution; no comments.
+
+    Requests waiting at the same time are scored as one batch (`inference.batcher`)."""
+    batcher: ScoreBatcher = request.app.state.batcher
+    ticket = batcher.submit(upload)
+    try:
+        return score_payload(await queue.run(lambda: batcher.result(ticket)))
+    finally:
+        batcher.discard(ticket)  # a client gone before its turn: nobody scores its image
 
 
 async def infer_stream(

@@ -66,8 +66,7 @@ class Shared:
         key = self.cache_key(digest, "scores")
         scores = self.cache.get(key)
         if scores is None:
-            with self.holder.lock:
-                scores = model.score(image)
+            scores = self.holder.score(image)  # batched with other sessions' score passes
             self.cache.put(key, scores)
         return scores
 

@@ -19,6 +19,7 @@ from PIL import Image
 
 from artimuse.config import CHECKPOINTS_DIR, Settings
 from artimuse.errors import ArtiMuseError
+from artimuse.inference.batcher import ScoreBatcher
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class ModelHolder:
         self.source = ""  # what the working model was loaded from (a switch may restore it)
         self._ready = threading.Event()
         self.status = ModelStatus(LOADING, settings.ckpt)
+        # Score passes of sessions asking at the same time run as one batch (under `lock`).
+        self.batcher = ScoreBatcher(lambda batch: self.model.score_prepared(batch), lock=self.lock)
 
     @classmethod
     def with_model(cls, model, settings: Settings | None = None) -> ModelHolder:
@@ -174,6 +177,10 @@ class ModelHolder:
             log.info("unloading %s", self.model.name)
             self.model.unload()
             self.model = None
+
+    def score(self, image):
+        """The current model's scores of `image`, batched with other threads' requests."""
+        return self.batcher.score(self.model.prepare(image))
 
     def wait(self, timeout: float | None = None) -> ModelStatus:
         """Block until the current load has finished (or `timeout` seconds passed)."""

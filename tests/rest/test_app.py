@@ -51,6 +51,9 @@ class FakeModel:
     def prepare(self, image, name=None):
         return open_image(image, name)
 
+    def score_prepared(self, images) -> list[Scores]:
+        return [self.score(image) for image in images]
+
     def score(self, image) -> Scores:
         open_image(image)
         self.started.set()
