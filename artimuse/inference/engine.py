@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from transformers import DynamicCache
 
 from artimuse.errors import CheckpointError
+from artimuse.inference.compiled import CompiledDecoder
 from artimuse.loading.checkpoint import Checkpoint
 from artimuse.prompts import (
     SCORE_KEYS,
@@ -50,7 +51,8 @@ class Engine:
         self.pack_scores = self.backbone.config._attn_implementation != "flash_attention_2"
         self.cpu_kernels = checkpoint.cpu_kernels
         self.quant = checkpoint.quant
-        self.compiled = compiled
+        self.compiled = compiled  # decode over a static cache with a compiled step
+        self._decoder: CompiledDecoder | None = None  # made at the first compiled decode
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
@@ -182,20 +184,38 @@ class Engine:
         prefix_len = cache.get_seq_length()
         cache.batch_repeat_interleave(len(suffixes))
         ids, attention, positions = self._suffix_batch(suffixes, prefix_len)
-        last = self._forward(cache, ids, attention, positions)
+        token = self._next_token(self._forward(cache, ids, attention, positions))
         positions = positions[:, -1:]
+        step = self._compiled_steps if self.compiled else self._eager_steps
+        advance = step(cache, attention, max_new_tokens)
+        del cache  # held by `advance` (eager) or copied into the static cache (compiled)
         ended = torch.zeros(len(suffixes), dtype=torch.bool, device=ids.device)
-        for step in range(max_new_tokens):
-            token = self._next_token(last)
+        for n in range(max_new_tokens):
             token = torch.where(ended, self.ids.im_end, token)
             yield token.tolist()
             if not ignore_eos:
                 ended |= token == self.ids.im_end
-            if bool(ended.all()) or step == max_new_tokens - 1:
+            if bool(ended.all()) or n == max_new_tokens - 1:
                 return
-            attention = F.pad(attention, (0, 1), value=1)
             positions = positions + 1
-            last = self._forward(cache, token[:, None], attention, positions)
+            token = advance(token, positions)
+
+    def _eager_steps(self, cache: DynamicCache, attention: torch.Tensor, max_new_tokens: int):
+        """-> advance(tokens, positions): feed one token per row, return the next ones."""
+        mask = [attention]
+
+        def advance(token: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+            mask[0] = F.pad(mask[0], (0, 1), value=1)
+            return self._next_token(self._forward(cache, token[:, None], mask[0], positions))
+
+        return advance
+
+    def _compiled_steps(self, cache: DynamicCache, attention: torch.Tensor, max_new_tokens: int):
+        """As `_eager_steps`, over a static copy of `cache` with the compiled step."""
+        if self._decoder is None:
+            self._decoder = CompiledDecoder(self.backbone, self.lm_head, self.cache_arg)
+        self._decoder.start(cache, attention, max_new_tokens)
+        return self._decoder.next_tokens
 
     @torch.no_grad()
     def _prefill_common_start(self, cache: DynamicCache, suffixes: Sequence[list[int]]):
