@@ -66,3 +66,20 @@ def test_the_web_app_takes_the_model_options():
 
     args = parse_args(["--ckpt", "some/dir", "--device", "cpu", "--dtype", "float32"])
     assert config.settings_from_args(args) == config.Settings("some/dir", "cpu", "float32")
+
+
+def test_quant_and_compile_from_the_environment_and_the_flags(monkeypatch):
+    parser = config.model_options()
+    assert config.settings_from_args(parser.parse_args([])).quant == "none"
+    monkeypatch.setenv("ARTIMUSE_QUANT", "INT8")
+    monkeypatch.setenv("ARTIMUSE_COMPILE", "1")
+    settings = config.settings_from_args(parser.parse_args([]))
+    assert (settings.quant, settings.compile) == ("int8", True)
+    settings = config.settings_from_args(parser.parse_args(["--quant", "nf4", "--no-compile"]))
+    assert (settings.quant, settings.compile) == ("nf4", False)
+    assert settings.load_options()["quant"] == "nf4"
+    with pytest.raises(InputError, match="--quant must be one of none, int8, nf4, got 'int4'"):
+        config.settings_from_args(parser.parse_args(["--quant", "int4"]))
+    monkeypatch.setenv("ARTIMUSE_COMPILE", "maybe")
+    with pytest.raises(InputError, match="ARTIMUSE_COMPILE must be 1 or 0, got 'maybe'"):
+        config.Settings.from_env()
