@@ -242,8 +242,9 @@ def bench_dataset(ctx: Context) -> dict:
     """Images/s of `score_many` (total score only, as the dataset script) over JPEG files."""
     m, paths = ctx.model, ctx.paths
     out: dict = {"images": len(paths)}
-    for batch in DATASET_BATCHES:
-        if ctx.args.warmup and (ctx.device.type != "cpu" or batch == DATASET_BATCHES[0]):
+    batches = ctx.args.dataset_batches
+    for batch in batches:
+        if ctx.args.warmup and (ctx.device.type != "cpu" or batch == batches[0]):
             list(m.score_many(paths[:batch], batch_size=batch))  # warm-up at this batch shape
         results, seconds = clock(
             lambda b=batch: list(m.score_many(paths, batch_size=b)), ctx.device
@@ -251,7 +252,7 @@ def bench_dataset(ctx: Context) -> dict:
         if any(isinstance(r, Exception) for r in results):
             raise RuntimeError(f"score_many failed on a generated image: {results}")
         out[f"batch_{batch}_images_per_s"] = len(paths) / seconds
-    out["best_images_per_s"] = max(out[f"batch_{b}_images_per_s"] for b in DATASET_BATCHES)
+    out["best_images_per_s"] = max(out[f"batch_{b}_images_per_s"] for b in batches)
     return out
 
 
@@ -558,6 +559,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--report-repeats", type=int, default=1, help="timed full reports")
     p.add_argument("--decode-steps", type=int, default=32, help="steps per decode timing")
     p.add_argument("--dataset-images", type=int, default=32)
+    p.add_argument("--dataset-batches", type=lambda t: [int(b) for b in t.split(",")],
+                   default=list(DATASET_BATCHES), help="comma-separated batch sizes")
     p.add_argument("--seed-dataset-images", type=int, default=8)
     p.add_argument("--repeat-rss", type=int, help="assessments (default: tiny 100, 1b 20, 8b 10)")
     p.add_argument("--rss-new-tokens", type=int, default=8)

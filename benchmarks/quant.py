@@ -168,24 +168,30 @@ def main(argv: list[str] | None = None) -> None:
     spec = dataclasses.replace(PRESETS[args.preset], dtype="bfloat16")
     args.ckpt = ensure_checkpoint(args.ckpt or Path(".benchmarks") / f"{args.preset}-bfloat16",
                                   spec)
+    results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         if args.images_dir is None:
             args.images_dir = Path(tmp)
             make_images(args.images_dir, args.images)
-        results = {mode: run_child(args, mode) for mode in args.modes.split(",")}
-    report = {
+        for mode in args.modes.split(","):
+            results[mode] = run_child(args, mode)
+            text = json.dumps(report(args, results), indent=2)
+            if args.out:  # after every mode: a run cut short keeps what it measured
+                args.out.write_text(text + "\n")
+    print(text)
+
+
+def report(args: argparse.Namespace, results: dict) -> dict:
+    bnb = _version("bitsandbytes")
+    return {
         "preset": args.preset, "device": args.device, "dtype": args.dtype,
         "images": args.images, "tokens": args.tokens, "aspects": args.aspects,
-        "bitsandbytes": _version("bitsandbytes"),
+        "bitsandbytes": bnb or "not installed: int8 and nf4 cannot run here",
         "per_mode": {m: {k: v for k, v in r.items() if k not in ("scores", "tokens")}
                      for m, r in results.items()},
         "vs_none": summarise(results),
         "score_keys": list(SCORE_KEYS),
     }
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
 
 
 def _version(name: str) -> str | None:
