@@ -23,7 +23,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script from anywhere
 
 import torch  # noqa: E402
-
 from bench import full_report, lm_read_bytes  # noqa: E402
 from measure import GB, make_images, memory_bandwidth, sync  # noqa: E402
 

@@ -202,11 +202,11 @@ class Engine:
 
     def _eager_steps(self, cache: DynamicCache, attention: torch.Tensor, max_new_tokens: int):
         """-> advance(tokens, positions): feed one token per row, return the next ones."""
-        mask = [attention]
 
         def advance(token: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-            mask[0] = F.pad(mask[0], (0, 1), value=1)
-            return self._next_token(self._forward(cache, token[:, None], mask[0], positions))
+            nonlocal attention
+            attention = F.pad(attention, (0, 1), value=1)
+            return self._next_token(self._forward(cache, token[:, None], attention, positions))
 
         return advance
 
