@@ -35,12 +35,8 @@ class CompiledDecoder:
         self._shape: tuple[int, int] | None = None  # (batch, length) of `self.cache`
         params = inspect.signature(backbone.forward).parameters
         self._pass_cache_position = "cache_position" in params  # transformers < 5.2x
-        if _device_of(backbone).type == "cuda":
-            compile_options: dict = {"mode": "reduce-overhead"}  # CUDA graphs
-        else:  # freezing: weights are constants, as oneDNN's packed ones must be (cpu_kernels);
-            # no prepacking: a second, packed copy of plain weights would double their memory
-            compile_options = {"options": {"freezing": True, "cpp.weight_prepack": False}}
-        self.step = torch.compile(self._step, dynamic=False, fullgraph=False, **compile_options)
+        mode = "reduce-overhead" if _device_of(backbone).type == "cuda" else None  # CUDA graphs
+        self.step = torch.compile(self._step, mode=mode, dynamic=False, fullgraph=False)
 
     def start(self, cache: DynamicCache, valid: torch.Tensor, max_new_tokens: int) -> None:
         """Copy `cache` (batch B, length L) into the static cache, sized for `max_new_tokens`

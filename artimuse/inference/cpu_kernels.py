@@ -56,7 +56,23 @@ class PackedLinear(nn.Linear):
     """A Linear whose weight lives only in oneDNN's blocked layout (`packed_weight`)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.compiler.is_compiling():  # the compiled decode step (inference.compiled)
+            return packed_linear(x, self.packed_weight, self.bias, self.out_features)
         return torch.ops.mkldnn._linear_pointwise(x, self.packed_weight, self.bias, "none", [], "")
+
+
+@torch.library.custom_op("artimuse::packed_linear", mutates_args=())
+def packed_linear(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, out_features: int
+) -> torch.Tensor:
+    """oneDNN's packed matmul as an opaque op for torch.compile: inductor lowers
+    `mkldnn._linear_pointwise` only for weights it packed itself (frozen constants)."""
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+@packed_linear.register_fake
+def _packed_linear_shape(x, weight, bias, out_features):
+    return x.new_empty((*x.shape[:-1], out_features))
 
 
 def choose_cpu_kernels(model: nn.Module, device: torch.device, dtype: torch.dtype) -> str:
