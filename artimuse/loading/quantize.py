@@ -70,16 +70,19 @@ def quantize_language_model(
     `device`, one layer at a time. -> the bytes of the quantized weights."""
     import bitsandbytes as bnb
 
-    mapped, stored = mapped_weight_files(), 0
+    mapped, stored, released = mapped_weight_files(), 0, 0
     for name in quantized_module_names(model):
         parent_name, _, attr = name.rpartition(".")
         parent = model.get_submodule(parent_name)
         dense: nn.Linear = getattr(parent, attr)
         layer = _quantized_linear(bnb, dense, quant, device, dtype)
         setattr(parent, attr, layer)
-        release_file_pages(dense.weight, mapped)  # its bf16 bytes are not needed any more
+        released += release_file_pages(dense.weight, mapped)  # its bf16 bytes are not needed
         stored += layer.weight.nbytes
-    log.info("language model Linear weights in %s: %.2f GB", quant, stored / 1e9)
+    log.info(
+        "language model Linear weights in %s: %.2f GB (%.2f GB of mapped file released)",
+        quant, stored / 1e9, released / 1e9,
+    )
     return stored
 
 
