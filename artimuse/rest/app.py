@@ -111,7 +111,8 @@ async def _lifespan(app: FastAPI):
         state.model = await asyncio.to_thread(load, s.ckpt, **s.load_options())
     size = state.settings.queue_size
     state.queue, state.decoder = WorkQueue(size), Decoder(size)
-    state.batcher = ScoreBatcher(state.model.score_prepared, state.settings.score_batch)
+    state.batcher = ScoreBatcher(lambda batch: state.model.score_prepared(batch),
+                                 state.settings.score_batch)
     try:
         yield
     finally:
