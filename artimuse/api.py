@@ -12,6 +12,7 @@ import gc
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
@@ -97,12 +98,6 @@ class ArtiMuse:
         cache = self.engine.prefill(prepared.pixels)
         return self._scores(self.engine.scores(cache)[0], SCORE_KEYS, prepared.warnings)
 
-    def score_prepared(self, images: Sequence[PreparedImage]) -> list[Scores | ImageError]:
-        """`score` for several prepared images (from `prepare()`) as one batch: one vision pass
-        and one prefix prefill over all of them (request batching). An image whose scoring
-        failed gets its error in its place."""
-        return self._score_batch(list(images), SCORE_KEYS)
-
     def score_many(
         self,
         images: Iterable[ImageInput],
@@ -116,30 +111,28 @@ class ArtiMuse:
         `aspects=False` (datasets) asks only the total score. An unexpected failure of one
         item is logged with its traceback and yields `ItemFailed` for that item alone.
         """
-        keys = SCORE_KEYS if aspects else SCORE_KEYS[:1]
         _ = self.image_size  # an unloaded model fails here, as a whole, not item by item
-        remaining = iter(images)
-        batches = iter(lambda: list(islice(remaining, batch_size)), [])
+        prepare = partial(prepare_or_error, size=self.image_size)
+        groups = batched(images, batch_size)
         with ThreadPoolExecutor(workers) as pool:
-            pending = [pool.submit(self._pixels_or_error, x) for x in next(batches, [])]
+            pending = [pool.submit(prepare, x) for x in next(groups, [])]
             while pending:
-                upcoming = [pool.submit(self._pixels_or_error, x) for x in next(batches, [])]
-                yield from self._score_batch([f.result() for f in pending], keys)
+                upcoming = [pool.submit(prepare, x) for x in next(groups, [])]
+                yield from self.score_prepared([f.result() for f in pending], aspects)
                 pending = upcoming
 
-    def _pixels_or_error(self, image: ImageInput) -> PreparedImage | ImageError:
-        try:
-            return self.prepare(image)
-        except ImageError as error:
-            return error
-        except Exception as error:  # a bug must cost this item, not the batch
-            log.exception("preparing %s failed", _describe(image))
-            return ItemFailed(f"{_describe(image)} failed: {type(error).__name__}: {error}")
-
-    def _score_batch(self, items: list, keys: Sequence[str]) -> list[Scores | ImageError]:
+    def score_prepared(
+        self, items: Sequence[PreparedImage | ImageError], aspects: bool = True
+    ) -> list[Scores | ImageError]:
+        """`score` for several prepared images (from `prepare()`) as one batch: one vision pass
+        and one prefix prefill over all of them (request batching; each batch of `score_many`).
+        An ImageError in `items` (an image that could not be read) is passed on in its place;
+        if the batch fails, its items are scored one by one and a failed one gets its error.
+        `aspects=False`: the total score only."""
+        keys = SCORE_KEYS if aspects else SCORE_KEYS[:1]
         good = [x for x in items if isinstance(x, PreparedImage)]
         if not good:
-            return items
+            return list(items)
         try:
             scored = iter(self._forward(good, keys))
         except Exception:  # find the item at fault: score them one by one
@@ -240,6 +233,30 @@ class _Unloaded:
             f"the model {self.__dict__.get('_name')!r} was unloaded (ArtiMuse.unload()); "
             "load it again with artimuse.load() to use it"
         )
+
+
+def prepare_or_error(
+    image: ImageInput, size: int, name: str | None = None
+) -> PreparedImage | ImageError:
+    """`prepare_image`, or the ImageError saying why not: one bad image of a batch is reported
+    in its place, never raised (an unexpected failure too, as ItemFailed, logged)."""
+    try:
+        return prepare_image(image, size, name)
+    except ImageError as error:
+        return error
+    except Exception as error:  # a bug must cost this item, not the batch
+        log.exception("preparing %s failed", _describe(image))
+        return ItemFailed(f"{_describe(image)} failed: {type(error).__name__}: {error}")
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive groups of `size` (the last may be shorter): the batches `score_many` scores.
+
+    A batch's make-up changes the last bits of float scores, so a path that must give the same
+    numbers (`artimuse eval --ray`) groups images with this too.
+    """
+    remaining = iter(items)
+    return iter(lambda: list(islice(remaining, size)), [])
 
 
 def _describe(image: object) -> str:

@@ -3,6 +3,8 @@
     artimuse score IMG... [--json] [--aspects]
     artimuse assess IMG [--out results/image_results]
     artimuse eval --dataset AVA  |  --test-json FILE --images DIR   [--batch-size 8]
+    artimuse eval ... --ray [ADDRESS] [--workers N]      (Ray Data; pip install "artimuse[ray]")
+    artimuse serve [--replicas N] [--address A] [--host H --port P]          (Ray Serve)
     artimuse api [--host H --port P]      artimuse ui [...]
     artimuse download [NAME_OR_REPO] [--dir DIR]     (default: ArtiMuse into checkpoints/ArtiMuse)
 
@@ -18,22 +20,29 @@ import json
 import logging
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
-from artimuse.config import DEFAULT_BATCH_SIZE, model_options, settings_from_args
+from artimuse.config import (
+    API_PORT,
+    DEFAULT_BATCH_SIZE,
+    listen_address,
+    model_options,
+    settings_from_args,
+)
 from artimuse.errors import ArtiMuseError, InputError
 from artimuse.evaluation import (
     DATASETS_DIR,
     RESULTS_DIR,
     Dataset,
     ProgressLog,
-    build_report,
     dataset_files,
     pending,
     read_dataset,
     result_paths,
     score_dataset,
     write_json_atomic,
+    write_outputs,
 )
 from artimuse.images import ImageError
 from artimuse.prompts import RADAR_ASPECTS
@@ -209,9 +218,8 @@ def run_eval(args: argparse.Namespace) -> int:
     records = progress.read()
     todo = pending(dataset, records)
     if todo:
-        model = load_model(args)
         try:
-            _score_with_bar(model, dataset, progress, records, len(todo), args.batch_size)
+            _score_with_bar(_scorer(args), dataset, progress, records, len(todo))
         except KeyboardInterrupt:
             done = len(dataset.unique_images()) - len(pending(dataset, records))
             print(
@@ -220,16 +228,24 @@ def run_eval(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 130
-    report = build_report(dataset, model_name, records)
-    write_json_atomic(paths["results"], report.rows)
-    summary = {**report.to_json(), **{k: str(v) for k, v in paths.items()}}
-    write_json_atomic(paths["metrics"], summary)
+    report, summary = write_outputs(dataset, model_name, records, paths)
     print(
         json.dumps(summary, indent=2, ensure_ascii=False)
         if args.json
         else _eval_text(report, paths)
     )
     return 0
+
+
+def _scorer(args: argparse.Namespace):
+    """(dataset, progress, records, on_record) -> scores the pending images: in this process,
+    or with `--ray` on a Ray cluster (artimuse.distributed.evaluation)."""
+    if args.ray is not None:
+        from artimuse.distributed.evaluation import ray_eval_scorer
+
+        return ray_eval_scorer(settings_from_args(args), args.ray, args.workers, args.batch_size)
+    model = load_model(args)
+    return partial(score_dataset, model, batch_size=args.batch_size)
 
 
 def _dataset_of(args: argparse.Namespace) -> Dataset:
@@ -246,7 +262,7 @@ def _dataset_of(args: argparse.Namespace) -> Dataset:
     return dataset
 
 
-def _score_with_bar(model, dataset, progress, records, todo: int, batch_size: int) -> None:
+def _score_with_bar(score, dataset, progress, records, todo: int) -> None:
     from tqdm import tqdm
 
     total = len(dataset.unique_images())
@@ -259,7 +275,7 @@ def _score_with_bar(model, dataset, progress, records, todo: int, batch_size: in
         disable=None,
         file=sys.stderr,
     ) as bar:
-        score_dataset(model, dataset, progress, records, batch_size, lambda _: bar.update())
+        score(dataset, progress, records, on_record=lambda _: bar.update())
 
 
 def _eval_text(report, paths: dict[str, Path]) -> str:
@@ -357,7 +373,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE)
     evaluate.add_argument("--limit", type=_positive, help="only the first N entries")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    _ray_arguments(evaluate)
     evaluate.set_defaults(run=run_eval)
+
+    serve = commands.add_parser("serve", parents=[model], help="the REST service on Ray Serve")
+    _serve_arguments(serve)
+    serve.set_defaults(run=run_serve)
 
     download = commands.add_parser("download", help="get a checkpoint from the model hub")
     download.add_argument("name", nargs="?", default="ArtiMuse", metavar="NAME_OR_REPO",
@@ -371,6 +392,34 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("api", help="the REST service (artimuse api --help)", add_help=False)
     commands.add_parser("ui", help="the web app (artimuse ui --help)", add_help=False)
     return parser
+
+
+def _ray_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Ray (pip install 'artimuse[ray]')")
+    group.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="score on Ray: the cluster at ADDRESS, else RAY_ADDRESS, else a local Ray",
+    )
+    group.add_argument(
+        "--workers", type=_positive, help="with --ray: model actors (default: 1 per GPU, else 1)"
+    )
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    host, port = listen_address(API_PORT)
+    parser.add_argument("--replicas", type=_positive, default=1, help="each with its own model")
+    parser.add_argument("--address", help="a Ray cluster (default RAY_ADDRESS, else a local Ray)")
+    parser.add_argument("--host", default=host)
+    parser.add_argument("--port", type=int, default=port)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from artimuse.distributed.serve import main as serve
+
+    return serve(args, settings_from_args(args))
 
 
 def _image_arguments(parser: argparse.ArgumentParser) -> None:

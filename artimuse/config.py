@@ -88,6 +88,8 @@ VARIABLES = (
              "missing checkpoint from the hub at start-up (hosted demos)"),
     Variable("HOST", DEFAULT_HOST, "listen address of the web app and the REST service"),
     Variable("PORT", f"{WEBAPP_PORT} / {API_PORT}", "port of the web app / the REST service"),
+    Variable("RAY_ADDRESS", "", "the Ray cluster `eval --ray` and `serve` join (Ray reads it "
+             "too); unset: they start a local Ray"),
 )
 
 
@@ -240,6 +242,11 @@ class ServiceSettings:
             connections=ConnectionLimits.from_env(),
         )
         return cls(**{**values, **overrides})
+
+
+def ray_address() -> str | None:
+    """RAY_ADDRESS: the Ray cluster that `eval --ray` and `serve` join when given no address."""
+    return env_text("RAY_ADDRESS", "") or None
 
 
 def listen_address(default_port: int) -> tuple[str, int]:

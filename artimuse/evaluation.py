@@ -156,40 +156,65 @@ def score_dataset(
     batch_size: int = 8,
     on_record: Callable[[dict], None] = lambda record: None,
 ) -> dict[str, dict]:
-    """Score the `pending` images, logging each record as it comes; return image -> record.
+    """Score the `pending` images in this process, logging each record as it comes.
 
-    Records are `{"image", "score"}` or `{"image", "error": one of FAILURE_KINDS, "detail"}`.
+    Records are `{"image", "score"}` or `{"image", "error": one of FAILURE_KINDS, "detail"}`;
+    returns `records` (image -> record), updated.
     """
-    todo = pending(dataset, records)
+    keep = recorder(records, progress, on_record)
+    present = present_images(dataset, pending(dataset, records), keep)
+    paths = (str(dataset.path_of(image)) for image in present)
+    results = model.score_many(paths, batch_size=batch_size, aspects=False)
+    for image, result in zip(present, results, strict=True):
+        failed = isinstance(result, ImageError)
+        keep(failed_record(image, result) if failed else scored_record(image, result.total))
+    return records
+
+
+def recorder(
+    records: dict[str, dict], progress: ProgressLog, on_record: Callable[[dict], None]
+) -> Callable[[dict], None]:
+    """record -> appended to the progress log (durable at once), kept in `records`, reported."""
+
+    def keep(record: dict) -> None:
+        progress.append([record])
+        records[record["image"]] = record
+        on_record(record)
+
+    return keep
+
+
+def present_images(
+    dataset: Dataset, todo: Sequence[str], keep: Callable[[dict], None]
+) -> list[str]:
+    """The `todo` images inside the images folder whose file exists, in order; the others are
+    kept now, as `outside` or `missing`."""
     for image in (i for i in todo if not dataset.is_inside(i)):
         detail = f"refused: the path leads outside the images folder {dataset.images_dir}"
-        _keep(records, progress, on_record, _failure(image, OUTSIDE, detail))
+        keep(_failure(image, OUTSIDE, detail))
     todo = [i for i in todo if dataset.is_inside(i)]
     present = [i for i in todo if dataset.path_of(i).is_file()]
     found = set(present)
     for image in (i for i in todo if i not in found):
-        _keep(records, progress, on_record, _failure(image, MISSING, "no such file"))
-    paths = (str(dataset.path_of(image)) for image in present)
-    results = model.score_many(paths, batch_size=batch_size, aspects=False)
-    for image, result in zip(present, results, strict=True):
-        if isinstance(result, ItemFailed):
-            record = _failure(image, FAILED, str(result))
-        elif isinstance(result, ImageError):
-            record = _failure(image, UNREADABLE, str(result))
-        else:
-            record = {"image": image, "score": result.total}
-        _keep(records, progress, on_record, record)
-    return records
+        keep(_failure(image, MISSING, "no such file"))
+    return present
+
+
+def scored_record(image: str, total: float) -> dict:
+    return {"image": image, "score": total}
+
+
+def failed_record(image: str, error: ImageError) -> dict:
+    """`failed` for an unexpected failure (ItemFailed), `unreadable` for a bad image."""
+    return _failure(image, error_kind(error), str(error))
+
+
+def error_kind(error: ImageError) -> str:
+    return FAILED if isinstance(error, ItemFailed) else UNREADABLE
 
 
 def _failure(image: str, kind: str, detail: str) -> dict:
     return {"image": image, "error": kind, "detail": detail}
-
-
-def _keep(records: dict, progress: ProgressLog, on_record: Callable, record: dict) -> None:
-    progress.append([record])
-    records[record["image"]] = record
-    on_record(record)
 
 
 def correlations(predicted: Sequence[float], truth: Sequence[float]) -> dict[str, float | None]:
@@ -238,6 +263,18 @@ def build_report(dataset: Dataset, model_name: str, records: dict[str, dict]) ->
         records.get(i) or _failure(i, MISSING, "not scored") for i in pending(dataset, records)
     ]
     return Report(dataset.name, model_name, rows, metrics, len(dataset.samples), failures)
+
+
+def write_outputs(
+    dataset: Dataset, model_name: str, records: dict[str, dict], paths: dict[str, Path]
+) -> tuple[Report, dict]:
+    """Write the seed-format results and the metrics file; return the report and the summary
+    (the metrics file's content: metrics, counts, failures and the three paths)."""
+    report = build_report(dataset, model_name, records)
+    write_json_atomic(paths["results"], report.rows)
+    summary = {**report.to_json(), **{k: str(v) for k, v in paths.items()}}
+    write_json_atomic(paths["metrics"], summary)
+    return report, summary
 
 
 def result_paths(out_dir: Path, dataset: str, model_name: str) -> dict[str, Path]:

@@ -22,7 +22,7 @@ import argparse
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
@@ -66,11 +66,12 @@ from artimuse.rest.uploads import (
     upload_label,
 )
 from artimuse.rest.work_queue import WorkQueue
-from artimuse.results import Event
+from artimuse.results import Event, Scores
 from artimuse.serialization import event_payload, infer_payload, score_payload
 
 log = logging.getLogger(__name__)
 NDJSON = "application/x-ndjson"
+ScoreUpload = Callable[[PreparedImage], Awaitable[Scores]]  # how `/score` scores one upload
 
 # Declares bearer auth in the OpenAPI schema (the "Authorize" button of /docs); the check
 # itself is `ApiKeyMiddleware`, which runs before a body is read.
@@ -226,21 +227,30 @@ async def infer(
     return infer_payload(assessment)
 
 
+def get_scorer(request: Request, queue: WorkQueue = Depends(get_queue)) -> ScoreUpload:
+    """How `/score` scores an upload: with the requests waiting at the same time, as one batch
+    (`inference.batcher`) on the work queue. A Ray Serve replica overrides this dependency with
+    its own `@serve.batch` (artimuse.distributed.serve)."""
+    batcher: ScoreBatcher = request.app.state.batcher
+
+    async def score_waiting(upload: PreparedImage) -> Scores:
+        ticket = batcher.submit(upload)
+        try:
+            return await queue.run(lambda: batcher.result(ticket))
+        finally:
+            batcher.discard(ticket)  # a client gone before its turn: nobody scores its image
+
+    return score_waiting
+
+
 async def score(
-    request: Request,
     upload: PreparedImage = Depends(accepted_upload),
-    model: ArtiMuse = Depends(get_model),
-    queue: WorkQueue = Depends(get_queue),
+    scorer: ScoreUpload = Depends(get_scorer),
 ) -> dict:
     """Total score, the seven aspect scores and the total's distribution; no comments.
 
-    Requests waiting at the same time are scored as one batch (`inference.batcher`)."""
-    batcher: ScoreBatcher = request.app.state.batcher
-    ticket = batcher.submit(upload)
-    try:
-        return score_payload(await queue.run(lambda: batcher.result(ticket)))
-    finally:
-        batcher.discard(ticket)  # a client gone before its turn: nobody scores its image
+    Requests waiting at the same time are scored as one batch (`get_scorer`)."""
+    return score_payload(await scorer(upload))
 
 
 async def infer_stream(
