@@ -19,6 +19,7 @@ GOOD = [f"img{i}.png" for i in range(7)]
 # batches of 3 in this order mix good images with the corrupt one and a missing one
 ENTRIES = ["img0.png", "broken.png", "img1.png", "img2.png", "absent.jpg", "img3.png"]
 ENTRIES += ["img4.png", "img0.png", "img5.png", "img6.png"]  # img0 twice: scored once
+ENTRIES += ["../test.json"]  # outside the images folder: refused
 
 
 @pytest.fixture()
@@ -80,7 +81,14 @@ def test_two_workers_give_the_one_process_files_exactly(
     alone = run(eval_argv(dataset_dir, tmp_path / "alone"), capsys)
     on_ray = run(eval_argv(dataset_dir, tmp_path / "ray", "--ray", "--workers", "2"), capsys)
 
-    assert alone["counts"] == {"entries": 10, "scored": 8, "missing": 1, "unreadable": 1}
+    assert alone["counts"] == {
+        "entries": 11,
+        "scored": 8,
+        "missing": 1,
+        "unreadable": 1,
+        "outside": 1,
+        "failed": 0,
+    }
     results = "set_tiny-a.json"
     assert (tmp_path / "ray" / results).read_bytes() == (tmp_path / "alone" / results).read_bytes()
     drop_paths = lambda summary: {k: v for k, v in summary.items() if k not in PATH_KEYS}  # noqa: E731
@@ -110,7 +118,7 @@ def test_a_resumed_run_on_ray_scores_only_what_is_missing(
     run(eval_argv(dataset_dir, tmp_path / "alone"), capsys)
     resumed = run(eval_argv(dataset_dir, tmp_path / "ray", "--ray", "--workers", "2"), capsys)
 
-    assert 0 < len(todo) < 9 and resumed["counts"]["scored"] == 8  # 9 distinct images
+    assert 0 < len(todo) < 10 and resumed["counts"]["scored"] == 8  # 10 distinct images
     lines = (tmp_path / "ray" / progress).read_text().splitlines()
     assert lines[:4] == done[:4] and len(lines) == 4 + len(todo)  # each missing one, once
     results = "set_tiny-a.json"
