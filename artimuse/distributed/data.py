@@ -62,8 +62,9 @@ def score_images(
     cpus_per_worker: float | None = None,
     gpus_per_worker: float | None = None,
 ) -> ray.data.Dataset:
-    """Score images on Ray; returns a lazy `ray.data.Dataset`, one row per image:
-    `path`, `total` (0-100), the 7 aspect scores if `aspects` (`ASPECT_COLUMNS`), `error`.
+    """Score images on Ray; returns a lazy `ray.data.Dataset`, one row per image: `path`,
+    `total` (0-100), the 7 aspect scores if `aspects` (`ASPECT_COLUMNS`), `warnings`, `error`
+    and `error_kind` ("unreadable" or "failed"; None with `error` for a scored image).
 
     `images` is a list of paths (on a file system every node sees) or a Dataset with a `path`
     column (and optionally `bytes`, as `ray.data.read_binary_files(..., include_paths=True)`
@@ -101,7 +102,7 @@ class ScorerSpec:
     checkpoints_dir: str = field(default_factory=downloads_dir)  # where a node puts a hub id
 
 
-def group_dataset(paths: Sequence[str], batch_size: int):
+def group_dataset(paths: Sequence[str], batch_size: int) -> ray.data.Dataset:
     """paths -> a Dataset of `{"paths": [...]}` rows, `batched` exactly as `score_many` does."""
     ray = require_ray("data")
     rows = [{"paths": group} for group in batched(paths, batch_size)]
@@ -191,6 +192,7 @@ def _table(columns: dict[str, list], aspects: bool):
 
 
 def scored(groups: ray.data.Dataset, spec: ScorerSpec, workers: Workers) -> ray.data.Dataset:
+    """Groups -> decoded as CPU tasks -> scored by `workers.count` actors -> a row per image."""
     ray = require_ray("data")
     decoded = groups.map(_decode_group, fn_kwargs={"size": image_size_of(spec)}, num_cpus=1)
     return decoded.map_batches(
