@@ -2,9 +2,9 @@
 
 Each replica holds its own model (one GPU when the cluster has GPUs) and serves the app of
 `artimuse.rest.app.create_app`, so routes, auth, limits and messages are the one-process
-service's. Two additions: `/score` requests that arrive together are scored as one engine
-batch (`@serve.batch`, a few ms of waiting at most), and every response names the replica
-that answered in an `X-Replica` header.
+service's. Two differences: `/score` requests that arrive together are batched by Serve's
+`@serve.batch` (a few ms of waiting at most) in place of the service's own batcher, and every
+response names the replica that answered in an `X-Replica` header.
 """
 
 from __future__ import annotations
