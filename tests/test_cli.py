@@ -13,6 +13,7 @@ from PIL import Image
 from scipy import stats
 
 from artimuse import cli
+from artimuse.cli import model as cli_model
 from artimuse.config import settings_from_args
 from artimuse.errors import CheckpointNotFound
 from artimuse.images import ImageError, open_image
@@ -69,7 +70,7 @@ def toy(tmp_path, monkeypatch):
 
 
 def use_model(monkeypatch, model) -> None:
-    monkeypatch.setattr(cli, "load_model", lambda args: model)
+    monkeypatch.setattr(cli_model, "load_model", lambda args: model)
 
 
 # --- eval -----------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ def test_interrupted_then_resumed_equals_one_run(toy, monkeypatch, capsys):
 def test_a_finished_run_is_not_scored_again(toy, monkeypatch, capsys):
     use_model(monkeypatch, BrightnessModel())
     run(["eval", "--dataset", "toy", "--ckpt", "m"], capsys)
-    monkeypatch.setattr(cli, "load_model", lambda *a, **k: pytest.fail("model loaded again"))
+    monkeypatch.setattr(cli_model, "load_model", lambda *a, **k: pytest.fail("model loaded again"))
     (toy / "test_datasets/toy/images/broken.png").unlink()  # failed ones are retried...
     (toy / "test_datasets/toy/test.json").write_text(
         json.dumps([{"image": i, "gt_score": TRUTH[i]} for i in LEVELS])  # ...unless gone
@@ -137,7 +138,7 @@ def test_a_finished_run_is_not_scored_again(toy, monkeypatch, capsys):
 
 
 def test_malformed_test_json_is_a_clear_error(toy, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_model", lambda *a, **k: pytest.fail("model loaded"))
+    monkeypatch.setattr(cli_model, "load_model", lambda *a, **k: pytest.fail("model loaded"))
     (toy / "test_datasets/toy/test.json").write_text('[{"image": "a.png", "gt_score": 3},')
     code, _, err = run(["eval", "--dataset", "toy"], capsys)
     assert code == 2 and "test.json is not valid JSON" in err
@@ -214,7 +215,7 @@ def test_seed_flags_name_the_checkpoint_and_device(monkeypatch, capsys):
         seen.update(ckpt=settings_from_args(args).ckpt, device=args.device)
         raise CheckpointNotFound("checkpoint directory not found: checkpoints/ArtiMuse")
 
-    monkeypatch.setattr(cli, "load_model", fake_load)
+    monkeypatch.setattr(cli_model, "load_model", fake_load)
     argv = ["assess", "--model_name", "ArtiMuse", "--image_path", "x.jpg", "--device", "cuda:0"]
     code, _, err = run(argv, capsys)
     assert seen == {"ckpt": str(Path("checkpoints/ArtiMuse")), "device": "cuda:0"}

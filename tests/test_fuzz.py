@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 import artimuse
 from artimuse import cli
+from artimuse.cli import model as cli_model
 from artimuse.config import ServiceSettings
 from artimuse.images import ORIENTATION_IGNORED
 from artimuse.rest.app import create_app
@@ -111,7 +112,7 @@ def test_batches_answer_per_file_as_score_does(client, verdicts):
 
 
 def test_the_cli_gives_the_same_verdicts(fast_model, verdicts, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_model", lambda args: fast_model)
+    monkeypatch.setattr(cli_model, "load_model", lambda args: fast_model)
     paths = []
     for index, hostile in enumerate(INPUTS):
         path = tmp_path / f"{index:03d}.img"
@@ -133,7 +134,7 @@ def test_the_cli_gives_the_same_verdicts(fast_model, verdicts, tmp_path, monkeyp
 
 
 def test_eval_over_hostile_files_finishes_and_counts(fast_model, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_model", lambda args: fast_model)
+    monkeypatch.setattr(cli_model, "load_model", lambda args: fast_model)
     monkeypatch.chdir(tmp_path)
     images = tmp_path / "set" / "images"
     images.mkdir(parents=True)

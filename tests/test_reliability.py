@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from artimuse import cli
+from artimuse.cli import model as cli_model
 from artimuse.config import ServiceSettings
 from artimuse.errors import ItemFailed
 from artimuse.evaluation import ProgressLog, read_dataset, score_dataset
@@ -151,7 +152,7 @@ def test_meta_names_the_checkpoint_without_its_path(client, tiny_model):
 
 def test_a_format_the_service_refuses_the_cli_refuses(client, tiny_model, tmp_path, capsys,
                                                       monkeypatch):
-    monkeypatch.setattr(cli, "load_model", lambda args: tiny_model)
+    monkeypatch.setattr(cli_model, "load_model", lambda args: tiny_model)
     path = tmp_path / "a.ppm"
     Image.new("RGB", (8, 8)).save(path, "PPM")
     assert client.post("/score", files={"file": ("a.ppm", path.read_bytes())}).status_code == 415
