@@ -26,7 +26,8 @@ from artimuse.distributed.cluster import (
 )
 from artimuse.errors import ItemFailed
 from artimuse.images import ImageError, PreparedImage
-from artimuse.rest.app import create_app, get_scorer
+from artimuse.rest.app import create_app
+from artimuse.rest.routes import get_scorer
 from artimuse.results import Scores
 
 serve = require_ray("serve").serve  # RayNotInstalled, with the pip command, if it is not there
