@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from artimuse.config import Settings, check_quant, resolve_device, resolve_dtype
+from artimuse.config import Settings, check_quant
+from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.errors import InputError, ItemFailed
 from artimuse.images import ImageError, ImageInput, PreparedImage, prepare_image
 from artimuse.inference.engine import Engine

@@ -35,9 +35,9 @@ from artimuse.config import (
     environment_help,
     listen_address,
     model_options,
-    resolve_device,
     settings_from_args,
 )
+from artimuse.devices import resolve_device
 from artimuse.errors import ArtiMuseError
 from artimuse.inference.batcher import ScoreBatcher
 from artimuse.loading.checkpoint import resolve_checkpoint

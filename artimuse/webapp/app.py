@@ -28,10 +28,10 @@ from artimuse.config import (
     environment_help,
     listen_address,
     model_options,
-    resolve_device,
     settings_from_args,
 )
 from artimuse.config import auto_download as auto_download_from_env
+from artimuse.devices import resolve_device
 from artimuse.errors import ArtiMuseError
 from artimuse.loading.downloads import DownloadService
 from artimuse.webapp import download

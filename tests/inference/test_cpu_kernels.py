@@ -119,7 +119,7 @@ def test_packed_model_gives_the_plain_models_scores_and_comments(tmp_path, monke
 
 def test_two_engines_over_one_checkpoint_give_the_same_scores(tmp_path):
     """Building an engine changes nothing: the kernel choice was made once, when loading."""
-    from artimuse.config import resolve_device
+    from artimuse.devices import resolve_device
     from artimuse.inference.engine import Engine
     from artimuse.loading.checkpoint import load_checkpoint
 

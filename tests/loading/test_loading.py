@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import artimuse
-from artimuse.config import resolve_device, resolve_dtype
+from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.loading.checkpoint import read_config
 from artimuse.prompts import DEFAULT_SYSTEM_MESSAGE
 from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
