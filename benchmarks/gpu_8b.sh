@@ -53,7 +53,7 @@ echo "checkpoint ready after $(( $(date +%s) - start )) s" | tee -a "$OUT/checkp
 
 left=$(( TOTAL_S - ($(date +%s) - start) ))
 deadline=$(( left > 170 ? left - 150 : 20 ))
-timeout --signal=INT "$left" python benchmarks/bench.py \
+timeout --signal=INT "$left" python -m benchmarks.bench \
   --preset "$PRESET" --device "$DEVICE" --dtype bfloat16 --new-tokens "$NEW_TOKENS" \
   --baseline seed --ckpt-dir "$CKPT_DIR" --repeats 5 --report-repeats 2 \
   --decode-steps 64 --dataset-images 48 --seed-dataset-images 16 --repeat-rss 10 \
