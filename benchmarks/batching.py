@@ -1,7 +1,7 @@
 """Batching across requests: `/score` throughput of the REST service with N concurrent clients,
 score passes batched (`ServiceSettings.score_batch`) against one at a time (`score_batch=1`).
 
-    python benchmarks/batching.py --preset tiny --clients 1,8,32 --requests 96
+    python -m benchmarks.batching --preset tiny --clients 1,8,32 --requests 96
 
 The service runs in this process (uvicorn on 127.0.0.1, a free port) around one loaded model;
 the clients are httpx coroutines sending requests back to back. Prints one JSON object: per

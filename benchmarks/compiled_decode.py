@@ -1,6 +1,6 @@
 """The compiled decode step (ARTIMUSE_COMPILE=1) against eager decoding, on one loaded model.
 
-    python benchmarks/compiled_decode.py --preset 1b --device cpu --threads 2 --new-tokens 64
+    python -m benchmarks.compiled_decode --preset 1b --device cpu --threads 2 --new-tokens 64
 
 For each way: the first decode at batch 8 and at batch 1 (for the compiled way that includes
 compiling the step), then decode ms/step at batch 1 and 8 against the bound of reading the LM's
@@ -15,20 +15,18 @@ import copy
 import dataclasses
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script from anywhere
+import torch
 
-import torch  # noqa: E402
-from bench import full_report, lm_read_bytes  # noqa: E402
-from measure import GB, make_images, memory_bandwidth, sync  # noqa: E402
-
-import artimuse  # noqa: E402
-from artimuse.prompts import ASPECTS  # noqa: E402
-from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint  # noqa: E402
+import artimuse
+from artimuse.prompts import ASPECTS
+from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
+from benchmarks.decode import lm_read_bytes
+from benchmarks.measure import GB, make_images, memory_bandwidth, sync
+from benchmarks.report import full_report
 
 WAYS = ("eager", "compiled")
 
@@ -36,9 +34,10 @@ WAYS = ("eager", "compiled")
 def decode(model, cache, batch: int, steps: int) -> tuple[list[list[int]], list[float]]:
     """Greedy tokens (steps x batch) and the wall time of each step after the first."""
     engine = model.engine
+    engine.ignore_eos = True  # every step runs: the same work each time
     suffixes = [engine.comment_suffix(ASPECTS[i % len(ASPECTS)]) for i in range(batch)]
     tokens, stamps = [], []
-    for step in engine.generate(copy.deepcopy(cache), suffixes, steps, ignore_eos=True):
+    for step in engine.generate(copy.deepcopy(cache), suffixes, steps):
         tokens.append(step)
         stamps.append(time.perf_counter())
     return tokens, [b - a for a, b in zip(stamps, stamps[1:])]

@@ -76,7 +76,7 @@ ckpt_left=$(left)
 bench_s=$(( ckpt_left * 38 / 100 ))
 deadline=$(( bench_s > 120 ? bench_s - 60 : 20 ))
 baseline=(); [ "${SEED:-0}" = 1 ] && baseline=(--baseline seed)
-timeout --signal=INT "$bench_s" python benchmarks/bench.py \
+timeout --signal=INT "$bench_s" python -m benchmarks.bench \
   --preset "$PRESET" --device "$DEVICE" --dtype bfloat16 --new-tokens "$NEW_TOKENS" \
   "${baseline[@]}" --ckpt-dir "$CKPT_DIR" --repeats 5 --report-repeats 2 --skip rss \
   --decode-steps 64 --dataset-images 64 --dataset-batches 1,8,32 --seed-dataset-images 16 \
@@ -84,18 +84,18 @@ timeout --signal=INT "$bench_s" python benchmarks/bench.py \
   2> >(tee "$OUT/bench-$PRESET.log" >&2) > "$OUT/bench-$PRESET.stdout.json" || true
 echo "bf16 benchmark done after $(( $(date +%s) - start )) s"
 
-timeout --signal=INT "$(share 40)" python benchmarks/compiled_decode.py "${COMMON[@]}" \
+timeout --signal=INT "$(share 40)" python -m benchmarks.compiled_decode "${COMMON[@]}" \
   --new-tokens "$NEW_TOKENS" --decode-steps 64 --bandwidth-gb 4 \
   --out "$OUT/compiled-$PRESET.json" 2> "$OUT/compiled-$PRESET.log" > /dev/null || true
 echo "compiled decode done after $(( $(date +%s) - start )) s"
 
-timeout --signal=INT "$(share 65)" python benchmarks/quant.py "${COMMON[@]}" \
+timeout --signal=INT "$(share 65)" python -m benchmarks.quant "${COMMON[@]}" \
   --images "${QUANT_IMAGES:-6}" --tokens 32 --aspects 8 \
   --out "$OUT/quant-$PRESET.json" 2> "$OUT/quant-$PRESET.log" > /dev/null || true
 echo "quantized weights done after $(( $(date +%s) - start )) s"
 
 if python -c 'import fastapi, uvicorn, httpx, multipart' 2>/dev/null; then
-  timeout --signal=INT "$(( $(left) > 20 ? $(left) - 5 : 15 ))" python benchmarks/batching.py \
+  timeout --signal=INT "$(( $(left) > 20 ? $(left) - 5 : 15 ))" python -m benchmarks.batching \
     "${COMMON[@]}" --clients 1,8,32 --requests "${BATCH_REQUESTS:-64}" \
     --out "$OUT/batching-$PRESET.json" 2> "$OUT/batching-$PRESET.log" > /dev/null || true
 else

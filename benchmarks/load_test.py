@@ -2,9 +2,9 @@
 
     # start the service itself (with the ARTIMUSE_* environment), run, stop it:
     ARTIMUSE_CKPT=tests/data/tiny-a ARTIMUSE_DEVICE=cpu ARTIMUSE_DTYPE=float32 \\
-        python benchmarks/load_test.py --launch --clients 32 --duration 120
+        python -m benchmarks.load_test --launch --clients 32 --duration 120
     # or against a service that already runs on this machine:
-    python benchmarks/load_test.py --url http://127.0.0.1:8000 --pid 12345
+    python -m benchmarks.load_test --url http://127.0.0.1:8000 --pid 12345
 
 Each client sends requests back to back, cycling through `--endpoints`; a 503 (queue full) is
 counted apart from errors and the client waits its Retry-After, as a polite client would.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import resource
 import statistics
@@ -15,8 +14,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-
-from artimuse.inference.engine import Engine
 
 GB = 1e9
 
@@ -66,19 +63,6 @@ def slope(values: list[float]) -> float:
     if len(values) < 2:
         return 0.0
     return float(np.polyfit(np.arange(len(values)), np.asarray(values, dtype=np.float64), 1)[0])
-
-
-@contextmanager
-def forced_length(engine: Engine) -> Iterator[None]:
-    """Make every comment run to `max_new_tokens` (EOS ignored): timings then count N tokens.
-
-    Patches this engine instance only, so `assess` / `stream` run their real code path.
-    """
-    engine.generate = functools.partial(Engine.generate, engine, ignore_eos=True)
-    try:
-        yield
-    finally:
-        del engine.generate
 
 
 def make_images(folder: Path, count: int, seed: int = 0) -> list[Path]:
@@ -145,9 +129,9 @@ def matmul_speed(
     device: torch.device,
     rows: tuple[int, ...] = (1, 8, 256),
 ) -> dict:
-    """ms and GFLOP/s of one of the model's Linear layers (in its dtype, with the kernel the
-    engine chose: see artimuse/cpu_compute.py) and of a plain float32 matmul of the same shape,
-    for inputs of `rows` rows: shows how well this machine multiplies the model's dtype."""
+    """ms and GFLOP/s of one of the model's Linear layers (in its dtype, with the kernel chosen
+    for it: see artimuse/inference/cpu_kernels.py) and of a plain float32 matmul of the same
+    shape, for inputs of `rows` rows: shows how well this machine multiplies the model's dtype."""
     plain = torch.randn(layer.out_features, layer.in_features, device=device)
     kernels = {
         f"model_{str(dtype).removeprefix('torch.')}": (layer, dtype),
@@ -161,6 +145,13 @@ def matmul_speed(
             flops = 2 * m * layer.out_features * layer.in_features
             out[f"{name}_rows_{m}"] = {"ms": 1000 * seconds, "gflops": flops / seconds / GB}
     return out
+
+
+def weight_bytes(module: torch.nn.Module) -> int:
+    """Parameters, and the Linear weights that the CPU kernels moved into packed buffers."""
+    return sum(
+        t.nbytes for t in (*module.parameters(), *module.buffers()) if t.dtype.is_floating_point
+    )
 
 
 def cpu_features() -> dict:

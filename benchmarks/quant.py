@@ -3,7 +3,7 @@
 Each mode loads in a fresh subprocess (peak RSS and GPU memory are per process), scores the same
 images and decodes the first comment tokens greedily; the parent prints one JSON object:
 
-    python benchmarks/quant.py --preset 1b --device cpu --images 20 --threads 2
+    python -m benchmarks.quant --preset 1b --device cpu --images 20 --threads 2
 
 Drift is measured against `none` on the same images: mean and max absolute difference of the
 total and of the 7 aspect scores, and the share of the first `--tokens` greedy comment tokens
@@ -25,14 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script from anywhere
+import torch
 
-import torch  # noqa: E402
-from measure import make_images  # noqa: E402
-
-import artimuse  # noqa: E402
-from artimuse.prompts import ASPECTS, SCORE_KEYS  # noqa: E402
-from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint  # noqa: E402
+import artimuse
+from artimuse.prompts import ASPECTS, SCORE_KEYS
+from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
+from benchmarks.measure import make_images
 
 MODES = ("none", "int8", "nf4")
 GB = 1e9
@@ -48,6 +46,7 @@ def measure_mode(args: argparse.Namespace) -> dict:
     out = {"load_s": time.perf_counter() - start, "rss_after_load_gb": _peak_rss() / GB}
     out["gpu_after_load_gb"] = _gpu_peak(device)
     engine, aspects = model.engine, list(ASPECTS[: args.aspects])
+    engine.ignore_eos = True  # every comment runs its full length: the same work each time
     suffixes = [engine.comment_suffix(a) for a in aspects]
     score_times, decode_times, scores, tokens = [], [], [], []
     for path in sorted(Path(args.images_dir).glob("*.jpg"))[: args.images]:
@@ -61,7 +60,7 @@ def measure_mode(args: argparse.Namespace) -> dict:
         scores.append(values)
         if args.tokens:
             started = time.perf_counter()
-            steps = list(engine.generate(cache, suffixes, args.tokens, ignore_eos=True))
+            steps = list(engine.generate(cache, suffixes, args.tokens))
             decode_times.append((time.perf_counter() - started) / len(steps))
             tokens.append([list(row) for row in zip(*steps)])  # (aspects, tokens)
     out.update(
@@ -118,7 +117,7 @@ def drift(base: dict, other: dict) -> dict:
 
 
 def run_child(args: argparse.Namespace, mode: str) -> dict:
-    command = [sys.executable, __file__, "--child", mode, "--ckpt", str(args.ckpt),
+    command = [sys.executable, "-m", "benchmarks.quant", "--child", mode, "--ckpt", str(args.ckpt),
                "--device", args.device, "--dtype", args.dtype, "--images", str(args.images),
                "--images-dir", str(args.images_dir), "--tokens", str(args.tokens),
                "--aspects", str(args.aspects), "--threads", str(args.threads or 0)]

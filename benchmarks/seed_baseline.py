@@ -61,12 +61,12 @@ class SeedBaseline:
         pixel_values: torch.Tensor,
         keys: Sequence[str],
         max_new_tokens: int,
-        ignore_eos: bool = False,
     ) -> Iterator[list[int]]:
         """Greedy decoding of whole prompts as one left-padded batch (`batch_chat`; one row =
         `chat`): the vision encoder runs once per row, the prefill covers every whole prompt.
 
-        Yields every row's new token per step, like `Engine.generate`.
+        Yields every row's new token per step, like `Engine.generate`, and like it decodes
+        `max_new_tokens` regardless of EOS when the engine's `ignore_eos` is set.
         """
         # Whole prompts left-padded as the engine pads suffixes, over an empty prefix: positions
         # are then what `generate` derives from the mask.
@@ -82,7 +82,7 @@ class SeedBaseline:
         for step in range(max_new_tokens):
             token = torch.where(ended, im_end, self.engine.lm_head(last).argmax(-1))  # (n,)
             yield token.tolist()
-            if not ignore_eos:
+            if not self.engine.ignore_eos:
                 ended |= token == im_end
             if bool(ended.all()) or step == max_new_tokens - 1:
                 return
@@ -101,10 +101,10 @@ class SeedBaseline:
         )
         return out.last_hidden_state[:, -1]  # (n, H)
 
-    def comments(self, pixel_values, aspects, max_new_tokens, ignore_eos=False) -> list[list]:
+    def comments(self, pixel_values, aspects, max_new_tokens) -> list[list]:
         """Token ids per aspect, all aspects as one batch."""
         keys = [f"comment:{a}" for a in aspects]
-        steps = list(self.generate(pixel_values, keys, max_new_tokens, ignore_eos))
+        steps = list(self.generate(pixel_values, keys, max_new_tokens))
         return [list(row) for row in zip(*steps)]
 
     def dataset(self, paths: Sequence) -> list[float]:

@@ -1,8 +1,9 @@
 """The benchmark runs end to end on the tiny preset and its seed baseline computes the same scores.
 
-A smoke test of `benchmarks/bench.py` (a script, not a test of speed): every part runs with the
-smallest settings, the JSON has every key with sane values, and the seed's way (one prompt at a
-time, no shared prefix) gives the engine's scores and tokens in float32.
+A smoke test of `python -m benchmarks.bench` (a script, not a test of speed): every part runs
+with the smallest settings, the JSON has every key with sane values, every comment is forced to
+its full length, and the seed's way (one prompt at a time, no shared prefix) gives the engine's
+scores and tokens in float32. The targets table is judged on a made-up result.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from artimuse.prompts import ASPECTS
+from benchmarks.context import load_model
+from benchmarks.seed_baseline import SeedBaseline
+from benchmarks.targets import judge
+from tests.helpers import CONFORMANCE_IMAGES, TINY_A
+
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "benchmarks" / "bench.py"
 
 POSITIVE = {
     "load": [
@@ -73,7 +79,8 @@ def result(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("bench")
     command = [
         sys.executable,
-        str(BENCH),
+        "-m",
+        "benchmarks.bench",
         "--preset",
         "tiny",
         "--dtype",
@@ -103,7 +110,8 @@ def result(tmp_path_factory) -> dict:
         "--out",
         str(tmp / "bench.json"),
     ]
-    done = subprocess.run(command, cwd=tmp, capture_output=True, text=True, timeout=300)
+    # From the repository root, where `benchmarks` is a package (it is not installed).
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     printed = json.loads(done.stdout)
     assert printed == json.loads((tmp / "bench.json").read_text(encoding="utf-8"))
@@ -149,3 +157,46 @@ def test_seed_baseline_computes_the_engines_scores_and_tokens(result):
         set(check["scores"]["seed"]) == set(check["scores"]["engine"])
         and len(check["scores"]["seed"]) == 8
     )
+
+
+def test_the_benchmarks_model_decodes_every_comment_to_its_full_length():
+    """tiny-a ends this image's first comment after a few tokens; the benchmark's engine and the
+    seed's way on it both decode all 40, so that every timing counts the same work."""
+    model = load_model(TINY_A, "cpu", "float32")
+    e, pixels = model.engine, model.pixels(CONFORMANCE_IMAGES["gradient_640x480_q95"])
+    suffixes = [e.comment_suffix(ASPECTS[0])]
+    assert len(list(e.generate(e.prefill(pixels), suffixes, 40))) == 40
+    assert [len(row) for row in SeedBaseline(e).comments(pixels, ASPECTS[:1], 40)] == [40]
+    e.ignore_eos = False  # the premise: without it, this comment ends early
+    assert len(list(e.generate(e.prefill(pixels), suffixes, 40))) < 40
+
+
+def test_targets_judge_the_figures_of_their_preset_and_device():
+    result = {
+        "preset": "1b",
+        "device": "cpu",
+        "new_tokens": 64,
+        "scores": {"scores_s": 1.5},
+        "report": {"report_s": 20.0},
+    }
+    rows = {row["figure"]: row for row in judge(result)}
+    assert rows["scores.scores_s"] == {
+        "figure": "scores.scores_s",
+        "value": 1.5,
+        "goal": "<= 2",
+        "met": True,
+    }
+    assert rows["report.report_s"]["met"] is False
+    assert "128-token" in rows["report.report_s"]["note"]
+    assert rows["decode.batch_8.over_bound"] == {
+        "figure": "decode.batch_8.over_bound",
+        "value": None,
+        "goal": "<= 1.5",
+        "met": None,
+    }
+    assert judge({**result, "preset": "tiny"}) == []
+    gpu = judge({**result, "preset": "8b", "device": "cuda:1", "new_tokens": 256})
+    assert [(row["figure"], row["met"]) for row in gpu] == [
+        ("scores.scores_s", False),
+        ("report.report_s", False),
+    ]

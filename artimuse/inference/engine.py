@@ -53,6 +53,7 @@ class Engine:
         self.quant = checkpoint.quant
         self.compiled = compiled  # decode over a static cache with a compiled step
         self._decoder: CompiledDecoder | None = None  # made at the first compiled decode
+        self.ignore_eos = False  # benchmarks only: every comment runs to `max_new_tokens`
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
@@ -171,13 +172,12 @@ class Engine:
         cache: DynamicCache,
         suffixes: Sequence[list[int]],
         max_new_tokens: int,
-        ignore_eos: bool = False,
     ) -> Iterator[list[int]]:
         """Greedy decoding of one batch of suffixes over a one-image prefix cache.
 
         Yields the new token of every row at each step (rows that ended keep yielding
         `<|im_end|>`); stops when every row has ended or after `max_new_tokens` steps.
-        `ignore_eos` (benchmarks only) decodes the full `max_new_tokens` regardless.
+        With `self.ignore_eos` (benchmarks only) every row decodes `max_new_tokens` regardless.
         The cache is consumed. Closing the iterator stops the work and frees the cache.
         """
         suffixes = self._prefill_common_start(cache, suffixes)
@@ -193,7 +193,7 @@ class Engine:
         for n in range(max_new_tokens):
             token = torch.where(ended, self.ids.im_end, token)
             yield token.tolist()
-            if not ignore_eos:
+            if not self.ignore_eos:
                 ended |= token == self.ids.im_end
             if bool(ended.all()) or n == max_new_tokens - 1:
                 return

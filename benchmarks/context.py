@@ -1,0 +1,48 @@
+"""What every part of the benchmark measures on: the model, its test images, shared figures."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+import artimuse
+from benchmarks.measure import memory_bandwidth
+
+
+def load_model(checkpoint: str | Path, device: str, dtype: str) -> artimuse.ArtiMuse:
+    """`artimuse.load` with every comment forced to its `max_new_tokens` (EOS ignored): the
+    weights are random, so comment lengths mean nothing and each run must do the same work."""
+    model = artimuse.load(str(checkpoint), device=device, dtype=dtype)
+    model.engine.ignore_eos = True
+    return model
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    model: artimuse.ArtiMuse
+    image: Path
+    paths: list[Path]
+    scores: artimuse.Scores | None = None  # the engine's scores of `image`, once measured
+    _bandwidth: dict | None = field(default=None, repr=False)
+
+    @property
+    def engine(self):
+        return self.model.engine
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    @property
+    def pixels(self) -> torch.Tensor:
+        return self.model.pixels(self.image)
+
+    def bandwidth(self) -> dict:
+        """The memory bandwidth figures, measured once (the bandwidth and decode parts use it)."""
+        if self._bandwidth is None:
+            self._bandwidth = memory_bandwidth(self.device, self.args.bandwidth_gb)
+        return self._bandwidth
