@@ -13,13 +13,13 @@ IMAGE = CONFORMANCE_IMAGES["gradient_640x480_q95"]
 
 def greedy(model, compiled: bool, tokens: int, aspects=ASPECTS) -> list[list[int]]:
     engine = model.engine
-    engine.compiled = compiled
+    engine.compiled, engine.ignore_eos = compiled, True  # every row runs all `tokens` steps
     try:
         cache = engine.prefill(model.pixels(IMAGE))
         suffixes = [engine.comment_suffix(a) for a in aspects]
-        return list(engine.generate(cache, suffixes, tokens, ignore_eos=True))
+        return list(engine.generate(cache, suffixes, tokens))
     finally:
-        engine.compiled = False
+        engine.compiled, engine.ignore_eos = False, False
 
 
 def test_static_cache_steps_equal_eager_ones(tiny_model, monkeypatch):
