@@ -145,8 +145,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--report-repeats", type=int, default=1, help="timed full reports")
     p.add_argument("--decode-steps", type=int, default=32, help="steps per decode timing")
     p.add_argument("--dataset-images", type=int, default=32)
-    p.add_argument("--dataset-batches", type=lambda t: [int(b) for b in t.split(",")],
-                   default=list(DATASET_BATCHES), help="comma-separated batch sizes")
+    p.add_argument(
+        "--dataset-batches",
+        type=lambda text: [int(b) for b in text.split(",")],
+        default=list(DATASET_BATCHES),
+        help="comma-separated batch sizes",
+    )
     p.add_argument("--seed-dataset-images", type=int, default=8)
     p.add_argument("--repeat-rss", type=int, help="assessments (default: tiny 100, 1b 20, 8b 10)")
     p.add_argument("--rss-new-tokens", type=int, default=8)

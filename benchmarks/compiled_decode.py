@@ -21,9 +21,9 @@ from pathlib import Path
 
 import torch
 
-import artimuse
 from artimuse.prompts import ASPECTS
 from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
+from benchmarks.context import load_model
 from benchmarks.decode import lm_read_bytes
 from benchmarks.measure import GB, make_images, memory_bandwidth, sync
 from benchmarks.report import full_report
@@ -34,10 +34,9 @@ WAYS = ("eager", "compiled")
 def decode(model, cache, batch: int, steps: int) -> tuple[list[list[int]], list[float]]:
     """Greedy tokens (steps x batch) and the wall time of each step after the first."""
     engine = model.engine
-    engine.ignore_eos = True  # every step runs: the same work each time
     suffixes = [engine.comment_suffix(ASPECTS[i % len(ASPECTS)]) for i in range(batch)]
     tokens, stamps = [], []
-    for step in engine.generate(copy.deepcopy(cache), suffixes, steps):
+    for step in engine.generate(copy.deepcopy(cache), suffixes, steps):  # EOS ignored
         tokens.append(step)
         stamps.append(time.perf_counter())
     return tokens, [b - a for a, b in zip(stamps, stamps[1:])]
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     spec = dataclasses.replace(PRESETS[args.preset], dtype="bfloat16")
     ckpt = ensure_checkpoint(args.ckpt or Path(".benchmarks") / f"{args.preset}-bfloat16", spec)
-    model = artimuse.load(str(ckpt), device=args.device, dtype=args.dtype, compile=False)
+    model = load_model(ckpt, args.device, args.dtype, compile=False)
     bandwidth = memory_bandwidth(model.device, args.bandwidth_gb)["read_gbps"]
     read = lm_read_bytes(model)
     bound_ms = 1000 * read / (bandwidth * GB)

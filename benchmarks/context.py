@@ -12,10 +12,11 @@ import artimuse
 from benchmarks.measure import memory_bandwidth
 
 
-def load_model(checkpoint: str | Path, device: str, dtype: str) -> artimuse.ArtiMuse:
-    """`artimuse.load` with every comment forced to its `max_new_tokens` (EOS ignored): the
-    weights are random, so comment lengths mean nothing and each run must do the same work."""
-    model = artimuse.load(str(checkpoint), device=device, dtype=dtype)
+def load_model(checkpoint: str | Path, device: str, dtype: str, **options) -> artimuse.ArtiMuse:
+    """`artimuse.load` (`options`: its other keywords) with every comment forced to its
+    `max_new_tokens` (EOS ignored): the weights are random, so comment lengths mean nothing and
+    each run must do the same work."""
+    model = artimuse.load(str(checkpoint), device=device, dtype=dtype, **options)
     model.engine.ignore_eos = True
     return model
 

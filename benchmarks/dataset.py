@@ -5,11 +5,12 @@ from __future__ import annotations
 from benchmarks.context import Context
 from benchmarks.measure import clock
 
-DATASET_BATCHES = (1, 4, 16)
+DATASET_BATCHES = (1, 4, 16)  # the default of --dataset-batches
 
 
 def bench_dataset(ctx: Context) -> dict:
-    """Images/s of `score_many` (total score only, as the dataset script) over JPEG files."""
+    """Images/s of `score_many` (total score only, as the dataset script) over JPEG files, at
+    each of `--dataset-batches`."""
     m, paths = ctx.model, ctx.paths
     out: dict = {"images": len(paths)}
     batches = ctx.args.dataset_batches

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-import artimuse
 from artimuse.prompts import ASPECTS, SCORE_KEYS
 from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
+from benchmarks.context import load_model
 from benchmarks.measure import make_images
 
 MODES = ("none", "int8", "nf4")
@@ -41,12 +41,11 @@ def measure_mode(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads) if args.threads else None
     device = torch.device(args.device)
     start = time.perf_counter()
-    model = artimuse.load(str(args.ckpt), device=args.device, dtype=args.dtype, quant=args.child)
+    model = load_model(args.ckpt, args.device, args.dtype, quant=args.child)
     _sync(device)
     out = {"load_s": time.perf_counter() - start, "rss_after_load_gb": _peak_rss() / GB}
     out["gpu_after_load_gb"] = _gpu_peak(device)
     engine, aspects = model.engine, list(ASPECTS[: args.aspects])
-    engine.ignore_eos = True  # every comment runs its full length: the same work each time
     suffixes = [engine.comment_suffix(a) for a in aspects]
     score_times, decode_times, scores, tokens = [], [], [], []
     for path in sorted(Path(args.images_dir).glob("*.jpg"))[: args.images]:
@@ -60,7 +59,7 @@ def measure_mode(args: argparse.Namespace) -> dict:
         scores.append(values)
         if args.tokens:
             started = time.perf_counter()
-            steps = list(engine.generate(cache, suffixes, args.tokens))
+            steps = list(engine.generate(cache, suffixes, args.tokens))  # EOS ignored
             decode_times.append((time.perf_counter() - started) / len(steps))
             tokens.append([list(row) for row in zip(*steps)])  # (aspects, tokens)
     out.update(
