@@ -53,7 +53,7 @@ class Engine:
         self.quant = checkpoint.quant
         self.compiled = compiled  # decode over a static cache with a compiled step
         self._decoder: CompiledDecoder | None = None  # made at the first compiled decode
-        self.ignore_eos = False  # benchmarks only: every comment runs to `max_new_tokens`
+        self.ignore_eos = False  # benchmarks and tests: every comment runs to `max_new_tokens`
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)

@@ -1,4 +1,4 @@
-"""Every config fault found by hand (issue 10) is one line at load time naming file and field."""
+"""Every config fault found by hand is one line at load time naming the file and the field."""
 
 from __future__ import annotations
 
