@@ -7,6 +7,9 @@ also `FileNotFoundError`, so code written against the builtin exceptions keeps w
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 
 class ArtiMuseError(ValueError):
     """Base class: the message names the offending value and, where there is one, the fix."""
@@ -38,3 +41,14 @@ class ItemFailed(ImageError):
     An `ImageError`, so every front end that reports a bad image beside its item and goes on
     does the same with this one, instead of losing the rest of the batch.
     """
+
+
+def read_json(path: Path, error: type[ArtiMuseError], expected: str) -> object:
+    """The JSON in a file the user gave; bad bytes, bad JSON and pathological nesting are one
+    `error` naming the file (`expected` says what it should have been)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as bad:
+        raise error(f"{path} is not valid JSON: {bad}") from bad
+    except RecursionError:
+        raise error(f"{path} is nested too deeply to be {expected}") from None

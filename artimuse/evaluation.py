@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from artimuse.errors import InputError, InputNotFound, ItemFailed
+from artimuse.errors import InputError, InputNotFound, ItemFailed, read_json
 from artimuse.images import ImageError
 
 log = logging.getLogger(__name__)
@@ -76,12 +76,7 @@ def read_dataset(test_json: Path, images_dir: Path, name: str | None = None) -> 
         )
     if not images_dir.is_dir():
         raise InputNotFound(f"images folder {images_dir} not found (next to {test_json})")
-    try:
-        entries = json.loads(test_json.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"{test_json} is not valid JSON: {error}") from error
-    except RecursionError:
-        raise InputError(f"{test_json} is nested too deeply to be a list of entries") from None
+    entries = read_json(test_json, InputError, "a list of entries")
     if not isinstance(entries, list) or not entries:
         raise InputError(
             f"{test_json} must be a non-empty JSON list of "

@@ -7,7 +7,6 @@ final dtype and device: no random initialisation, no float32 copy of a bf16 chec
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import torch
 import transformers
 
-from artimuse.errors import CheckpointError, CheckpointNotFound
+from artimuse.errors import CheckpointError, CheckpointNotFound, read_json
 from artimuse.inference.cpu_kernels import choose_cpu_kernels
 from artimuse.loading.config_checks import check_config, check_object
 from artimuse.loading.hub import (
@@ -106,13 +105,7 @@ def read_config(ckpt_dir: Path) -> dict:
             f"{config_file} is missing: not a checkpoint directory. Download the weights with: "
             f"{download_command(ckpt_dir.name)}"
         )
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{config_file} is not valid JSON: {error}") from error
-    except RecursionError:
-        raise CheckpointError(f"{config_file} is nested too deeply to be a config") from None
-    check_object(config, config_file)
+    config = check_object(read_json(config_file, CheckpointError, "a config"), config_file)
     for key in ("llm_config", "vision_config"):
         if not isinstance(config.get(key), dict):
             raise CheckpointError(

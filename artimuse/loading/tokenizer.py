@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import transformers
 
-from artimuse.errors import CheckpointError, CheckpointNotFound
+from artimuse.errors import CheckpointError, CheckpointNotFound, read_json
+from artimuse.loading.config_checks import check_object
 from artimuse.prompts import IM_END, IMG_CONTEXT, REQUIRED_SPECIAL_TOKENS, SCORE_TOKENS
 
 
@@ -26,14 +26,8 @@ def load_tokenizer(ckpt_dir: Path):
     config_file = ckpt_dir / "tokenizer_config.json"
     if not config_file.is_file():
         raise CheckpointNotFound(f"tokenizer files missing: no {config_file}")
-    try:
-        settings = json.loads(config_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise CheckpointError(f"{config_file} is not valid JSON: {error}") from None
-    if not isinstance(settings, dict):
-        raise CheckpointError(
-            f"{config_file} must hold a JSON object, got {type(settings).__name__}"
-        )
+    raw = read_json(config_file, CheckpointError, "a tokenizer config")
+    settings = check_object(raw, config_file)
     class_name = settings.get("tokenizer_class")
     # Naming the class keeps transformers from reading the InternVL config.json (and its
     # `auto_map`), which it cannot parse and which would ask to trust remote code.
