@@ -95,9 +95,7 @@ class ArtiMuse:
 
     def score(self, image: ImageInput | PreparedImage) -> Scores:
         """The total score with its distribution and the 7 aspect scores: one forward."""
-        prepared = self.prepare(image)
-        cache = self.engine.prefill(prepared.pixels)
-        return self._scores(self.engine.scores(cache)[0], SCORE_KEYS, prepared.warnings)
+        return self._forward([self.prepare(image)], SCORE_KEYS)[0]
 
     def score_many(
         self,
