@@ -31,9 +31,10 @@ from artimuse import __version__
 from artimuse.api import ArtiMuse, load
 from artimuse.config import (
     API_PORT,
+    REST_VARIABLES,
     ServiceSettings,
     environment_help,
-    listen_address,
+    listen_options,
     model_options,
     settings_from_args,
 )
@@ -54,6 +55,7 @@ from artimuse.rest.uploads import (
     Decoder,
 )
 from artimuse.rest.work_queue import WorkQueue
+from artimuse.startup import check_start, exit_with
 
 log = logging.getLogger(__name__)
 
@@ -106,19 +108,20 @@ async def _lifespan(app: FastAPI):
 # --- command line ---------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str = "artimuse api") -> None:
     """`python demo_api.py [--host H] [--port P]`; the model comes from ARTIMUSE_* or flags."""
     import uvicorn
 
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:  # fail here with one line, not in the server's start-up with a trace
+        args = _parser(prog).parse_args(argv)
+        check_start(REST_VARIABLES, args.host, args.port)
         model = settings_from_args(args)
         resolve_device(model.device)
         resolve_checkpoint(model.ckpt)
         settings = ServiceSettings.from_env(model=model)
     except ArtiMuseError as error:
-        raise SystemExit(f"artimuse api: {error}") from None
+        raise SystemExit(exit_with(prog, error)) from None
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         create_app(settings=settings),
         host=args.host,
@@ -131,9 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.Server(config).run()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="artimuse api",
+        prog=prog,
         description=(
             "Serve ArtiMuse over HTTP (OpenAPI docs at /docs). Connection limits: past "
             "ARTIMUSE_MAX_CONNECTIONS open connections requests get 503; request headers must "
@@ -143,11 +146,10 @@ def _parser() -> argparse.ArgumentParser:
             "put a reverse proxy (nginx, Caddy, a load balancer) in front and set "
             "ARTIMUSE_API_KEY."
         ),
-        epilog=environment_help(),
-        parents=[model_options()],
+        epilog=environment_help(REST_VARIABLES),
+        parents=[model_options(), listen_options(API_PORT)],
     )
-    host, port = listen_address(API_PORT)
-    parser.add_argument("--host", "--listen", default=host, help="listen address (HOST)")
-    parser.add_argument("--port", type=int, default=port, help="port (PORT)")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"],
+                        help="server log level (default info)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser

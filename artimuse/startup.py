@@ -1,0 +1,51 @@
+"""What every server checks at start-up, before its model loads: its variables, and that it can
+listen where it was told to (one line each, instead of a traceback after minutes of loading)."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import sys
+from collections.abc import Iterable
+
+from artimuse.config import check_variables, parse_port
+from artimuse.errors import InputError
+
+
+def check_start(variables: Iterable[str], host: str, port: int) -> None:
+    """The server's variables parse, its port is 1-65535 and free on `host`; else InputError."""
+    check_variables(variables)
+    check_listen(host, parse_port(port, "--port"))
+
+
+def check_listen(host: str, port: int) -> None:
+    """Bind (host, port) once and let go: "port 7860 is in use: pass --port or set PORT".
+
+    A probe, not a reservation: the server binds again a moment later. SO_REUSEADDR as uvicorn
+    and gradio bind, so a closed connection's TIME_WAIT is not taken for a server."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        message = f"cannot listen on {host!r}: {error.strerror}: pass --host or set HOST"
+        raise InputError(message) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise InputError(f"port {port} is in use: pass --port or set PORT") from None
+            raise InputError(
+                f"cannot listen on {host}:{port}: {error.strerror}: pass --host and --port, "
+                "or set HOST and PORT"
+            ) from None
+
+
+def exit_with(prog: str, error: Exception) -> int:
+    """Print `error` as `prog: error: ...`, one line per problem, on stderr; the exit status 2
+    (argparse's for a usage error)."""
+    for line in str(error).splitlines() or [""]:
+        print(f"{prog}: error: {line}", file=sys.stderr)
+    return 2
