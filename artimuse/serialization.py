@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 
 from artimuse.errors import InputError
-from artimuse.prompts import COMPREHENSIVE, RADAR_ASPECTS
+from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import (
     Assessment,
     CommentDelta,
@@ -101,6 +101,20 @@ def _mapping(data: dict, key: str, is_value: Callable[[object], bool], kind: str
 
 
 # --- REST answers ---------------------------------------------------------------------------
+
+# `/meta`'s two lists of aspect names, and what each one is (the OpenAPI text and the README).
+ASPECT_FIELDS = {
+    "dimensions": f"the {len(RADAR_ASPECTS)} scored aspects: the keys of `aspect_scores` and "
+    "the radar chart (the original demo's name)",
+    "aspects": f"the {len(ASPECTS)} commented aspects: those {len(RADAR_ASPECTS)} and "
+    f"{COMPREHENSIVE} (the comment on the total), the choices of `aspects=`",
+}
+
+
+def aspect_lists() -> dict[str, list[str]]:
+    """`/meta`'s `dimensions` and `aspects` (`ASPECT_FIELDS` says which is which)."""
+    return {"dimensions": list(RADAR_ASPECTS), "aspects": list(ASPECTS)}
+
 
 
 def score_payload(scores: Scores) -> dict:

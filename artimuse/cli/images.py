@@ -16,7 +16,7 @@ from artimuse.errors import InputError
 from artimuse.evaluation import write_json_atomic
 from artimuse.images import FORMATS, ImageError
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
-from artimuse.results import Assessment, CommentDone, Finished, ScoresReady
+from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, ScoresReady
 from artimuse.serialization import assessment_json, score_payload
 
 IMAGE_RESULTS_DIR = Path("results/image_results")
@@ -144,14 +144,18 @@ def _assess_with_progress(model, image: str) -> Assessment:
     "comments 3 of 8 done" (nothing in logs and pipes: tqdm's disable=None)."""
     from tqdm import tqdm
 
-    with tqdm(total=len(ASPECTS), desc=f"{image}: scores", bar_format="{desc} [{elapsed}]",
-              disable=None, file=sys.stderr, leave=False) as bar:
+    with tqdm(total=len(ASPECTS), desc=f"{image}: ", bar_format="{desc}scores [{elapsed}]",
+              disable=None, file=sys.stderr, leave=False, mininterval=0.5) as bar:
         for event in model.stream(image):
             if isinstance(event, ScoresReady):
-                bar.bar_format = "{desc} {n} of {total} done [{elapsed}]"
-                bar.set_description(f"{image}: score {event.scores.total:.1f}; comments")
+                bar.bar_format = (f"{{desc}}score {event.scores.total:.1f}; "
+                                  "comments {n} of {total} done [{elapsed}]")
+                bar.refresh()
             elif isinstance(event, CommentDone):
                 bar.update()
+                bar.refresh()  # each finished comment shows, whatever the interval
+            elif isinstance(event, CommentDelta):
+                bar.update(0)  # the clock ticks while comments are written (twice a second)
             elif isinstance(event, Finished):
                 return event.assessment
     raise RuntimeError("the stream ended without a result")  # not reachable

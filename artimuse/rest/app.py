@@ -1,7 +1,8 @@
 """The REST service: `create_app()` builds it, `main()` serves it (demo_api.py, `artimuse api`).
 
     GET  /health          liveness, whether the model is loaded (open even with an API key)
-    GET  /meta            aspects, device, dtype, checkpoint name, version, limits
+    GET  /meta            dimensions (7 scored aspects), aspects (8 commented), device, dtype,
+                          checkpoint name, version, limits
     POST /infer           scores + comments (the original demo's answer, behaviour §9, plus extras)
     POST /score           total + 7 aspect scores + distribution, no comments (fast)
     POST /infer/stream    newline-delimited JSON events: scores, comment deltas, done

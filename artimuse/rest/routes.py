@@ -24,7 +24,7 @@ from artimuse.config import (
 from artimuse.errors import ItemFailed
 from artimuse.images import ImageError, PreparedImage
 from artimuse.inference.batcher import ScoreBatcher
-from artimuse.prompts import ASPECTS, RADAR_ASPECTS
+from artimuse.prompts import ASPECTS
 from artimuse.rest.uploads import (
     Decoder,
     check_image_bytes,
@@ -34,7 +34,7 @@ from artimuse.rest.uploads import (
 )
 from artimuse.rest.work_queue import WorkQueue
 from artimuse.results import Event, Scores
-from artimuse.serialization import event_payload, infer_payload, score_payload
+from artimuse.serialization import aspect_lists, event_payload, infer_payload, score_payload
 
 log = logging.getLogger(__name__)
 NDJSON = "application/x-ndjson"
@@ -115,11 +115,14 @@ def api_router() -> APIRouter:
 
 
 async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> dict:
-    """Aspect names, device, dtype, checkpoint, version and the service's limits."""
+    """Aspect names, device, dtype, checkpoint, version and the service's limits.
+
+    `dimensions`: the 7 scored aspects (the keys of `aspect_scores`); `aspects`: the 8
+    commented aspects, those 7 and Comprehensive Evaluation (`serialization.ASPECT_FIELDS`).
+    """
     settings: ServiceSettings = request.app.state.settings
     return {
-        "dimensions": list(RADAR_ASPECTS),
-        "aspects": list(ASPECTS),
+        **aspect_lists(),
         "device": str(model.device),
         "dtype": str(model.dtype).removeprefix("torch."),
         "checkpoint": model.name,  # the name only: where it lies is the server's business
