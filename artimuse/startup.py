@@ -1,21 +1,14 @@
-"""What every server checks at start-up, before its model loads: its variables, and that it can
-listen where it was told to (one line each, instead of a traceback after minutes of loading)."""
+"""What every server checks at start-up, before its model loads (its variables first, with
+`config.check_variables`): that it can listen where it was told to, and how it reports what
+it found (one line each, exit status 2, instead of a traceback after minutes of loading)."""
 
 from __future__ import annotations
 
 import errno
 import socket
 import sys
-from collections.abc import Iterable
 
-from artimuse.config import check_variables, parse_port
 from artimuse.errors import InputError
-
-
-def check_start(variables: Iterable[str], host: str, port: int) -> None:
-    """The server's variables parse, its port is 1-65535 and free on `host`; else InputError."""
-    check_variables(variables)
-    check_listen(host, parse_port(port, "--port"))
 
 
 def check_listen(host: str, port: int) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
-from artimuse.config import WEBAPP_VARIABLES
+from artimuse.config import WEBAPP_VARIABLES, check_variables, parse_port
 from artimuse.errors import ArtiMuseError
-from artimuse.startup import check_start, exit_with
+from artimuse.startup import check_listen, exit_with
 
 
 def run_api(argv: list[str], prog: str = "artimuse api") -> int:
@@ -28,8 +28,9 @@ def run_web_app(argv: list[str], prog: str = "artimuse ui") -> int:
               "pip install 'artimuse[gradio]'", file=sys.stderr)
         return 2
     try:
+        check_variables(WEBAPP_VARIABLES)  # all of them, before the parser reads HOST and PORT
         args = parse_args(argv)
-        check_start(WEBAPP_VARIABLES, args.host, args.port)
+        check_listen(args.host, parse_port(args.port, "--port"))
     except ArtiMuseError as error:
         return exit_with(prog, error)
     return serve(argv) or 0

@@ -34,6 +34,7 @@ from artimuse.config import (
     API_PORT,
     REST_VARIABLES,
     ServiceSettings,
+    check_variables,
     environment_help,
     listen_options,
     model_options,
@@ -56,7 +57,7 @@ from artimuse.rest.uploads import (
     Decoder,
 )
 from artimuse.rest.work_queue import WorkQueue
-from artimuse.startup import check_start, exit_with
+from artimuse.startup import check_listen, exit_with
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,9 @@ def main(argv: list[str] | None = None, prog: str = "artimuse api") -> None:
     import uvicorn
 
     try:  # fail here with one line, not in the server's start-up with a trace
+        check_variables(REST_VARIABLES)  # all of them, before the parser reads HOST and PORT
         args = _parser(prog).parse_args(argv)
-        check_start(REST_VARIABLES, args.host, args.port)
+        check_listen(args.host, args.port)
         model = settings_from_args(args)
         resolve_device(model.device)
         resolve_checkpoint(model.ckpt)
