@@ -107,7 +107,7 @@ ASPECT_FIELDS = {
     "dimensions": f"the {len(RADAR_ASPECTS)} scored aspects: the keys of `aspect_scores` and "
     "the radar chart (the original demo's name)",
     "aspects": f"the {len(ASPECTS)} commented aspects: those {len(RADAR_ASPECTS)} and "
-    f"{COMPREHENSIVE} (the comment on the total), the choices of `aspects=`",
+    f"{COMPREHENSIVE} (the comment on the total): the keys of the comments",
 }
 
 
