@@ -35,8 +35,9 @@ def _exit(argv: list[str], capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["api", "serve"])
+@pytest.mark.parametrize("command", ["api", "ui", "serve"])
 def test_a_port_outside_1_to_65535_is_refused(command, capsys):
+    pytest.importorskip("gradio" if command == "ui" else "fastapi")
     code, err = _exit([command, "--port", "99999", "--ckpt", "nowhere"], capsys)
     assert code == 2 and "port number (1-65535), got 99999" in err
 
