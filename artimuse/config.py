@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -335,7 +336,7 @@ READERS = {
     "ARTIMUSE_API_KEY": lambda: env_text("ARTIMUSE_API_KEY", "") or None,
     "ARTIMUSE_AUTO_DOWNLOAD": auto_download,
     "HOST": lambda: env_text("HOST", DEFAULT_HOST),
-    "PORT": lambda: env_port(0),
+    "PORT": lambda: env_port(0),  # the default differs by server: `listen_address`
     "RAY_ADDRESS": ray_address,
 }
 
@@ -346,7 +347,7 @@ def read(name: str):
     return reader() if reader else env_text(name, "")
 
 
-def check_variables(names) -> None:
+def check_variables(names: Iterable[str]) -> None:
     """Read each of `names` now: a front end calls this at start-up, so a bad value is one
     line per variable (InputError, all of them at once) before any model loads."""
     problems = []
@@ -441,10 +442,11 @@ def variables_table() -> str:
     return "\n".join(["| variable | default | meaning |", "|---|---|---|", *rows])
 
 
-def environment_help(names=None) -> str:
+def environment_help(names: Iterable[str] | None = None) -> str:
     """The variables `names` (default: all) as one line for a command's --help, with their
     defaults."""
-    rows = [v for v in VARIABLES if names is None or v.name in names]
+    wanted = None if names is None else set(names)
+    rows = [v for v in VARIABLES if wanted is None or v.name in wanted]
     return "Environment: " + ", ".join(
         f"{v.name} ({v.default})" if v.default else v.name for v in rows
     )
