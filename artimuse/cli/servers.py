@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from artimuse.config import WEBAPP_VARIABLES, check_variables, parse_port
+from artimuse.config import REST_VARIABLES, WEBAPP_VARIABLES, check_variables, parse_port
 from artimuse.errors import ArtiMuseError
 from artimuse.startup import check_listen, exit_with
 
@@ -28,7 +28,9 @@ def run_web_app(argv: list[str], prog: str = "artimuse ui") -> int:
               "pip install 'artimuse[gradio]'", file=sys.stderr)
         return 2
     try:
-        check_variables(WEBAPP_VARIABLES)  # all of them, before the parser reads HOST and PORT
+        # all of them, before the parser reads HOST and PORT; the REST service's too while the
+        # web app takes its queue size from ServiceSettings.from_env(), which reads them all
+        check_variables(dict.fromkeys((*WEBAPP_VARIABLES, *REST_VARIABLES)))
         args = parse_args(argv)
         check_listen(args.host, parse_port(args.port, "--port"))
     except ArtiMuseError as error:
