@@ -104,10 +104,10 @@ def _mapping(data: dict, key: str, is_value: Callable[[object], bool], kind: str
 
 # `/meta`'s two lists of aspect names, and what each one is (the OpenAPI text and the README).
 ASPECT_FIELDS = {
-    "dimensions": f"the {len(RADAR_ASPECTS)} scored aspects: the keys of `aspect_scores` and "
+    "dimensions": f"the {len(RADAR_ASPECTS)} scored aspects, the keys of `aspect_scores` and "
     "the radar chart (the original demo's name)",
-    "aspects": f"the {len(ASPECTS)} commented aspects: those {len(RADAR_ASPECTS)} and "
-    f"{COMPREHENSIVE} (the comment on the total): the keys of the comments",
+    "aspects": f"the {len(ASPECTS)} commented aspects, those {len(RADAR_ASPECTS)} and "
+    f"{COMPREHENSIVE} (the comment on the total)",
 }
 
 

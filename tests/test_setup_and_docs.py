@@ -91,7 +91,7 @@ def test_meta_documents_dimensions_and_aspects():
     assert "`dimensions`: the 7 scored aspects" in " ".join(operation["description"].split())
     assert "`aspects`: the 8 commented aspects" in " ".join(operation["description"].split())
     text = " ".join(README.split())
-    assert all(f"`{name}`, {meaning}" in text for name, meaning in ASPECT_FIELDS.items())
+    assert all(f"`{name}`: {meaning}" in text for name, meaning in ASPECT_FIELDS.items())
 
 
 def test_the_readme_documents_the_cli_output():
