@@ -59,11 +59,16 @@ def print_json(rows: list[dict], lines: bool) -> None:
 def run_score(args: argparse.Namespace) -> int:
     images = image_arguments(args, "score")
     model = cli_model.load_model(args)
-    results = list(model.score_many(images, args.batch_size, aspects=args.aspects))
-    _print_warnings(images, results)
-    if args.json or args.jsonl:
-        print_json([_score_row(i, r) for i, r in zip(images, results, strict=True)], args.jsonl)
-    else:
+    results = []
+    scored = model.score_many(images, args.batch_size, args.aspects)
+    for image, result in zip(images, scored, strict=True):
+        results.append(result)
+        _print_warnings([image], [result])
+        if args.jsonl:  # each line as its batch is done
+            print_json([_score_row(image, result)], lines=True)
+    if args.json:
+        print_json([_score_row(i, r) for i, r in zip(images, results, strict=True)], lines=False)
+    elif not args.jsonl:
         print(_score_table(images, results, args.aspects))
     return 1 if any(isinstance(r, ImageError) for r in results) else 0
 
