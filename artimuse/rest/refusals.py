@@ -1,7 +1,8 @@
 """How the REST service refuses, in one place: what each route declares in the OpenAPI document
 and the handlers that write those answers, so the two cannot drift apart.
 
-401 no or wrong bearer key (only with ARTIMUSE_API_KEY)   403 a cross-origin page not allowed
+400 unparsable multipart body    401 no or wrong bearer key (only with ARTIMUSE_API_KEY)
+403 a cross-origin page not allowed
 408 the body stalled      413 upload or batch too large    415 not an image
 422 corrupt / truncated / animated / too many pixels / malformed request
 429 this client has ARTIMUSE_CLIENT_JOBS jobs already (Retry-After)
@@ -20,6 +21,7 @@ from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from artimuse.errors import ArtiMuseError, ItemFailed
+from artimuse.images import FORMATS
 from artimuse.inference.admission import Refused
 from artimuse.rest.answers import ErrorAnswer
 from artimuse.serialization import StreamEvent
@@ -33,6 +35,7 @@ RETRY_AFTER = {
     }
 }
 MEANINGS = {
+    400: "the multipart body cannot be parsed",
     401: "no API key, or a wrong one: send `Authorization: Bearer <key>`",
     403: "a cross-origin request from a page whose origin is not in ARTIMUSE_CORS_ORIGINS",
     408: "the request body stalled for ARTIMUSE_BODY_TIMEOUT seconds",
@@ -47,8 +50,8 @@ MEANINGS = {
 KINDS = {  # what each kind of route can refuse, besides 401 with a key
     "health": (500,),
     "meta": (403, 500, 503),
-    "upload": (403, 408, 413, 415, 422, 429, 500, 503),
-    "batch": (403, 408, 413, 422, 429, 500, 503),  # a non-image is one file's 415, in the answer
+    "upload": (400, 403, 408, 413, 415, 422, 429, 500, 503),
+    "batch": (400, 403, 408, 413, 422, 429, 500, 503),  # a non-image: one file's 415, inside
 }
 
 
@@ -63,6 +66,14 @@ def _declared(status: int) -> dict:
     if status in (429, 503):
         declared["headers"] = RETRY_AFTER
     return declared
+
+
+def image_parts(field: str) -> dict:
+    """`openapi_extra` saying which media types the `field` part(s) may have: the accepted
+    image formats (`images.FORMATS`); what the bytes must be is in the field's description."""
+    types = ", ".join(f"image/{f.name.lower()}" for f in FORMATS)
+    multipart = {"encoding": {field: {"contentType": types}}}
+    return {"requestBody": {"content": {"multipart/form-data": multipart}}}
 
 
 def stream_responses() -> dict:

@@ -28,7 +28,7 @@ from artimuse.rest.answers import (
     QueueState,
     ScoredFile,
 )
-from artimuse.rest.refusals import responses, stream_responses
+from artimuse.rest.refusals import image_parts, responses, stream_responses
 from artimuse.rest.uploads import (
     Decoder,
     check_image_bytes,
@@ -128,13 +128,14 @@ async def health(request: Request) -> HealthAnswer:
 
 def api_router(settings: ServiceSettings) -> APIRouter:
     """The routes, each with the refusals it can give under these settings."""
-    keyed = bool(settings.api_key)
+    keyed, one_image = bool(settings.api_key), image_parts("file")
     router = APIRouter()
     router.get("/meta", tags=["service"], responses=responses("meta", keyed))(meta)
     for path, endpoint, answer in (("/infer", infer, InferAnswer), ("/score", score, ScoreAnswer)):
-        router.post(path, tags=["assessment"], response_model=answer,
+        router.post(path, tags=["assessment"], response_model=answer, openapi_extra=one_image,
                     responses=responses("upload", keyed))(endpoint)
     router.post("/infer/stream", response_class=StreamingResponse, tags=["assessment"],
+                openapi_extra=one_image,
                 responses={**stream_responses(), **responses("upload", keyed)})(infer_stream)
     router.post("/score/batch", tags=["assessment"], response_model=BatchAnswer,
                 responses=responses("batch", keyed))(batch_route(settings.limits))
@@ -222,7 +223,11 @@ def batch_route(limits: UploadLimits):
     """`/score/batch`, its file count bounded in the document as in validation."""
     files_field = File(
         ..., min_length=1, max_length=limits.max_files,
-        description="the images, 1 to ARTIMUSE_MAX_BATCH; a bad one fails alone",
+        description="the images, 1 to ARTIMUSE_MAX_BATCH (formats as `/score`); a file that "
+        "is no image gets its own status in the answer, the others are still scored",
+        # Any bytes are a file part (answered per file), so the items have no JSON type that a
+        # request could violate; FastAPI's own items say `type: string`.
+        json_schema_extra={"items": {"contentMediaType": "application/octet-stream"}},
     )
 
     async def score_batch(
