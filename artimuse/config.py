@@ -37,6 +37,10 @@ QUANT_MODES = ("none", "int8", "nf4")
 DEFAULT_COMPILE = "0"  # 1: static KV cache + compiled decode step (measured: see the README)
 SCORE_BATCH_WAIT_S = 0.010  # how long a score pass waits for companions to batch with (<= 20 ms)
 SCORE_BATCH_MAX = 8  # score passes of different requests run together, at most this many
+MODEL_FAILED_AFTER = 3  # model jobs failing in a row (internal errors) mark the model failed
+SERVE_MAX_QUEUED = 64  # Ray Serve: requests waiting at the proxy for a replica; more get 503
+SERVE_RETRY_AFTER_S = 5  # Ray Serve: the Retry-After of that 503
+SERVE_TARGET_ONGOING = 4  # Ray Serve autoscaling: requests per replica it scales towards
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
 WEBAPP_PORT = 7860

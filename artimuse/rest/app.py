@@ -64,8 +64,11 @@ from artimuse.rest.uploads import BodySizeLimit, Decoder
 log = logging.getLogger(__name__)
 
 
-def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None = None) -> FastAPI:
-    """The service; with `model=None` it loads `settings.model` when it starts (lifespan)."""
+def create_app(
+    model: ArtiMuse | None = None, settings: ServiceSettings | None = None, load_model: bool = True
+) -> FastAPI:
+    """The service; with `model=None` it loads `settings.model` when it starts (lifespan), unless
+    `load_model=False` (a Serve replica whose model failed: it answers 503 until replaced)."""
     settings = settings or ServiceSettings.from_env()
     app = FastAPIOffline(
         title="ArtiMuse",
@@ -75,7 +78,7 @@ def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None =
         generate_unique_id_function=lambda route: route.name,  # operation ids: score, infer ...
     )
     state = app.state
-    state.settings, state.model = settings, model
+    state.settings, state.model, state.load_model = settings, model, load_model
     state.admission = state.queue = state.decoder = state.batcher = None  # made in lifespan
     app.get("/health", tags=["service"], response_model=HealthAnswer,
             responses=responses("health", False))(health)
@@ -117,7 +120,7 @@ def _document(app: FastAPI) -> dict:
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
     state = app.state
-    loaded_here = state.model is None
+    loaded_here = state.model is None and state.load_model
     if loaded_here:
         s = state.settings.model
         log.info("loading %s", s.ckpt)
