@@ -2,7 +2,7 @@
 
     artimuse serve --replicas 2 --ckpt DIR                     # our CLI: start Serve and wait
     serve run artimuse.distributed.serve:app ckpt=DIR replicas=2     # Serve's CLI, same options
-    serve build artimuse.distributed.serve:app -o serve.yaml         # a config file to edit/deploy
+    serve run serve.yaml / serve deploy serve.yaml / a KubeRay RayService   # a config file
 
 `app(args)` is the application builder: `args` are the options of `artimuse serve` (the model
 flags, `replicas`) spelled as keys, plus `min_replicas`/`max_replicas` for autoscaling and
@@ -32,6 +32,7 @@ from artimuse.config import (
     ServiceSettings,
     Settings,
     model_options,
+    ray_address,
     settings_from_args,
 )
 from artimuse.distributed.cluster import (
@@ -148,14 +149,11 @@ def app(args: dict | None = None):
 
 
 def application(settings: ServiceSettings, parsed: argparse.Namespace):
-    """The bound deployment. Connected to Ray (deploying), the checkpoint is checked here and
-    replicas are sized from the cluster; `serve build` (no cluster) writes the defaults."""
-    ray = require_ray("serve")
-    connected = ray.is_initialized()
-    workers = size_workers(parsed.replicas) if connected else Workers(parsed.replicas, 1, 0)
-    if connected:
-        ckpt = checkpoint_for_workers(settings.model.ckpt)  # one clear message, before replicas
-        settings = replace(settings, model=replace(settings.model, ckpt=ckpt))
+    """The bound deployment: the checkpoint checked here (one clear message, before any replica
+    starts) and the replicas sized from the cluster's CPUs and GPUs."""
+    workers = size_workers(parsed.replicas) if _joined() else Workers(parsed.replicas, 1, 0)
+    ckpt = checkpoint_for_workers(settings.model.ckpt)
+    settings = replace(settings, model=replace(settings.model, ckpt=ckpt))
     scaling = {"num_replicas": workers.count}
     if parsed.min_replicas is not None or parsed.max_replicas is not None:
         low = parsed.min_replicas or 1
@@ -170,6 +168,21 @@ def application(settings: ServiceSettings, parsed: argparse.Namespace):
         max_queued_requests=parsed.max_queued_requests,
     )
     return replicas.bind(settings, downloads_dir(), workers.threads)
+
+
+def _joined() -> bool:
+    """Whether this process is on a Ray cluster, joining a running one if it is not yet
+    (`serve run IMPORT_PATH` builds before it connects: RAY_ADDRESS, else a local `ray start`)."""
+    ray = require_ray("serve")
+    if ray.is_initialized():
+        return True
+    try:
+        ray.init(address=ray_address() or "auto", logging_level=logging.WARNING)
+    except ConnectionError:
+        log.warning("no Ray cluster to size the replicas from: 1 CPU and no GPU each (set "
+                    "ray_actor_options in a config file, or RAY_ADDRESS)")
+        return False
+    return True
 
 
 def deploy(settings: ServiceSettings, replicas: int, host: str = "127.0.0.1", port: int = 8000):
