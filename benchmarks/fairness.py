@@ -35,7 +35,7 @@ def client(address: str) -> httpx.Client:
     return httpx.Client(transport=transport, timeout=300, limits=httpx.Limits(max_connections=64))
 
 
-def flood(url: str, workers: int, stop: threading.Event, statuses: Counter) -> list[threading.Thread]:
+def flood(url: str, workers: int, stop: threading.Event, statuses: Counter) -> list:
     image = picture()
 
     def hammer(http: httpx.Client) -> None:
