@@ -12,12 +12,13 @@
 With ARTIMUSE_API_KEY set, every path but /health (the docs included) needs
 `Authorization: Bearer <key>`, and only then does the OpenAPI document declare it. Web pages of
 other origins are refused unless ARTIMUSE_CORS_ORIGINS allows them. The model loads in
-`lifespan`, never at import. Every job is admitted first (`inference.admission`: a global cap,
-503, and a cap per client, 429), then runs on one model thread (`inference.work_queue`); `/score`
-and `/score/batch` share one batcher (`inference.batcher`); uploads are decoded once, on a
-thread of their own (`rest.uploads`, with the upload checks). Key and origins: `rest.auth`;
-refusals, declared and written: `rest.refusals`; connection limits: `rest.connections`; answer
-models: `artimuse.serialization` and `rest.answers`.
+`lifespan`, never at import. Every model request is admitted before its body is read
+(`rest.gate` over `inference.admission`: a global cap, 503, and a cap per client, 429), then
+runs on one model thread (`inference.work_queue`); `/score` and `/score/batch` share one
+batcher (`inference.batcher`); uploads are decoded once, on a thread of their own
+(`rest.uploads`, with the upload checks). Key and origins: `rest.auth`; refusals, declared and
+written: `rest.refusals`; connection limits: `rest.connections`; answer models:
+`artimuse.serialization` and `rest.answers`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from artimuse.rest.connections import (
     raise_open_file_limit,
     server_options,
 )
+from artimuse.rest.gate import AdmissionGate
 from artimuse.rest.refusals import add_error_handlers, responses, stream_schemas
 from artimuse.rest.routes import api_router, health
 from artimuse.rest.uploads import BodySizeLimit, Decoder
@@ -87,10 +89,11 @@ def create_app(
     app.include_router(api_router(settings), dependencies=keyed)
     add_error_handlers(app)
     app.openapi = lambda: _document(app)
-    # Added last = runs first: origin, then CORS (preflights need no key), key, size, time; all
-    # before any body is read.
+    # Added last = runs first: origin, then CORS (preflights need no key), key, admission, size,
+    # time; all before any body is read.
     app.add_middleware(BodyTimeout, seconds=settings.connections.body_timeout)
     app.add_middleware(BodySizeLimit, limits=settings.limits)
+    app.add_middleware(AdmissionGate)
     if settings.api_key:
         app.add_middleware(ApiKeyMiddleware, key=settings.api_key)
     if settings.cors_origins:

@@ -1,6 +1,7 @@
 """The REST service's routes and the dependencies they take (model, admission, decoder, batcher);
 `rest.app.create_app` mounts them. What each answers is a model of `artimuse.serialization` or
-`rest.answers`; what each refuses is declared with it (`rest.refusals`)."""
+`rest.answers`; what each refuses is declared with it (`rest.refusals`). Every model route's
+request was admitted before its body was read (`rest.gate`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from artimuse.api import ArtiMuse
 from artimuse.config import ServiceSettings, UploadLimits, max_pixels, max_side
 from artimuse.errors import ItemFailed
 from artimuse.images import ImageError, PreparedImage
-from artimuse.inference.admission import Admission, Pass
+from artimuse.inference.admission import Admission
 from artimuse.inference.batcher import ScoreBatcher
 from artimuse.inference.work_queue import WorkQueue
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
@@ -74,29 +75,11 @@ def get_limits(request: Request) -> UploadLimits:
     return request.app.state.settings.limits
 
 
-def client_key(request: Request) -> str:
-    """Who a request counts against in admission: its client's address (uvicorn takes it from
-    X-Forwarded-For when the connection comes from a trusted proxy, 127.0.0.1 by default).
-
-    Not the API key: the service has one key, shared by every client it lets in, so a cap per
-    key would put all of them under one client's share."""
-    return request.client.host if request.client else "unknown"
-
-
-async def admitted(request: Request) -> AsyncIterator[Pass]:
-    """The request's admission pass (429 / 503 when refused), held until its answer is sent:
-    a stream holds it until its last line (FastAPI exits this dependency after the response)."""
-    admission: Admission = _started(request, "admission")
-    with admission.admit(client_key(request)) as held:
-        yield held
-
-
 async def accepted_upload(
     request: Request,
     file: UploadFile = File(..., description="the image (PNG, JPEG, WebP, GIF, BMP, TIFF, AVIF)"),
     limits: UploadLimits = Depends(get_limits),
     model: ArtiMuse = Depends(get_model),
-    _admitted: Pass = Depends(admitted),
 ) -> PreparedImage:
     """The upload, checked (size, format), decoded and preprocessed once, off the model thread."""
     single_file(await request.form())  # parsed already: Starlette keeps it on the request
@@ -236,7 +219,6 @@ def batch_route(limits: UploadLimits):
         model: ArtiMuse = Depends(get_model),
         batcher: ScoreBatcher = Depends(get_batcher),
         queue: WorkQueue = Depends(get_queue),
-        _admitted: Pass = Depends(admitted),
     ) -> BatchAnswer:
         """`/score` for several files, in order, in the same batches as `/score` requests. A
         bad file gets its own `status` and `detail`; the others are still scored."""
