@@ -115,7 +115,8 @@ def options_parser() -> argparse.ArgumentParser:
     """The options of `artimuse serve` that describe the application (not where Serve
     listens: that is the config file's `http_options`, or `artimuse serve --host/--port`)."""
     parser = argparse.ArgumentParser(prog="artimuse.distributed.serve:app",
-                                     parents=[model_options()], add_help=False, exit_on_error=False)
+                                     parents=[model_options()], add_help=False, exit_on_error=False,
+                                     allow_abbrev=False)
     parser.add_argument("--replicas", type=int, default=1, help="a fixed number of replicas")
     parser.add_argument("--min-replicas", type=int, help="autoscaling: at least this many")
     parser.add_argument("--max-replicas", type=int, help="autoscaling: at most this many")

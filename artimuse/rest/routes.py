@@ -5,6 +5,7 @@ request was admitted before its body was read (`rest.gate`)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -192,14 +193,20 @@ async def infer_stream(
 
 async def _ndjson(first: Event, events: AsyncIterator[Event]) -> AsyncIterator[str]:
     try:
-        yield stream_event(first).model_dump_json() + "\n"
+        yield _line(stream_event(first))
         async for event in events:
-            yield stream_event(event).model_dump_json() + "\n"
+            yield _line(stream_event(event))
     except Exception:  # the status line is sent: report in-band, without the trace
         log.exception("stream failed")
-        yield ErrorEvent(detail="internal error").model_dump_json() + "\n"
+        yield _line(ErrorEvent(detail="internal error"))
     finally:
         await events.aclose()
+
+
+def _line(event) -> str:
+    """One NDJSON line, `event` first (the model's field order puts it last in two events)."""
+    return json.dumps({"event": event.event, **event.model_dump(mode="json")},
+                      ensure_ascii=False) + "\n"
 
 
 def batch_route(limits: UploadLimits):

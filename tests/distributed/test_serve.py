@@ -257,3 +257,13 @@ def test_the_docs_serve_configs_are_valid_and_their_args_are_the_builders():
             assert not unknown and parsed.ckpt == application["args"]["ckpt"]
             (deployment,) = application["deployments"]
             assert deployment["name"] == "ArtiMuseReplica"
+
+
+def test_the_builder_refuses_an_unknown_option_by_name():
+    from artimuse.distributed.serve import app
+    from artimuse.errors import InputError
+
+    with pytest.raises(InputError, match="replica"):
+        app({"replica": 2})  # a typo of `replicas`
+    with pytest.raises(InputError, match="max-new-tokens"):
+        app({"max_new_tokens": "many"})
