@@ -78,7 +78,10 @@ def get_limits(request: Request) -> UploadLimits:
 
 async def accepted_upload(
     request: Request,
-    file: UploadFile = File(..., description="the image (PNG, JPEG, WebP, GIF, BMP, TIFF, AVIF)"),
+    file: UploadFile = File(
+        ..., description="the image (PNG, JPEG, WebP, GIF, BMP, TIFF, AVIF)",
+        json_schema_extra={"minLength": 1},  # an empty upload is refused (422)
+    ),
     limits: UploadLimits = Depends(get_limits),
     model: ArtiMuse = Depends(get_model),
 ) -> PreparedImage:
