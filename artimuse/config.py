@@ -29,6 +29,7 @@ DEFAULT_MAX_SIDE = 65_535  # JPEG's own limit; resizing cost grows with the long
 DEFAULT_MAX_UPLOAD_MB = 20  # a 64 MP JPEG is ~15 MB
 DEFAULT_MAX_BATCH = 16  # files in one batch request
 DEFAULT_QUEUE_SIZE = 16  # model jobs admitted (running + waiting); more are refused
+DEFAULT_CLIENT_JOBS = 4  # of those, what one client (address / web session) may hold
 DEFAULT_BATCH_SIZE = 8  # images per model batch when scoring many
 DEFAULT_MAX_CONNECTIONS = 4096  # REST: past this many open connections requests get 503
 DEFAULT_HEADER_TIMEOUT = 10  # seconds a client has to send a request's headers
@@ -39,6 +40,10 @@ QUANT_MODES = ("none", "int8", "nf4")
 DEFAULT_COMPILE = "0"  # 1: static KV cache + compiled decode step (measured: see the README)
 SCORE_BATCH_WAIT_S = 0.010  # how long a score pass waits for companions to batch with (<= 20 ms)
 SCORE_BATCH_MAX = 8  # score passes of different requests run together, at most this many
+MODEL_FAILED_AFTER = 3  # model jobs failing in a row (internal errors) mark the model failed
+SERVE_MAX_QUEUED = 64  # Ray Serve: requests waiting at the proxy for a replica; more get 503
+SERVE_RETRY_AFTER_S = 5  # Ray Serve: the Retry-After of that 503
+SERVE_TARGET_ONGOING = 4  # Ray Serve autoscaling: requests per replica it scales towards
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
 WEBAPP_PORT = 7860
@@ -73,6 +78,11 @@ VARIABLES = (
     Variable("ARTIMUSE_MAX_BATCH", str(DEFAULT_MAX_BATCH), "files in one `/score/batch` request"),
     Variable("ARTIMUSE_QUEUE_SIZE", str(DEFAULT_QUEUE_SIZE), "model jobs admitted at once "
              "(running + waiting); more get 503 / \"queue is full\""),
+    Variable("ARTIMUSE_CLIENT_JOBS", str(DEFAULT_CLIENT_JOBS), "model jobs one client (REST: "
+             "address; web app: session) may have running + waiting; more get 429 / \"you "
+             "already have N jobs\""),
+    Variable("ARTIMUSE_CORS_ORIGINS", "", "REST: comma-separated origins (`https://app.example`) "
+             "whose web pages may call the service; other cross-origin requests get 403"),
     Variable("ARTIMUSE_MAX_CONNECTIONS", str(DEFAULT_MAX_CONNECTIONS), "REST: open connections "
              "(or requests) past which new requests get 503"),
     Variable("ARTIMUSE_HEADER_TIMEOUT", str(DEFAULT_HEADER_TIMEOUT), "REST: seconds to send a "
@@ -278,6 +288,8 @@ class ServiceSettings:
     api_key: str | None = None
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
     score_batch: int = SCORE_BATCH_MAX  # /score requests scored together; 1: one at a time
+    client_jobs: int = DEFAULT_CLIENT_JOBS  # jobs one client may have admitted at once
+    cors_origins: tuple[str, ...] = ()  # origins allowed to call the REST service from a page
 
     @classmethod
     def from_env(cls, **overrides) -> ServiceSettings:
@@ -288,9 +300,23 @@ class ServiceSettings:
             queue_size=lambda: read("ARTIMUSE_QUEUE_SIZE"),
             api_key=lambda: read("ARTIMUSE_API_KEY"),
             connections=ConnectionLimits.from_env,
+            client_jobs=lambda: read("ARTIMUSE_CLIENT_JOBS"),
+            cors_origins=cors_origins,
         )
         values = {key: overrides[key] if key in overrides else r() for key, r in readers.items()}
         return cls(**{**overrides, **values})
+
+
+def cors_origins() -> tuple[str, ...]:
+    """ARTIMUSE_CORS_ORIGINS: `scheme://host[:port]` origins, comma-separated (`*`: any)."""
+    raw = env_text("ARTIMUSE_CORS_ORIGINS", "")
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    bad = [o for o in origins if o != "*" and not o.startswith(("http://", "https://"))]
+    if bad:
+        raise InputError(
+            f"ARTIMUSE_CORS_ORIGINS holds origins such as https://app.example, got {bad[0]!r}"
+        )
+    return origins
 
 
 def ray_address() -> str | None:
@@ -329,6 +355,8 @@ READERS = {
     "ARTIMUSE_MAX_UPLOAD_MB": _positive("ARTIMUSE_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
     "ARTIMUSE_MAX_BATCH": _positive("ARTIMUSE_MAX_BATCH", DEFAULT_MAX_BATCH),
     "ARTIMUSE_QUEUE_SIZE": _positive("ARTIMUSE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE),
+    "ARTIMUSE_CLIENT_JOBS": _positive("ARTIMUSE_CLIENT_JOBS", DEFAULT_CLIENT_JOBS),
+    "ARTIMUSE_CORS_ORIGINS": lambda: cors_origins(),
     "ARTIMUSE_MAX_CONNECTIONS": _positive("ARTIMUSE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
     "ARTIMUSE_HEADER_TIMEOUT": _positive("ARTIMUSE_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT),
     "ARTIMUSE_BODY_TIMEOUT": _positive("ARTIMUSE_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT),
@@ -366,12 +394,13 @@ IMAGE_VARIABLES = ("ARTIMUSE_MAX_PIXELS", "ARTIMUSE_MAX_SIDE")
 LISTEN_VARIABLES = ("HOST", "PORT")
 REST_VARIABLES = (
     *MODEL_VARIABLES, *IMAGE_VARIABLES, "ARTIMUSE_MAX_UPLOAD_MB", "ARTIMUSE_MAX_BATCH",
-    "ARTIMUSE_QUEUE_SIZE", "ARTIMUSE_MAX_CONNECTIONS", "ARTIMUSE_HEADER_TIMEOUT",
-    "ARTIMUSE_BODY_TIMEOUT", "ARTIMUSE_KEEP_ALIVE", "ARTIMUSE_API_KEY", *LISTEN_VARIABLES,
+    "ARTIMUSE_QUEUE_SIZE", "ARTIMUSE_CLIENT_JOBS", "ARTIMUSE_CORS_ORIGINS",
+    "ARTIMUSE_MAX_CONNECTIONS", "ARTIMUSE_HEADER_TIMEOUT", "ARTIMUSE_BODY_TIMEOUT",
+    "ARTIMUSE_KEEP_ALIVE", "ARTIMUSE_API_KEY", *LISTEN_VARIABLES,
 )
 WEBAPP_VARIABLES = (
     *MODEL_VARIABLES, *IMAGE_VARIABLES, "ARTIMUSE_MAX_UPLOAD_MB", "ARTIMUSE_QUEUE_SIZE",
-    "ARTIMUSE_AUTO_DOWNLOAD", *LISTEN_VARIABLES,
+    "ARTIMUSE_CLIENT_JOBS", "ARTIMUSE_AUTO_DOWNLOAD", *LISTEN_VARIABLES,
 )
 
 

@@ -17,7 +17,7 @@ from artimuse.evaluation import write_json_atomic
 from artimuse.images import FORMATS, ImageError
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, ScoresReady
-from artimuse.serialization import assessment_json, score_payload
+from artimuse.serialization import ScoreAnswer, assessment_json
 
 IMAGE_RESULTS_DIR = Path("results/image_results")
 RESULT_FILE = "<stem>_<model>_eval.json"  # the original tool's name for one image's result
@@ -82,7 +82,7 @@ def _print_warnings(images: list[str], results: list) -> None:
 def _score_row(image: str, result) -> dict:
     if isinstance(result, ImageError):
         return {"image": image, "error": str(result)}
-    return {"image": image, **score_payload(result)}
+    return {"image": image, **ScoreAnswer.of(result).model_dump()}
 
 
 def _score_table(images: list[str], results: list, aspects: bool) -> str:
