@@ -40,6 +40,7 @@ from artimuse.loading.hub_checks import (
     check_disk,
     loads,
     missing_folder,
+    nearest_folders,
     not_a_folder,
     verify_folder,
 )
@@ -97,10 +98,22 @@ def resolve(
         raise not_downloaded(hub)
     meter = Meter(hub.label, progress, cancel)
     try:
+        return _fetch(hub, local_dir, meter, endpoint, max_workers)
+    except DownloadError as error:
+        near = nearest_folders(Path(text)) if error.kind == "repo_not_found" else []
+        if near and hub.label == text:  # a bare org/name: perhaps a mistyped folder
+            shown = " or ".join(str(p) for p in near)
+            raise DownloadError(f"{error} (or, if you meant a folder: did you mean {shown}?)",
+                                error.kind, **error.details) from error
+        raise
+
+
+def _fetch(hub: HubSpec, local_dir, meter: Meter, endpoint: str | None, workers: int) -> Path:
+    try:
         if hub.source == HF:
-            folder = _download_hf(hub, local_dir, meter, endpoint, max_workers)
+            folder = _download_hf(hub, local_dir, meter, endpoint, workers)
         else:
-            folder = hub_modelscope.download(hub, local_dir, meter, endpoint, max_workers)
+            folder = hub_modelscope.download(hub, local_dir, meter, endpoint, workers)
         meter.set(state=VERIFYING, target=str(folder))
         verify_folder(folder)
     except DownloadError as error:
@@ -133,8 +146,9 @@ def local_folder(path: Path, source: str | None = None) -> Path:
 
 def find_locally(hub: HubSpec, local_dir: str | Path | None = None) -> Path | None:
     """The complete folder of `hub` on this machine, found without a request, or None."""
-    if local_dir is None and hub.revision is None and loads(default_target(hub.repo)):
-        return default_target(hub.repo)
+    legacy = default_target(hub.repo) if hub.known and hub.revision is None else None
+    if local_dir is None and legacy is not None and loads(legacy):
+        return legacy
     if hub.source == HF:
         folder = _hf_cached(hub, local_dir)
     else:

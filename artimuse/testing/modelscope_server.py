@@ -11,8 +11,8 @@ answer wrapped as `{"Code": 200, "Data": ..., "Success": true}`:
 `GET /api/v1/models/{owner}/{name}/repo/files?Revision=&Recursive=` (the listing, with `Size`
 and `Sha256` of each file) and `GET /api/v1/models/{owner}/{name}/repo?Revision=&FilePath=`
 (a file, `Range` answered with 206). An unknown repo or file is a 404 with `Code` 10010205.
-`cut_once` sends half of a file then drops the connection (once per file), as the hub
-stand-in does.
+`cut_once` sends half of a file then drops the connection (once per file); `hold` sends half,
+then waits for `release()`: as the hub stand-in does.
 """
 
 from __future__ import annotations
@@ -36,11 +36,17 @@ REPO = re.compile(r"^/api/v1/models/(?P<repo>[^/]+/[^/]+?)(?P<rest>/[^?]*)?$")
 class ModelScopeServer:
     repos: dict[str, Path]  # repo id -> folder whose files it serves
     cut_once: set[str] = field(default_factory=set)  # file names to cut mid-way, once each
+    hold: set[str] = field(default_factory=set)  # file names to pause mid-way until release()
     requests: list[Served] = field(default_factory=list)
 
     def __post_init__(self):
         self._cut_done: set[tuple[str, str]] = set()
+        self._released = threading.Event()
+        self.halfway = threading.Event()  # set when a held file has sent its first half
         self._server: _QuietServer | None = None
+
+    def release(self) -> None:
+        self._released.set()
 
     def __enter__(self) -> ModelScopeServer:
         handler = type("Handler", (_Handler,), {"ms": self})
@@ -50,6 +56,7 @@ class ModelScopeServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -128,6 +135,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if Path(name).name in self.ms.hold:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.ms.halfway.set()
+            self.ms._released.wait()
+            data = data[len(data) // 2:]
         self.wfile.write(data)
 
     def _json(self, data: object) -> None:
