@@ -5,8 +5,7 @@ The CLI's bar and the web app's panel both draw a `Progress`; `Meter` keeps the 
 (bytes, files, speed over the last seconds, ETA) and hands every new record to the caller's
 callback. Cancelling is done through the same hooks: each client calls them from its worker
 threads for every chunk it writes, so a hook that raises `Stopped` once the cancel event is set
-stops every transfer at its next chunk, through the client's own error path (its thread pool
-cancels the files not started yet and its temporary files are cleaned up as on any failure).
+stops every transfer at its next chunk, through the client's own interrupt path.
 """
 
 from __future__ import annotations
@@ -60,9 +59,13 @@ class Progress:
         return left / self.speed if self.speed > 0 and left >= 0 and not self.stalled else None
 
 
-class Stopped(Exception):
-    """Raised inside a hub client's progress hook when the download is cancelled. Not an
-    OSError, so no client mistakes it for a network or disk fault and retries."""
+class Stopped(BaseException):
+    """Raised inside a hub client's progress hook when the download is cancelled.
+
+    A BaseException, as KeyboardInterrupt is: both clients retry a failed file on `Exception`
+    (the modelscope client with a back-off of up to 30 s), but stop every worker at once on a
+    BaseException (huggingface_hub's thread map and the modelscope client's own cancel event
+    both cancel the files not started yet). `resolve` turns it into DownloadCancelled."""
 
 
 class Meter:
