@@ -115,6 +115,11 @@ class Meter:
         self.set(files_done=self._progress.files_done + 1, file=name)
 
 
+# The bars whose updates are bytes written: snapshot_download's total, and one file fetched by
+# `http_get` directly (hub_resume's resumable transfers).
+WRITTEN_BARS = ("huggingface_hub.snapshot_download", "huggingface_hub.http_get")
+
+
 def hf_tqdm_class(meter: Meter) -> type:
     """A `tqdm_class` for huggingface_hub's `snapshot_download`, feeding `meter`.
 
@@ -126,14 +131,16 @@ def hf_tqdm_class(meter: Meter) -> type:
 
     class Bar(hf_tqdm):
         def __init__(self, *args, **kwargs):
-            desc = str(kwargs.get("desc") or "")
+            desc, name = str(kwargs.get("desc") or ""), kwargs.get("name")
             self._role = (
                 "files" if desc.startswith("Fetching")
-                else "written" if kwargs.get("name") == "huggingface_hub.snapshot_download"
+                else "written" if name in WRITTEN_BARS
                 else "other"
             )
             kwargs["disable"] = True
             super().__init__(*args, **kwargs)
+            if name == "huggingface_hub.http_get" and kwargs.get("initial"):
+                meter.add_bytes(int(kwargs["initial"]))  # a resumed file's bytes on disk
 
         def update(self, n: float | None = 1) -> bool | None:
             if self._role == "written":
