@@ -64,6 +64,9 @@ def test_one_download_at_a_time_shared_by_every_visitor(hub, page, monkeypatch):
     hub.hold.add("model-00002-of-00002.safetensors")
     page.start("ArtiMuse")
     assert hub.halfway.wait(WAIT_S)
+    deadline = time.monotonic() + WAIT_S  # files arrive in parallel: wait for the first bytes
+    while page.service.progress.done_bytes == 0 and time.monotonic() < deadline:
+        page.service.wait(0.05)
     _, shown, _, start, cancel, _ = page.start("ArtiMuse")  # a second visitor presses too
     assert "A download is already running: its progress is shown here." in shown  # on the page
     assert 'data-state="downloading"' in shown and start.interactive is False and cancel.visible
