@@ -106,6 +106,20 @@ def _mapping(data: dict, key: str, is_value: Callable[[object], bool], kind: str
 
 # --- REST answers: the models are the shapes (FastAPI's response_model, the CLI's JSON) -------
 
+# `/meta`'s two lists of aspect names, and what each one is (the OpenAPI text and the README).
+ASPECT_FIELDS = {
+    "dimensions": f"the {len(RADAR_ASPECTS)} scored aspects, the keys of `aspect_scores` and "
+    "the radar chart (the original demo's name)",
+    "aspects": f"the {len(ASPECTS)} commented aspects, those {len(RADAR_ASPECTS)} and "
+    f"{COMPREHENSIVE} (the comment on the total)",
+}
+
+
+def aspect_lists() -> dict[str, list[str]]:
+    """`/meta`'s `dimensions` and `aspects` (`ASPECT_FIELDS` says which is which)."""
+    return {"dimensions": list(RADAR_ASPECTS), "aspects": list(ASPECTS)}
+
+
 
 RadarAspect = Literal[RADAR_ASPECTS]  # the seven scored aspects, by name
 Total = Annotated[float, Field(ge=0, le=100, description="0-100, the expected score")]

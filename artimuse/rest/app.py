@@ -1,7 +1,8 @@
 """The REST service: `create_app()` builds it, `main()` serves it (demo_api.py, `artimuse api`).
 
     GET  /health          liveness, whether the model is loaded (open even with an API key)
-    GET  /meta            aspects, device, dtype, checkpoint name, version, limits
+    GET  /meta            dimensions (7 scored aspects), aspects (8 commented), device, dtype,
+                          checkpoint name, version, limits
     POST /infer           scores + comments (the original demo's answer, behaviour §9, plus extras)
     POST /score           total + 7 aspect scores + distribution, no comments (fast)
     POST /infer/stream    newline-delimited JSON events: scores, comment deltas, done
@@ -38,9 +39,11 @@ from artimuse import __version__
 from artimuse.api import ArtiMuse, load
 from artimuse.config import (
     API_PORT,
+    REST_VARIABLES,
     ServiceSettings,
+    check_variables,
     environment_help,
-    listen_address,
+    listen_options,
     model_options,
     settings_from_args,
 )
@@ -62,6 +65,7 @@ from artimuse.rest.gate import AdmissionGate
 from artimuse.rest.refusals import add_error_handlers, responses, stream_schemas
 from artimuse.rest.routes import api_router, health
 from artimuse.rest.uploads import BodySizeLimit, Decoder
+from artimuse.startup import check_listen, exit_with
 
 log = logging.getLogger(__name__)
 
@@ -155,19 +159,21 @@ def warn_if_open(host: str, settings: ServiceSettings) -> None:
 # --- command line ---------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str = "artimuse api") -> None:
     """`python demo_api.py [--host H] [--port P]`; the model comes from ARTIMUSE_* or flags."""
     import uvicorn
 
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:  # fail here with one line, not in the server's start-up with a trace
+        check_variables(REST_VARIABLES)  # all of them, before the parser reads HOST and PORT
+        args = _parser(prog).parse_args(argv)
+        check_listen(args.host, args.port)
         model = settings_from_args(args)
         resolve_device(model.device)
         resolve_checkpoint(model.ckpt)
         settings = ServiceSettings.from_env(model=model)
     except ArtiMuseError as error:
-        raise SystemExit(f"artimuse api: {error}") from None
+        raise SystemExit(exit_with(prog, error)) from None
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         create_app(settings=settings),
         host=args.host,
@@ -181,9 +187,9 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.Server(config).run()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="artimuse api",
+        prog=prog,
         description=(
             "Serve ArtiMuse over HTTP (OpenAPI docs at /docs). Connection limits: past "
             "ARTIMUSE_MAX_CONNECTIONS open connections requests get 503; request headers must "
@@ -193,11 +199,10 @@ def _parser() -> argparse.ArgumentParser:
             "put a reverse proxy (nginx, Caddy, a load balancer) in front and set "
             "ARTIMUSE_API_KEY."
         ),
-        epilog=environment_help(),
-        parents=[model_options()],
+        epilog=environment_help(REST_VARIABLES),
+        parents=[model_options(), listen_options(API_PORT)],
     )
-    host, port = listen_address(API_PORT)
-    parser.add_argument("--host", "--listen", default=host, help="listen address (HOST)")
-    parser.add_argument("--port", type=int, default=port, help="port (PORT)")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"],
+                        help="server log level (default info)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser

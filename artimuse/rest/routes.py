@@ -20,7 +20,7 @@ from artimuse.images import ImageError, PreparedImage
 from artimuse.inference.admission import Admission
 from artimuse.inference.batcher import ScoreBatcher
 from artimuse.inference.work_queue import WorkQueue
-from artimuse.prompts import ASPECTS, RADAR_ASPECTS
+from artimuse.prompts import ASPECTS
 from artimuse.rest.answers import (
     BatchAnswer,
     FailedFile,
@@ -39,7 +39,13 @@ from artimuse.rest.uploads import (
     upload_label,
 )
 from artimuse.results import Event
-from artimuse.serialization import ErrorEvent, InferAnswer, ScoreAnswer, stream_event
+from artimuse.serialization import (
+    ErrorEvent,
+    InferAnswer,
+    ScoreAnswer,
+    aspect_lists,
+    stream_event,
+)
 
 log = logging.getLogger(__name__)
 NDJSON = "application/x-ndjson"
@@ -130,11 +136,14 @@ def api_router(settings: ServiceSettings) -> APIRouter:
 
 
 async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> MetaAnswer:
-    """Aspect names, device, dtype, checkpoint, version and the service's limits."""
+    """Aspect names, device, dtype, checkpoint, version and the service's limits.
+
+    `dimensions`: the 7 scored aspects (the keys of `aspect_scores`); `aspects`: the 8
+    commented aspects, those 7 and Comprehensive Evaluation (`serialization.ASPECT_FIELDS`).
+    """
     settings: ServiceSettings = request.app.state.settings
     return MetaAnswer(
-        dimensions=list(RADAR_ASPECTS),
-        aspects=list(ASPECTS),
+        **aspect_lists(),
         device=str(model.device),
         dtype=str(model.dtype).removeprefix("torch."),
         checkpoint=model.name,  # the name only: where it lies is the server's business
