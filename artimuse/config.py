@@ -38,6 +38,9 @@ SCORE_BATCH_WAIT_S = 0.010  # how long a score pass waits for companions to batc
 SCORE_BATCH_MAX = 8  # score passes of different requests run together, at most this many
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
+DEFAULT_JOB_TIME_LIMIT = 600  # seconds one web-app model job may run (a 2048-token CPU run fits)
+WEBAPP_SESSION_JOBS = 3  # model jobs one browser session may have: 1 running + 2 waiting
+WEBAPP_CLIENT_JOBS = 4  # model jobs one client address may have, over all its sessions
 WEBAPP_PORT = 7860
 API_PORT = 8000
 
@@ -82,6 +85,15 @@ VARIABLES = (
              "<key>` (all but `/health`)"),
     Variable("ARTIMUSE_AUTO_DOWNLOAD", DEFAULT_AUTO_DOWNLOAD, "`1`: the web app downloads a "
              "missing checkpoint from the hub at start-up (hosted demos)"),
+    Variable("ARTIMUSE_PUBLIC", "0", "`1`: the web app is a public demo: checkpoint switch and "
+             "downloads hidden and refused but to a signed-in operator (on when `SPACE_ID` is "
+             "set; `--public`)"),
+    Variable("ARTIMUSE_ADMIN_PASSWORD", "", "the web app's operator password (sign in at "
+             "`/?operator=1`); unset: operator actions only from a loopback client, never in "
+             "public mode"),
+    Variable("ARTIMUSE_JOB_TIME_LIMIT", str(DEFAULT_JOB_TIME_LIMIT), "web app: seconds one "
+             "model job may run before it is stopped"),
+    Variable("SPACE_ID", "", "set by Hugging Face Spaces; turns the web app's public mode on"),
     Variable("HOST", DEFAULT_HOST, "listen address of the web app and the REST service"),
     Variable("PORT", f"{WEBAPP_PORT} / {API_PORT}", "port of the web app / the REST service"),
     Variable("RAY_ADDRESS", "", "the Ray cluster `eval --ray` and `serve` join (Ray reads it "
@@ -161,6 +173,24 @@ def auto_download() -> bool:
     if raw not in ("1", "true", "yes", "0", "false", "no", ""):
         raise InputError(f"ARTIMUSE_AUTO_DOWNLOAD must be 1 or 0, got {raw!r}")
     return raw in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Who may do what on the web app, and how long a job may run."""
+
+    public: bool = False
+    admin_password: str | None = None
+    job_time_limit: int = DEFAULT_JOB_TIME_LIMIT
+
+    @classmethod
+    def from_env(cls, public: bool | None = None) -> WebSettings:
+        on_space = bool(env_text("SPACE_ID", ""))
+        return cls(
+            public=env_flag("ARTIMUSE_PUBLIC", "1" if on_space else "0") or bool(public),
+            admin_password=env_text("ARTIMUSE_ADMIN_PASSWORD", "") or None,
+            job_time_limit=env_int("ARTIMUSE_JOB_TIME_LIMIT", DEFAULT_JOB_TIME_LIMIT, 1),
+        )
 
 
 def max_pixels() -> int:
