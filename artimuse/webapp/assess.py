@@ -184,7 +184,7 @@ class Assess:
         if s is not None:
             card = score_markdown(s, lang)
         elif view.message is not None:
-            card = "⚠️ " + notice(view.message, lang)
+            card = "**" + notice(view.message, lang) + "**"
         else:
             card = text("assess.invite", lang)
         card += "".join(f"\n\n> {notice(note, lang)}" for note in view.notes)
@@ -197,8 +197,8 @@ class Assess:
             distribution,
             comments if s else "",
             notice(view.progress, lang),
-            gr.DownloadButton(value=json_file, interactive=json_file is not None),
-            gr.DownloadButton(value=md_file, interactive=md_file is not None),
+            gr.update(value=json_file, interactive=json_file is not None),
+            gr.update(value=md_file, interactive=md_file is not None),
             None if clear_picture else gr.skip(),
         )
 

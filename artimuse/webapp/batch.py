@@ -127,6 +127,6 @@ class Batch:
         return (
             batch_table(rows, lang),
             "\n\n".join(filter(None, parts)),
-            gr.DownloadButton(value=csv_path, interactive=csv_path is not None),
-            gr.DownloadButton(value=json_path, interactive=json_path is not None),
+            gr.update(value=csv_path, interactive=csv_path is not None),
+            gr.update(value=json_path, interactive=json_path is not None),
         )

@@ -79,12 +79,13 @@ class Shared:
         """`asked` if it is one of the offered lengths (default: the cap), else ValueError."""
         if asked is None or asked == "":
             return self.max_new_tokens
-        if isinstance(asked, bool) or not isinstance(asked, (int, float, str)):
+        if isinstance(asked, float) and asked.is_integer():
+            asked = int(asked)
+        if isinstance(asked, str) and asked.strip().isdigit():
+            asked = int(asked)
+        if isinstance(asked, bool) or not isinstance(asked, int):
             raise ValueError("comment_length")
-        try:
-            tokens = int(asked)
-        except ValueError:
-            raise ValueError("comment_length") from None
+        tokens = asked
         if tokens not in self.comment_lengths():
             raise ValueError("comment_length")
         return tokens

@@ -34,16 +34,16 @@ def status_markdown(status: ModelStatus, lang: str = EN, operator: bool = False)
     checkpoint's name only; the operator also sees why a load failed and how to fix it."""
     name = f"**{md(status.name[:SHOWN_CHARS])}**"
     if status.state == LOADING:
-        return "⏳ " + text("model.loading", lang, ckpt=name)
+        return text("model.loading", lang, ckpt=name)
     if status.state == FAILED:
         if not operator:
-            return "⚠️ " + text("model.unavailable", lang, ckpt=name)
-        return "⚠️ " + _failure(status, lang)
+            return text("model.unavailable", lang, ckpt=name)
+        return _failure(status, lang)
     where = text(DEVICE_WORDS.get(status.device, "model.on_cpu"), lang)
-    line = "🟢 " + text("model.ready", lang, ckpt=name, where=where)
+    line = text("model.ready", lang, ckpt=name, where=where)
     if status.rejected and operator:
         kept = text("model.kept", lang, current=name)
-        line += f"\n\n⚠️ {_failure(status.rejected, lang)} {kept}"
+        line += f"\n\n{_failure(status.rejected, lang)} {kept}"
     return line
 
 
