@@ -144,7 +144,7 @@ def test_more_bad_files_in_our_words(tmp_path):
         "x.png does something new": "error.other",
     }
     for message, key in cases.items():
-        assert image_problem(ImageError(message), "x.png").key == key
+        assert image_problem(ImageError(message, kind="corrupt"), "x.png").key == key
 
 
 def test_no_image_shows_the_invitation(tab):
