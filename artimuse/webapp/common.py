@@ -43,12 +43,13 @@ def quoted(value: object) -> str:
 
 
 class UploadRefused(ImageError):
-    """An upload refused before decoding: `kind` "gone" (not a file of this page) or
-    "too_large_file" (over ARTIMUSE_MAX_UPLOAD_MB)."""
+    """An upload the page refuses before decoding: `kind` "gone" (not a file of this page) or
+    "too_large_file" (over ARTIMUSE_MAX_UPLOAD_MB, a transport limit the REST service answers
+    with 413, hence no kind of `errors.IMAGE_ERROR_KINDS`)."""
 
     def __init__(self, message: str, kind: str):
-        super().__init__(message)
-        self.kind = kind
+        Exception.__init__(self, message)
+        self.kind, self.details = kind, {}
 
 
 class ModelUnavailable(Exception):

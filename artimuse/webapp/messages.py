@@ -7,11 +7,10 @@ visitor's language when shown.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from artimuse.errors import ImageError
-from artimuse.webapp.i18n import TEXTS, seconds, text
+from artimuse.webapp.i18n import EN, TEXTS, seconds, text
 
 
 @dataclass(frozen=True)
@@ -28,36 +27,18 @@ class Message:
         return text(self.key, lang, **fields)
 
 
-# Until every ImageError carries its kind: the kind read from `open_image`'s English words.
-_KINDS_BY_TEXT = (
-    ("gone", r"^no such image file"),
-    ("empty", r" is empty \(0 bytes\)"),
-    ("format", r" is not an image in a format"),
-    ("animated", r" is animated"),
-    ("no_pixels", r" has no pixels"),
-    ("mode", r" has pixels of mode"),
-    ("too_long", r" is too long: "),
-    ("too_many_pixels", r" is too large: "),
-    ("corrupt", r" is corrupt"),
-)
-
-
-def error_kind(error: ImageError) -> str:
-    kind = getattr(error, "kind", None)
-    if kind:
-        return str(kind)
-    for kind, pattern in _KINDS_BY_TEXT:
-        if re.search(pattern, str(error)):
-            return kind
-    return "other"
-
-
 def image_problem(error: ImageError, name: str) -> Message:
-    """The catalogue's sentence for what is wrong with the upload `name`."""
-    key = f"error.{error_kind(error)}"
+    """The catalogue's sentence for what is wrong with the upload `name`, by the error's kind
+    (with the numbers it quotes: frames, pixels, limit, side, mode)."""
+    key = f"error.{error.kind}"
     if key not in TEXTS:
         return Message("error.other", {"name": name})  # a kind we have no words for
-    return Message(key, {"name": name})
+    details = {k: f"{v:,}" if isinstance(v, int) else str(v) for k, v in error.details.items()}
+    try:
+        text(key, EN, name=name, **details)
+    except (KeyError, IndexError):  # a detail the sentence needs is missing: the plain words
+        return Message("error.other", {"name": name})
+    return Message(key, {**details, "name": name})
 
 
 def image_notes(image) -> list[Message]:

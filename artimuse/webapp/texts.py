@@ -176,7 +176,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "md.checkpoint": ("Checkpoint: {name}", "模型权重：{name}"),
     # bad files, in our words (kinds as `messages.image_error_kind` names them)
     "error.skipped": ("Skipped, and why:", "跳过的文件及原因："),
-    "error.format": (
+    "error.not_image": (
         "{name} is not a picture in a format we can read (PNG, JPEG, WebP, …).",
         "{name} 不是可以读取的图片格式（PNG、JPEG、WebP 等）。",
     ),
@@ -186,24 +186,24 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{name} 已损坏或不完整，无法读取。",
     ),
     "error.animated": (
-        "{name} is animated; upload a still picture.",
-        "{name} 是动图，请上传静态图片。",
+        "{name} is animated ({frames} frames); upload a still picture.",
+        "{name} 是动图（{frames} 帧），请上传静态图片。",
     ),
-    "error.too_many_pixels": (
-        "{name} has too many pixels for this server.",
-        "{name} 的像素太多，超出了这台服务器的上限。",
+    "error.too_large": (
+        "{name} is too large: {pixels} pixels, the limit is {limit}.",
+        "{name} 太大：{pixels} 像素，上限是 {limit}。",
     ),
     "error.too_large_file": (
         "{name} is too large a file for this server.",
         "{name} 文件太大，超出了这台服务器的上限。",
     ),
     "error.mode": (
-        "{name} has pixels of a kind we cannot read.",
-        "{name} 的像素格式无法读取。",
+        "{name} has pixels of a kind we cannot read ({mode}).",
+        "{name} 的像素格式无法读取（{mode}）。",
     ),
     "error.too_long": (
-        "{name} is too long and thin for this server.",
-        "{name} 太细长，超出了这台服务器的上限。",
+        "{name} is too long and thin: its longest side may be at most {side} pixels.",
+        "{name} 太细长：最长边最多 {side} 像素。",
     ),
     "note.exif_ignored": (
         "The photo's orientation tag (EXIF) could not be read, so it was assessed as stored: "

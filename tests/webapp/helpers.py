@@ -67,7 +67,7 @@ def bad_uploads(folder: Path) -> dict[str, tuple[Path, str]]:
     for name, (data, words) in files.items():
         (folder / name).write_bytes(data)
         out[name] = (folder / name, words)
-    out["moving.gif"] = (gif, "is animated; upload a still picture")
+    out["moving.gif"] = (gif, "is animated (2 frames); upload a still picture")
     return out
 
 
