@@ -26,6 +26,7 @@ DEFAULT_MAX_SIDE = 65_535  # JPEG's own limit; resizing cost grows with the long
 DEFAULT_MAX_UPLOAD_MB = 20  # a 64 MP JPEG is ~15 MB
 DEFAULT_MAX_BATCH = 16  # files in one batch request
 DEFAULT_QUEUE_SIZE = 16  # model jobs admitted (running + waiting); more are refused
+DEFAULT_CLIENT_JOBS = 4  # of those, what one client (address / web session) may hold
 DEFAULT_BATCH_SIZE = 8  # images per model batch when scoring many
 DEFAULT_MAX_CONNECTIONS = 4096  # REST: past this many open connections requests get 503
 DEFAULT_HEADER_TIMEOUT = 10  # seconds a client has to send a request's headers
@@ -73,6 +74,11 @@ VARIABLES = (
     Variable("ARTIMUSE_MAX_BATCH", str(DEFAULT_MAX_BATCH), "files in one `/score/batch` request"),
     Variable("ARTIMUSE_QUEUE_SIZE", str(DEFAULT_QUEUE_SIZE), "model jobs admitted at once "
              "(running + waiting); more get 503 / \"queue is full\""),
+    Variable("ARTIMUSE_CLIENT_JOBS", str(DEFAULT_CLIENT_JOBS), "model jobs one client (REST: "
+             "address; web app: session) may have running + waiting; more get 429 / \"you "
+             "already have N jobs\""),
+    Variable("ARTIMUSE_CORS_ORIGINS", "", "REST: comma-separated origins (`https://app.example`) "
+             "whose web pages may call the service; other cross-origin requests get 403"),
     Variable("ARTIMUSE_MAX_CONNECTIONS", str(DEFAULT_MAX_CONNECTIONS), "REST: open connections "
              "(or requests) past which new requests get 503"),
     Variable("ARTIMUSE_HEADER_TIMEOUT", str(DEFAULT_HEADER_TIMEOUT), "REST: seconds to send a "
@@ -257,6 +263,8 @@ class ServiceSettings:
     api_key: str | None = None
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
     score_batch: int = SCORE_BATCH_MAX  # /score requests scored together; 1: one at a time
+    client_jobs: int = DEFAULT_CLIENT_JOBS  # jobs one client may have admitted at once
+    cors_origins: tuple[str, ...] = ()  # origins allowed to call the REST service from a page
 
     @classmethod
     def from_env(cls, **overrides) -> ServiceSettings:
@@ -266,8 +274,22 @@ class ServiceSettings:
             queue_size=env_int("ARTIMUSE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, minimum=1),
             api_key=env_text("ARTIMUSE_API_KEY", "") or None,
             connections=ConnectionLimits.from_env(),
+            client_jobs=env_int("ARTIMUSE_CLIENT_JOBS", DEFAULT_CLIENT_JOBS, minimum=1),
+            cors_origins=cors_origins(),
         )
         return cls(**{**values, **overrides})
+
+
+def cors_origins() -> tuple[str, ...]:
+    """ARTIMUSE_CORS_ORIGINS: `scheme://host[:port]` origins, comma-separated (`*`: any)."""
+    raw = env_text("ARTIMUSE_CORS_ORIGINS", "")
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    bad = [o for o in origins if o != "*" and not o.startswith(("http://", "https://"))]
+    if bad:
+        raise InputError(
+            f"ARTIMUSE_CORS_ORIGINS holds origins such as https://app.example, got {bad[0]!r}"
+        )
+    return origins
 
 
 def ray_address() -> str | None:

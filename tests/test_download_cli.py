@@ -34,10 +34,10 @@ def artimuse(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProc
 def expected_total(hub_checkpoint) -> float:
     """What `score --json` prints for PICTURE with the served checkpoint loaded directly."""
     import artimuse as package
-    from artimuse.serialization import score_payload
+    from artimuse.serialization import ScoreAnswer
 
     model = package.load(str(hub_checkpoint), device="cpu", dtype="float32")
-    return score_payload(model.score(PICTURE))["total_score"]
+    return ScoreAnswer.of(model.score(PICTURE)).total_score
 
 
 def score_args(ckpt: str) -> list[str]:
