@@ -41,7 +41,6 @@ DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 kee
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
 DEFAULT_JOB_TIME_LIMIT = 600  # seconds one web-app model job may run (a 2048-token CPU run fits)
 WEBAPP_SESSION_JOBS = 3  # model jobs one browser session may have: 1 running + 2 waiting
-WEBAPP_CLIENT_JOBS = 4  # model jobs one client address may have, over all its sessions
 WEBAPP_PORT = 7860
 API_PORT = 8000
 
@@ -75,7 +74,7 @@ VARIABLES = (
     Variable("ARTIMUSE_QUEUE_SIZE", str(DEFAULT_QUEUE_SIZE), "model jobs admitted at once "
              "(running + waiting); more get 503 / \"queue is full\""),
     Variable("ARTIMUSE_CLIENT_JOBS", str(DEFAULT_CLIENT_JOBS), "model jobs one client (REST: "
-             "address; web app: session) may have running + waiting; more get 429 / \"you "
+             "address; web app: address, each session at most 3) may have running + waiting; more get 429 / \"you "
              "already have N jobs\""),
     Variable("ARTIMUSE_CORS_ORIGINS", "", "REST: comma-separated origins (`https://app.example`) "
              "whose web pages may call the service; other cross-origin requests get 403"),
