@@ -41,6 +41,8 @@ DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 kee
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
 DEFAULT_JOB_TIME_LIMIT = 600  # seconds one web-app model job may run (a 2048-token CPU run fits)
 WEBAPP_SESSION_JOBS = 3  # model jobs one browser session may have: 1 running + 2 waiting
+HF, MODELSCOPE = "hf", "modelscope"  # where checkpoints are downloaded from
+SOURCES = (HF, MODELSCOPE)
 WEBAPP_PORT = 7860
 API_PORT = 8000
 
@@ -99,6 +101,9 @@ VARIABLES = (
     Variable("ARTIMUSE_JOB_TIME_LIMIT", str(DEFAULT_JOB_TIME_LIMIT), "web app: seconds one "
              "model job may run before it is stopped"),
     Variable("SPACE_ID", "", "set by Hugging Face Spaces; turns the web app's public mode on"),
+    Variable("ARTIMUSE_SOURCE", HF, "where hub ids and checkpoint names are downloaded from: "
+             "`hf` (the Hugging Face hub, or the mirror in `HF_ENDPOINT`) or `modelscope` "
+             "(needs the `modelscope` extra; reachable from mainland China)"),
     Variable("HOST", DEFAULT_HOST, "listen address of the web app and the REST service"),
     Variable("PORT", f"{WEBAPP_PORT} / {API_PORT}", "port of the web app / the REST service"),
     Variable("RAY_ADDRESS", "", "the Ray cluster `eval --ray` and `serve` join (Ray reads it "
@@ -196,6 +201,10 @@ class WebSettings:
             admin_password=env_text("ARTIMUSE_ADMIN_PASSWORD", "") or None,
             job_time_limit=env_int("ARTIMUSE_JOB_TIME_LIMIT", DEFAULT_JOB_TIME_LIMIT, 1),
         )
+def download_source() -> str:
+    """ARTIMUSE_SOURCE: `hf` or `modelscope` (checked by the resolver, which also takes
+    --source)."""
+    return env_text("ARTIMUSE_SOURCE", HF).strip().lower() or HF
 
 
 def max_pixels() -> int:
