@@ -21,7 +21,7 @@ from gradio.data_classes import FileData
 from artimuse.errors import ImageError
 from artimuse.prompts import ASPECTS
 from artimuse.results import Finished
-from artimuse.serialization import infer_payload, score_payload
+from artimuse.serialization import InferAnswer, ScoreAnswer
 from artimuse.webapp.assess import gpu_steps, refusal
 from artimuse.webapp.common import ModelUnavailable, Shared, upload_name
 from artimuse.webapp.i18n import EN
@@ -70,7 +70,7 @@ class Endpoints:
                 if job.expired:
                     raise ApiError(Message("api.time_limit"))
                 if isinstance(event, Finished):
-                    return infer_payload(event.assessment)
+                    return InferAnswer.of(event.assessment).model_dump(mode="json")
         raise ApiError(Message("api.time_limit"))  # not reached: the stream ends with Finished
 
     def score(self, image: FileData, request: gr.Request = None) -> dict[str, Any]:
@@ -83,7 +83,7 @@ class Endpoints:
         picture = self._picture(image)
         with self._job(request):
             self._model()
-            return score_payload(self.shared.holder.score(picture))
+            return ScoreAnswer.of(self.shared.holder.score(picture)).model_dump(mode="json")
 
     def _picture(self, image: Any):
         try:
