@@ -76,7 +76,8 @@ VARIABLES = (
     Variable("ARTIMUSE_QUEUE_SIZE", str(DEFAULT_QUEUE_SIZE), "model jobs admitted at once "
              "(running + waiting); more get 503 / \"queue is full\""),
     Variable("ARTIMUSE_CLIENT_JOBS", str(DEFAULT_CLIENT_JOBS), "model jobs one client (REST: "
-             "address; web app: address, each session at most 3) may have running + waiting; more get 429 / \"you "
+             "address; web app: address, each session at most 3) may "
+             "have running + waiting; more get 429 / \"you "
              "already have N jobs\""),
     Variable("ARTIMUSE_CORS_ORIGINS", "", "REST: comma-separated origins (`https://app.example`) "
              "whose web pages may call the service; other cross-origin requests get 403"),

@@ -163,9 +163,7 @@ def build_app(
     shared = Shared(
         holder,
         access=access,
-        admission=Admission(
-            total, web.job_time_limit, per_client=service_settings.client_jobs
-        ),
+        admission=Admission(total, web.job_time_limit, per_client=service_settings.client_jobs),
         limits=service_settings.limits,
         batch_size=batch_size,
     )
