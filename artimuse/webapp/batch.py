@@ -84,7 +84,7 @@ class Batch:
                 for start in range(0, len(files), size):
                     if job.expired:
                         break
-                    self._chunk(model, files[start : start + size], rows, problems, tokens)
+                    self._chunk(model, files[start : start + size], rows, problems, tokens, job)
                     yield self.outputs(rows, problems, len(files), lang)
                 folder = self.shared.exports.fresh(session_of(request), "batch")
                 paths = export.write_batch(rows, problems, folder, lang)
@@ -97,9 +97,9 @@ class Batch:
             note = Message("model.unavailable", {"ckpt": name})
             yield self.outputs(rows, problems, len(files), lang, note)
 
-    def _chunk(self, model, chunk: list, rows: list, problems: list, tokens: int | None) -> None:
+    def _chunk(self, model, chunk: list, rows: list, problems: list, tokens, job) -> None:
         """Decode a chunk (bad files -> problems), score it as one model batch, and write the
-        comments when asked."""
+        comments when asked (until the job's time is up)."""
         pictures, bad = self.shared.read_many(chunk)
         problems += bad
         if not pictures:
@@ -109,8 +109,10 @@ class Batch:
             scores = list(model.score_many(images, len(images), aspects=True))
         for (name, image), result in zip(pictures, scores, strict=True):
             row = {"name": name, "scores": result, "digest": image_digest(image)}
-            if tokens:
+            if tokens and not job.expired:
                 for event in gpu_steps(model, image, ASPECTS, tokens, self.shared.holder):
+                    if job.expired:
+                        break
                     if hasattr(event, "assessment"):
                         row["comments"] = dict(event.assessment.comments)
             rows.append(row)

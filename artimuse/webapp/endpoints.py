@@ -13,6 +13,8 @@ event of the page is private.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import gradio as gr
@@ -25,7 +27,7 @@ from artimuse.serialization import InferAnswer, ScoreAnswer
 from artimuse.webapp.assess import gpu_steps, refusal
 from artimuse.webapp.common import ModelUnavailable, Shared, upload_name
 from artimuse.webapp.i18n import EN
-from artimuse.webapp.jobs import Refused
+from artimuse.webapp.jobs import Job, Refused
 from artimuse.webapp.messages import Message, image_problem
 
 
@@ -104,30 +106,19 @@ class Endpoints:
     def _lengths(self) -> str:
         return ", ".join(map(str, self.shared.comment_lengths()))
 
-    def _job(self, request) -> _Turn:
-        return _Turn(self.shared.admit(request, "api"))
+    @contextmanager
+    def _job(self, request) -> Iterator[Job]:
+        """Admission, then the model's turn (in arrival order), for a `with` block."""
+        try:
+            with self.shared.admit(request, "api") as job:
+                for _ in job.wait_turn():
+                    pass
+                yield job
+        except Refused as error:
+            raise ApiError(refusal(error)) from None
 
     def _model(self):
         try:
             return self.shared.model()
         except ModelUnavailable:
             raise ApiError(Message("api.unavailable")) from None
-
-
-class _Turn:
-    """Admission, then the model's turn (in arrival order) for a `with` block."""
-
-    def __init__(self, admitted):
-        self._admitted = admitted
-
-    def __enter__(self):
-        try:
-            job = self._admitted.__enter__()
-        except Refused as error:
-            raise ApiError(refusal(error)) from None
-        for _ in job.wait_turn():
-            pass
-        return job
-
-    def __exit__(self, *exc):
-        return self._admitted.__exit__(*exc)
