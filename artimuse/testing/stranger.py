@@ -15,6 +15,7 @@ values (server paths, hub ids, forged log lines, megabyte strings, huge numbers 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import numpy as np
+from PIL import Image
 
 DEMO = Path(__file__).resolve().parents[2] / "demo_gradio.py"
 FILE_TYPES = {"image", "file", "gallery", "video", "audio", "model3d", "uploadbutton"}
@@ -351,3 +354,61 @@ def visible_state(config: dict) -> str:
     shown = [(c["id"], c["type"], c["props"].get("value"), c["props"].get("choices"))
              for c in config["components"]]
     return json.dumps([shown, config["dependencies"]], sort_keys=True, default=str)
+
+
+# --- what a visitor does --------------------------------------------------------------------
+
+
+def picture(seed: int) -> bytes:
+    """A small PNG no other test sends (so no cache knows it)."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def score(app, data: bytes, name: str = "probe.png") -> dict:
+    """What a visitor's `gradio_client` gets from `/score` for the picture `data` (written to
+    the app's root folder as `name`, outside the folders the app writes)."""
+    from gradio_client import Client, handle_file
+
+    path = app.root / name
+    path.write_bytes(data)
+    client = Client(app.url, verbose=False)
+    if "/score" not in client.view_api(return_format="dict")["named_endpoints"]:
+        raise AssertionError("the app has no named /score endpoint")
+    answer = client.predict(handle_file(str(path)), api_name="/score")
+    return answer if isinstance(answer, dict) else json.loads(answer)
+
+
+def ui_dependencies(config: dict, elem_id: str) -> list[int]:
+    """The events that take the component `elem_id` (the page's own ids), in page order."""
+    return [
+        i for i, d in enumerate(config["dependencies"]) if elem_id in inputs_by_elem_id(config, d)
+    ]
+
+
+def legit_arguments(config: dict, index: int, files: list[dict]) -> list:
+    """What the page itself would send: each component's value, the files for file inputs."""
+    by_id = components(config)
+    values = []
+    for i in config["dependencies"][index]["inputs"]:
+        component = by_id[i]
+        if component["type"] in ("image", "file", "gallery"):
+            multiple = component["props"].get("file_count") in ("multiple", "directory")
+            values.append(files if multiple else files[0])
+        else:
+            values.append(component["props"].get("value"))
+    return values
+
+
+def ready_score(app, data: bytes) -> dict | None:
+    """`score`, or None while the model is still loading (for `wait_for`)."""
+    try:
+        return score(app, data)
+    except AssertionError:
+        raise
+    except Exception as error:  # still loading: gradio_client's AppError
+        if "load" not in str(error).lower():
+            raise
+        return None

@@ -7,14 +7,12 @@ visitor's work, flood the log, or keep a second visitor out; the per-visitor cap
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
 import shutil
 
 import numpy as np
 import pytest
-from PIL import Image
 
 pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
@@ -28,8 +26,12 @@ from artimuse.testing.stranger import (  # noqa: E402
     components,
     files_under,
     hostile_values,
-    inputs_by_elem_id,
+    legit_arguments,
+    picture,
+    ready_score,
+    score,
     session,
+    ui_dependencies,
     visible_state,
     wait_for,
 )
@@ -45,14 +47,6 @@ LOG_BUDGET = 256 * 1024  # bytes the server may log while the stranger sends > 1
 TEMP_BUDGET = 1 << 20  # bytes the hostile calls may leave in the temp folder
 DISK_BUDGET = 8 << 20  # bytes 300 uploads (19 MB) + 50 exports may leave on disk
 UPLOADS, UPLOAD_BYTES, EXPORTS = 300, 64 * 1024, 50
-
-
-def picture(seed: int, name: str | None = None) -> bytes:
-    """A small PNG no other test sends (so no cache knows it)."""
-    pixels = np.random.default_rng(seed).integers(0, 256, (24, 32, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -88,40 +82,6 @@ def peer(public):
     client.close()
 
 
-def score(app, data: bytes, name: str = "probe.png") -> dict:
-    """What a visitor's `gradio_client` gets from `/score` (waiting while the model loads)."""
-    from gradio_client import Client, handle_file
-
-    path = app.root / name
-    path.write_bytes(data)
-    client = Client(app.url, verbose=False)
-    if "/score" not in client.view_api(return_format="dict")["named_endpoints"]:
-        raise AssertionError("the app has no named /score endpoint")
-    answer = client.predict(handle_file(str(path)), api_name="/score")
-    return answer if isinstance(answer, dict) else json.loads(answer)
-
-
-def ui_dependencies(config: dict, elem_id: str) -> list[int]:
-    """The events that take the component `elem_id` (the page's own ids), in page order."""
-    return [
-        i for i, d in enumerate(config["dependencies"]) if elem_id in inputs_by_elem_id(config, d)
-    ]
-
-
-def legit_arguments(config: dict, index: int, files: list[dict]) -> list:
-    """What the page itself would send: each component's value, the files for file inputs."""
-    by_id = components(config)
-    values = []
-    for i in config["dependencies"][index]["inputs"]:
-        component = by_id[i]
-        if component["type"] in ("image", "file", "gallery"):
-            multiple = component["props"].get("file_count") in ("multiple", "directory")
-            values.append(files if multiple else files[0])
-        else:
-            values.append(component["props"].get("value"))
-    return values
-
-
 @pytest.fixture(scope="module")
 def reference(public) -> dict | str:
     """The tiny model's answer before any stranger came (waiting while it loads), or why
@@ -130,17 +90,6 @@ def reference(public) -> dict | str:
         return wait_for(lambda: ready_score(public, picture(42)), 120, public)
     except Exception as error:
         return f"no /score answer: {error}"
-
-
-def ready_score(app, data: bytes) -> dict | None:
-    try:
-        return score(app, data)
-    except AssertionError:
-        raise
-    except Exception as error:  # still loading: gradio_client's AppError
-        if "load" not in str(error).lower():
-            raise
-        return None
 
 
 @pytest.fixture(scope="module")
