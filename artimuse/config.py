@@ -26,6 +26,7 @@ DEFAULT_MAX_SIDE = 65_535  # JPEG's own limit; resizing cost grows with the long
 DEFAULT_MAX_UPLOAD_MB = 20  # a 64 MP JPEG is ~15 MB
 DEFAULT_MAX_BATCH = 16  # files in one batch request
 DEFAULT_QUEUE_SIZE = 16  # model jobs admitted (running + waiting); more are refused
+DEFAULT_CLIENT_JOBS = 4  # of those, what one client (address / web session) may hold
 DEFAULT_BATCH_SIZE = 8  # images per model batch when scoring many
 DEFAULT_MAX_CONNECTIONS = 4096  # REST: past this many open connections requests get 503
 DEFAULT_HEADER_TIMEOUT = 10  # seconds a client has to send a request's headers
@@ -38,6 +39,10 @@ SCORE_BATCH_WAIT_S = 0.010  # how long a score pass waits for companions to batc
 SCORE_BATCH_MAX = 8  # score passes of different requests run together, at most this many
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
+DEFAULT_JOB_TIME_LIMIT = 600  # seconds one web-app model job may run (a 2048-token CPU run fits)
+WEBAPP_SESSION_JOBS = 3  # model jobs one browser session may have: 1 running + 2 waiting
+HF, MODELSCOPE = "hf", "modelscope"  # where checkpoints are downloaded from
+SOURCES = (HF, MODELSCOPE)
 WEBAPP_PORT = 7860
 API_PORT = 8000
 
@@ -70,6 +75,12 @@ VARIABLES = (
     Variable("ARTIMUSE_MAX_BATCH", str(DEFAULT_MAX_BATCH), "files in one `/score/batch` request"),
     Variable("ARTIMUSE_QUEUE_SIZE", str(DEFAULT_QUEUE_SIZE), "model jobs admitted at once "
              "(running + waiting); more get 503 / \"queue is full\""),
+    Variable("ARTIMUSE_CLIENT_JOBS", str(DEFAULT_CLIENT_JOBS), "model jobs one client (REST: "
+             "address; web app: address, each session at most 3) may "
+             "have running + waiting; more get 429 / \"you "
+             "already have N jobs\""),
+    Variable("ARTIMUSE_CORS_ORIGINS", "", "REST: comma-separated origins (`https://app.example`) "
+             "whose web pages may call the service; other cross-origin requests get 403"),
     Variable("ARTIMUSE_MAX_CONNECTIONS", str(DEFAULT_MAX_CONNECTIONS), "REST: open connections "
              "(or requests) past which new requests get 503"),
     Variable("ARTIMUSE_HEADER_TIMEOUT", str(DEFAULT_HEADER_TIMEOUT), "REST: seconds to send a "
@@ -82,6 +93,18 @@ VARIABLES = (
              "<key>` (all but `/health`)"),
     Variable("ARTIMUSE_AUTO_DOWNLOAD", DEFAULT_AUTO_DOWNLOAD, "`1`: the web app downloads a "
              "missing checkpoint from the hub at start-up (hosted demos)"),
+    Variable("ARTIMUSE_PUBLIC", "0", "`1`: the web app is a public demo: checkpoint switch and "
+             "downloads hidden and refused but to a signed-in operator (on when `SPACE_ID` is "
+             "set; `--public`)"),
+    Variable("ARTIMUSE_ADMIN_PASSWORD", "", "the web app's operator password (sign in at "
+             "`/?operator=1`); unset: operator actions only from a loopback client, never in "
+             "public mode"),
+    Variable("ARTIMUSE_JOB_TIME_LIMIT", str(DEFAULT_JOB_TIME_LIMIT), "web app: seconds one "
+             "model job may run before it is stopped"),
+    Variable("SPACE_ID", "", "set by Hugging Face Spaces; turns the web app's public mode on"),
+    Variable("ARTIMUSE_SOURCE", HF, "where hub ids and checkpoint names are downloaded from: "
+             "`hf` (the Hugging Face hub, or the mirror in `HF_ENDPOINT`) or `modelscope` "
+             "(needs the `modelscope` extra; reachable from mainland China)"),
     Variable("HOST", DEFAULT_HOST, "listen address of the web app and the REST service"),
     Variable("PORT", f"{WEBAPP_PORT} / {API_PORT}", "port of the web app / the REST service"),
     Variable("RAY_ADDRESS", "", "the Ray cluster `eval --ray` and `serve` join (Ray reads it "
@@ -163,6 +186,28 @@ def auto_download() -> bool:
     return raw in ("1", "true", "yes")
 
 
+@dataclass(frozen=True)
+class WebSettings:
+    """Who may do what on the web app, and how long a job may run."""
+
+    public: bool = False
+    admin_password: str | None = None
+    job_time_limit: int = DEFAULT_JOB_TIME_LIMIT
+
+    @classmethod
+    def from_env(cls, public: bool | None = None) -> WebSettings:
+        on_space = bool(env_text("SPACE_ID", ""))
+        return cls(
+            public=env_flag("ARTIMUSE_PUBLIC", "1" if on_space else "0") or bool(public),
+            admin_password=env_text("ARTIMUSE_ADMIN_PASSWORD", "") or None,
+            job_time_limit=env_int("ARTIMUSE_JOB_TIME_LIMIT", DEFAULT_JOB_TIME_LIMIT, 1),
+        )
+def download_source() -> str:
+    """ARTIMUSE_SOURCE: `hf` or `modelscope` (checked by the resolver, which also takes
+    --source)."""
+    return env_text("ARTIMUSE_SOURCE", HF).strip().lower() or HF
+
+
 def max_pixels() -> int:
     """ARTIMUSE_MAX_PIXELS: read at each decode, so a test or an embedder can change it."""
     return env_int("ARTIMUSE_MAX_PIXELS", DEFAULT_MAX_PIXELS, minimum=1)
@@ -227,6 +272,8 @@ class ServiceSettings:
     api_key: str | None = None
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)
     score_batch: int = SCORE_BATCH_MAX  # /score requests scored together; 1: one at a time
+    client_jobs: int = DEFAULT_CLIENT_JOBS  # jobs one client may have admitted at once
+    cors_origins: tuple[str, ...] = ()  # origins allowed to call the REST service from a page
 
     @classmethod
     def from_env(cls, **overrides) -> ServiceSettings:
@@ -236,8 +283,22 @@ class ServiceSettings:
             queue_size=env_int("ARTIMUSE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE, minimum=1),
             api_key=env_text("ARTIMUSE_API_KEY", "") or None,
             connections=ConnectionLimits.from_env(),
+            client_jobs=env_int("ARTIMUSE_CLIENT_JOBS", DEFAULT_CLIENT_JOBS, minimum=1),
+            cors_origins=cors_origins(),
         )
         return cls(**{**values, **overrides})
+
+
+def cors_origins() -> tuple[str, ...]:
+    """ARTIMUSE_CORS_ORIGINS: `scheme://host[:port]` origins, comma-separated (`*`: any)."""
+    raw = env_text("ARTIMUSE_CORS_ORIGINS", "")
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    bad = [o for o in origins if o != "*" and not o.startswith(("http://", "https://"))]
+    if bad:
+        raise InputError(
+            f"ARTIMUSE_CORS_ORIGINS holds origins such as https://app.example, got {bad[0]!r}"
+        )
+    return origins
 
 
 def ray_address() -> str | None:

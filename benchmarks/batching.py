@@ -106,7 +106,7 @@ async def drive(port: int, clients: int, requests: int, images: list[bytes]) -> 
 def measure(model, mode: str, clients: int, requests: int, images: list[bytes]) -> dict:
     with Service(model, MODES[mode], queue_size=max(64, 2 * clients)) as service:
         result = asyncio.run(drive(service.port, clients, requests, images))
-        sizes = service.app.state.batcher.batch_sizes[1:]  # after the warm-up request
+        sizes = list(service.app.state.batcher.recent_sizes)[1:]  # after the warm-up request
     result["mean_batch"] = statistics.fmean(sizes) if sizes else None
     result["max_batch_seen"] = max(sizes, default=None)
     return result

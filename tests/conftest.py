@@ -42,3 +42,17 @@ def hub(hub_checkpoint):
 
     with HubServer({HUB_REPO: hub_checkpoint}) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def hub_caches(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets empty hub caches of its own (Hugging Face and ModelScope), also for the
+    subprocesses it starts: no test reads or fills the user's ~/.cache."""
+    root = tmp_path_factory.mktemp("caches")
+    monkeypatch.setenv("HF_HUB_CACHE", str(root / "hf"))
+    monkeypatch.setenv("MODELSCOPE_CACHE", str(root / "modelscope"))
+    if "huggingface_hub" in __import__("sys").modules:  # read once, at its import
+        from huggingface_hub import constants
+
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(root / "hf"))
+    return root

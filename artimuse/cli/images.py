@@ -14,7 +14,7 @@ from artimuse.errors import InputError
 from artimuse.evaluation import write_json_atomic
 from artimuse.images import ImageError
 from artimuse.prompts import RADAR_ASPECTS
-from artimuse.serialization import assessment_json, score_payload
+from artimuse.serialization import ScoreAnswer, assessment_json
 
 IMAGE_RESULTS_DIR = Path("results/image_results")
 log = logging.getLogger("artimuse.cli")
@@ -44,7 +44,7 @@ def _print_warnings(images: list[str], results: list) -> None:
 def _score_row(image: str, result) -> dict:
     if isinstance(result, ImageError):
         return {"image": image, "error": str(result)}
-    return {"image": image, **score_payload(result)}
+    return {"image": image, **ScoreAnswer.of(result).model_dump()}
 
 
 def _score_table(images: list[str], results: list, aspects: bool) -> str:

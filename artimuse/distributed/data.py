@@ -17,7 +17,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,6 @@ from artimuse.config import DEFAULT_BATCH_SIZE, Settings
 from artimuse.distributed.cluster import (
     checkpoint_for_workers,
     connect,
-    downloads_dir,
     require_ray,
     resolve_on_node,
     size_workers,
@@ -99,7 +98,6 @@ class ScorerSpec:
     device: str
     dtype: str
     aspects: bool
-    checkpoints_dir: str = field(default_factory=downloads_dir)  # where a node puts a hub id
 
 
 def group_dataset(paths: Sequence[str], batch_size: int) -> ray.data.Dataset:
@@ -154,7 +152,7 @@ class _Scorer:
         from artimuse.api import load
 
         torch.set_num_threads(threads)
-        path = resolve_on_node(spec.ckpt, spec.checkpoints_dir)
+        path = resolve_on_node(spec.ckpt)
         self.model = load(str(path), spec.device, spec.dtype)
         self.aspects = spec.aspects
 
@@ -216,7 +214,7 @@ def image_size_of(spec: ScorerSpec) -> int:
     ray = require_ray("data")
 
     def size_on_node() -> int:
-        path = resolve_on_node(spec.ckpt, spec.checkpoints_dir)
+        path = resolve_on_node(spec.ckpt)
         return model_config(read_config(path)).image_size
 
     try:

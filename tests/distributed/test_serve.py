@@ -17,8 +17,8 @@ from PIL import Image
 
 from artimuse.config import ServiceSettings, Settings
 from artimuse.errors import ItemFailed
+from artimuse.inference.work_queue import WorkQueue
 from artimuse.rest.app import create_app
-from artimuse.rest.work_queue import WorkQueue
 from tests.helpers import CONFORMANCE_IMAGES, TINY_A
 
 pytest.importorskip("ray.serve", reason='Ray Serve is not installed: pip install "artimuse[ray]"')
@@ -155,7 +155,7 @@ def test_requests_that_arrive_together_make_one_engine_call(tiny_model, monkeypa
             ]
 
     async def three_at_once():
-        state = SimpleNamespace(model=Counting(), queue=WorkQueue(4))
+        state = SimpleNamespace(model=Counting(), queue=WorkQueue())
         scorer = BatchedScorer(SimpleNamespace(state=state))
         uploads = [tiny_model.prepare(UPLOADS[name]) for name in ("red", "gradient", "red")]
         return await asyncio.gather(*map(scorer, uploads), return_exceptions=True)
