@@ -28,6 +28,7 @@ from artimuse.testing.stranger import (  # noqa: E402
 from tests.helpers import TINY_A  # noqa: E402
 
 HUB_REPO = "Thunderbolt215215/ArtiMuse"
+MISSING = "ArtiMuse_AVA"  # a released checkpoint the local user has not got yet
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,8 @@ def local(tmp_path_factory, hub_checkpoint):
     root = tmp_path_factory.mktemp("local-user")
     ckpt = root / "checkpoint" / "tiny-a"
     shutil.copytree(TINY_A, ckpt)
-    with HubServer({HUB_REPO: hub_checkpoint}) as hub:
+    repos = dict.fromkeys((HUB_REPO, f"Thunderbolt215215/{MISSING}"), hub_checkpoint)
+    with HubServer(repos) as hub:
         env = {
             "ARTIMUSE_PUBLIC": None,
             "SPACE_ID": None,
@@ -92,7 +94,7 @@ def test_the_local_user_downloads_the_checkpoint(local, hub_checkpoint):
     choice = next(
         c for c in choices.values() if c["props"].get("elem_id") == "download-choice"
     )["props"]["choices"]
-    name = next(value for _, value in choice if value == HUB_REPO.split("/")[1])
+    name = next(value for _, value in choice if value == MISSING)
     outcome = local.peer.join(events[0], with_value(config, events[0], "download-choice", name))
     assert outcome.success, outcome.error
     shards = {p.name for p in hub_checkpoint.glob("*.safetensors")}
