@@ -47,14 +47,14 @@ def session() -> str:
 
 @dataclass
 class WebAppProcess:
-    """`python demo_gradio.py --host 127.0.0.1 --port <free>` with `env` added, its working
-    folder `cwd`, its temp folder `cwd/../tmp` (TMPDIR and GRADIO_TEMP_DIR) and its log in
+    """`python demo_gradio.py --host 127.0.0.1 --port <free>` (or `script`) with `env` added,
+    its working folder `cwd`, its temp folder `tmp` (TMPDIR and GRADIO_TEMP_DIR) and its log in
     `log`. `start()` returns at once (two apps can start side by side); `wait()` blocks until
     `/config` answers."""
 
     root: Path  # a fresh folder: the app's cwd, temp, home and log live under it
     env: dict[str, str | None] = field(default_factory=dict)  # None unsets a variable
-    args: tuple[str, ...] = ()
+    script: Path = DEMO  # or a Space's app.py (which takes HOST and PORT from the environment)
     port: int = 0
     process: subprocess.Popen | None = None
 
@@ -88,14 +88,20 @@ class WebAppProcess:
             "GRADIO_TEMP_DIR": str(self.tmp / "gradio"),
             "HOME": str(self.home),
             "HF_HOME": str(self.home / "hf"),
+            "HF_HUB_CACHE": str(self.home / "hf" / "hub"),  # both: either one may be set outside
+            "MODELSCOPE_CACHE": str(self.home / "modelscope"),
             "GRADIO_ANALYTICS_ENABLED": "False",
             "PYTHONUNBUFFERED": "1",
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
             **{k: v for k, v in self.env.items() if v is not None},  # None: unset
         }
-        command = [sys.executable, str(DEMO), "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [sys.executable, str(self.script)]
+        if self.script == DEMO:
+            command += ["--host", "127.0.0.1", "--port", str(self.port)]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [*command, *self.args], cwd=self.cwd, env=env, stdout=log,
+                command, cwd=self.cwd, env=env, stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )
         return self
