@@ -209,8 +209,9 @@ def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
                            js=layout.LANG, **layout.QUICK)  # fmt: skip
     signed.then(web.downloads.view_for, [password, lang], download_outputs, **layout.QUICK)
     app.unload(web.shared.forget)
-    gr.api(web.api.assess, api_name="assess")
-    gr.api(web.api.score, api_name="score")
+    model = dict(concurrency_id="model", concurrency_limit=total)  # admission decides who waits
+    gr.api(web.api.assess, api_name="assess", **model)
+    gr.api(web.api.score, api_name="score", **model)
 
 
 def _operator_panel(web: WebApp, password: gr.Textbox, lang: gr.Textbox) -> tuple:
