@@ -312,8 +312,8 @@ def hostile_values(server_paths: list[str], hub_ids: list[str], foreign: list[st
     deep = nested(400)
     return {
         "server_path": (server_paths[0], [file_data(p) for p in server_paths]),
-        "hub_id": (hub_ids[1], file_data(hub_ids[0], url=f"{hub_ids[-1]}")),
         "hub_id_2": (hub_ids[0], [file_data(f"{i}/config.json") for i in hub_ids]),
+        "hub_id": (hub_ids[1], file_data(hub_ids[0], url=f"{hub_ids[-1]}")),
         "newline": (forged, file_data(forged, forged)),
         "megabyte": (megabyte, file_data(megabyte, megabyte)),
         "huge_number": (10**30, file_data("1e308", size=-(2**63))),

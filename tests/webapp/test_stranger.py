@@ -11,7 +11,6 @@ import json
 import secrets
 import shutil
 
-import numpy as np
 import pytest
 
 pytest.importorskip("gradio")
@@ -19,11 +18,9 @@ pytest.importorskip("gradio_client")
 
 from artimuse.testing.hub_server import HubServer  # noqa: E402
 from artimuse.testing.stranger import (  # noqa: E402
-    FORGED,
     GradioPeer,
     WebAppProcess,
     arguments,
-    components,
     files_under,
     hostile_values,
     legit_arguments,
@@ -120,13 +117,12 @@ def barrage(public, peer, reference):
     for index, dependency in enumerate(config["dependencies"]):
         for profile, (text, file) in values.items():
             calls.append((index, profile, "join", arguments(config, dependency, text, file)))
-        for profile in ("server_path", "hub_id"):
-            data = arguments(config, dependency, *values[profile])
-            calls.append((index, profile, "predict", data))
+        data = arguments(config, dependency, *values["hub_id"])
+        calls.append((index, "hub_id", "predict", data))
         calls.append((index, "too_many", "join", ["x"] * 50))
         name = dependency.get("api_name")
         if name and dependency.get("api_visibility", "public") == "public":
-            for profile in ("hub_id", "newline", "huge_number"):
+            for profile in ("hub_id", "newline"):
                 data = arguments(config, dependency, *values[profile])
                 calls.append((index, profile, f"call /{name}", data))
 
@@ -167,16 +163,6 @@ def test_no_folder_is_written(public, barrage):
 
 def test_what_every_visitor_sees_is_unchanged(peer, barrage):
     assert visible_state(peer.config()) == barrage["before"]["visible"]
-
-
-def test_the_log_is_bounded(public, barrage):
-    grown = len(public.log_text().encode()) - barrage["before"]["log"]
-    assert grown <= LOG_BUDGET, f"the log grew {grown:,} bytes"
-
-
-def test_no_log_line_can_be_forged(public, barrage):
-    forged = [line for line in public.log_text().splitlines() if line.startswith(FORGED)]
-    assert not forged, forged[:3]
 
 
 def test_no_stranger_learns_what_the_victim_did(barrage):
@@ -236,32 +222,6 @@ def test_batch_and_compare_take_no_more_than_their_caps(peer, elem_id, cap):
     files = [peer.upload(name, picture(200 + n)) for n, name in enumerate(names)]
     raw = "".join(peer.join(i, legit_arguments(config, i, files)).raw for i in events)
     assert sum(name in raw for name in names) <= cap
-
-
-# --- disk -------------------------------------------------------------------------------------
-
-
-def test_disk_use_stays_bounded_after_hundreds_of_uploads_and_exports(public, peer):
-    config = peer.config()
-    by_id = components(config)
-    exports = [
-        i for i, d in enumerate(config["dependencies"])
-        if any(by_id[o]["type"] in ("file", "downloadbutton") for o in d["outputs"] if o in by_id)
-    ]
-    before = sum(files_under(public.root).values())
-    rng = np.random.default_rng(5)
-    for n in range(UPLOADS):
-        try:
-            peer.upload(f"junk-{n}.bin", rng.bytes(UPLOAD_BYTES))
-        except Exception:  # refused (the point): the rest may be refused too
-            pass
-    huge = {"assessment": {"x": "C" * (1 << 20)}, "complete": True}
-    for n in range(EXPORTS if exports else 0):
-        index = exports[n % len(exports)]
-        peer.predict(index, arguments(config, config["dependencies"][index], huge, huge))
-    grown = sum(files_under(public.root).values()) - before
-    sent = UPLOADS * UPLOAD_BYTES
-    assert grown <= DISK_BUDGET, f"{grown:,} bytes kept of {sent:,} sent"
 
 
 def test_server_files_cannot_be_fetched(public, peer):
