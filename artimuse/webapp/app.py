@@ -44,7 +44,7 @@ from artimuse.webapp.compare import Compare
 from artimuse.webapp.endpoints import Endpoints
 from artimuse.webapp.i18n import EN, gradio_i18n, language, text, ui
 from artimuse.webapp.jobs import Admission
-from artimuse.webapp.state import LOADING, READY, ModelHolder, checkpoint_name, list_checkpoints
+from artimuse.webapp.state import FAILED, LOADING, ModelHolder, checkpoint_name, list_checkpoints
 from artimuse.webapp.style import CSS
 from artimuse.webapp.views import status_markdown
 
@@ -107,7 +107,7 @@ class WebApp:
             checkpoint_name(self.holder.source or self.holder.settings.ckpt) if operator else None
         )
         return (
-            gr.Accordion(visible=operator, open=operator and self.holder.status.state != READY),
+            gr.Accordion(visible=operator, open=operator and self.holder.status.state == FAILED),
             gr.Dropdown(choices=names, value=value),
             status_markdown(self.holder.status, lang, operator),
         )
@@ -279,6 +279,13 @@ def theme() -> gr.themes.Base:
         button_primary_background_fill_hover_dark="*primary_800",
         checkbox_label_background_fill_selected="*primary_700",
         checkbox_label_background_fill_selected_dark="*primary_700",
+        block_label_text_color="*primary_800",  # on Soft's light orange label: 4.5:1
+        block_title_text_color="*primary_800",
+        block_label_text_color_dark="*primary_100",
+        block_title_text_color_dark="*primary_100",
+        block_label_background_fill_dark="*primary_800",
+        button_secondary_background_fill_dark="*primary_800",
+        button_secondary_background_fill_hover_dark="*primary_700",
     )
 
 

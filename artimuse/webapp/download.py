@@ -32,7 +32,8 @@ from artimuse.loading.hub import (
 from artimuse.loading.hub_checks import loads
 from artimuse.webapp.access import Access
 from artimuse.webapp.i18n import EN, language, text, tuned_on
-from artimuse.webapp.state import READY, ModelHolder
+from artimuse.webapp.state import FAILED as MODEL_FAILED
+from artimuse.webapp.state import ModelHolder
 from artimuse.webapp.views import md
 
 FOLLOW_S = 1.0  # how often a following page gets the download's progress
@@ -148,7 +149,7 @@ class DownloadPanel:
         shown = progress_markdown(self.service.progress, lang)
         if note:
             shown = f"{note}\n\n{shown}"
-        needed = running or self.holder.status.state != READY
+        needed = running or self.holder.status.state == MODEL_FAILED
         return (
             gr.Column(visible=needed),
             shown,

@@ -66,7 +66,10 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Textbox, total: int) -> N
             examples = None
             if example_images():
                 examples = gr.Examples(
-                    [[p] for p in example_images()], inputs=[image], label=ui("assess.examples")
+                    [[p] for p in example_images()],
+                    inputs=[image],
+                    label=ui("assess.examples"),
+                    example_labels=[Path(p).stem for p in example_images()],  # their names
                 )
         with gr.Column(scale=4, min_width=280):
             score = gr.Markdown(ui("assess.invite"), elem_id="assess-score")
@@ -86,6 +89,7 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Textbox, total: int) -> N
         fn=tab.run,
         inputs=[image, length, lang],
         outputs=outputs,
+        preprocess=False,  # gradio would decode the upload and fail in its words; we name it
         show_progress="minimal",
         show_progress_on=[progress],
         **model_job(total),

@@ -10,6 +10,7 @@ CSS = """
 #assess-progress, .am-note { color:var(--body-text-color-subdued); font-size:.9rem; }
 #assess-comments h3 { margin-top:1rem; font-size:1rem; }
 #assess-comments p { white-space:pre-wrap; overflow-wrap:anywhere; }
+.dark button[role="tab"][aria-selected="true"] { color:#fb923c; }  /* the accent, lighter */
 .am-plot .modebar-container { display:none !important; }
 .dark .am-plot .main-svg text:not(.hoverlayer *) { fill:var(--body-text-color) !important; }
 @media (max-width: 520px) {
