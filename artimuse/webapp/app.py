@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from artimuse.config import (
     DEFAULT_BATCH_SIZE,
@@ -42,6 +44,7 @@ from artimuse.webapp.batch import Batch
 from artimuse.webapp.common import Shared, quoted
 from artimuse.webapp.compare import Compare
 from artimuse.webapp.endpoints import Endpoints
+from artimuse.webapp.guards import SafeStream, UploadQuota
 from artimuse.webapp.i18n import EN, gradio_i18n, language, text, ui
 from artimuse.webapp.jobs import Admission
 from artimuse.webapp.state import FAILED, LOADING, ModelHolder, checkpoint_name, list_checkpoints
@@ -198,9 +201,8 @@ def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
         with gr.Tab(ui("tab.batch"), id="batch"):
             layout.batch_tab(web.batch, length, lang, total)
     operator_outputs = [panel, checkpoint, status]
-    load = app.load(
-        None, None, lang, js="() => [document.documentElement.lang || navigator.language]"
-    )
+    browser_lang = "() => [document.documentElement.lang || navigator.language]"
+    load = app.load(language, lang, lang, js=browser_lang, **layout.QUICK)
     load.then(web.page, lang, [*operator_outputs, sign_in_box], **layout.QUICK)
     load.then(web.downloads.view_for, [password, lang], download_outputs, **layout.QUICK)
     load.then(web.watch_status, lang, status, concurrency_limit=None, **layout.PRIVATE,
@@ -291,13 +293,16 @@ def theme() -> gr.themes.Base:
 
 def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
     """Start the server with the app's look and limits; `options` go to `Blocks.launch`."""
+    limits = UploadLimits.from_env()
+    quota = Middleware(UploadQuota, max_bytes=limits.max_bytes)
     app.launch(
         server_name=host,
         server_port=port,
         theme=theme(),
         css=CSS,
         i18n=gradio_i18n(),
-        max_file_size=UploadLimits.from_env().max_bytes,
+        max_file_size=limits.max_bytes,
+        app_kwargs={"middleware": [quota]},
         **options,
     )
     return app
@@ -329,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     from artimuse.rest.connections import limit_logging
 
     args = parse_args(argv)
+    sys.stderr = SafeStream(sys.stderr)  # gradio's tracebacks of hostile values: bounded
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     limit_logging()  # a flood of bad requests must not flood the log
     try:

@@ -58,7 +58,7 @@ class Batch:
         request: gr.Request = None,
     ) -> Iterator[tuple]:
         """(table, summary, CSV file, JSON file), growing chunk by chunk."""
-        lang = language(lang)
+        lang, with_comments = language(lang), with_comments is True
         files = list(files) if isinstance(files, list) else []
         rows: list[dict] = []
         if not files:

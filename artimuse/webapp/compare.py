@@ -51,7 +51,7 @@ class Compare:
         request: gr.Request = None,
     ) -> Iterator[tuple]:
         """(radar, table, gallery, notes, comments) after each picture."""
-        lang, files = language(lang), list(files or []) if isinstance(files, list) else []
+        lang, files = language(lang), list(files) if isinstance(files, list) else []
         low, high = COMPARE_LIMITS
         if not low <= len(files) <= high:
             yield self.outputs([], [], Message("compare.count", {"n": len(files)}), {}, lang)
@@ -77,7 +77,7 @@ class Compare:
                 for name, image in pictures:
                     entries.append((name, self._scores(image, request), image))
                     yield self.outputs(entries, problems, None, comments, lang)
-                for name, image in pictures if with_comments else ():
+                for name, image in pictures if with_comments is True else ():
                     if job.expired:
                         break
                     comments[name] = self._verdict(model, image, tokens)

@@ -53,12 +53,12 @@ def seconds(elapsed: float, lang: str | None = EN) -> str:
     return text("seconds", lang, n=shown)
 
 
-def language(tag: str | None) -> str:
+def language(tag: object) -> str:
     """A browser language tag (`zh-CN`, `zh-Hans-SG`, `zh`, `en-US`, ...) -> EN or ZH.
 
     Every Chinese tag gets Simplified Chinese, the one Chinese we have (gradio does the same
     for the static texts, see `gradio_i18n`)."""
-    return ZH if (tag or "").strip().lower().startswith("zh") else EN
+    return ZH if isinstance(tag, str) and tag.strip().lower().startswith("zh") else EN
 
 
 def ui(key: str) -> I18nData:

@@ -22,8 +22,16 @@ from artimuse.webapp.i18n import ui
 
 # The page's current language (gradio sets <html lang> from its locale) as the last input.
 LANG = "(...args) => [...args.slice(0, -1), document.documentElement.lang || navigator.language]"
-PRIVATE = dict(api_visibility="private")
+# Every event is private, and takes what the client sends as it is (`preprocess=False`): the
+# handlers check every value themselves, and a hostile one never makes gradio's preprocessing
+# print its traceback (with the value in it) into the server's log.
+PRIVATE = dict(api_visibility="private", preprocess=False)
 QUICK = dict(queue=False, show_progress="hidden", **PRIVATE)
+
+
+def nothing() -> None:
+    """The backend of Stop (its work is `cancels=`): an event without one, called by
+    `fn_index`, makes gradio print a traceback."""
 
 
 def model_job(total: int) -> dict:
@@ -89,7 +97,6 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Textbox, total: int) -> N
         fn=tab.run,
         inputs=[image, length, lang],
         outputs=outputs,
-        preprocess=False,  # gradio would decode the upload and fail in its words; we name it
         show_progress="minimal",
         show_progress_on=[progress],
         **model_job(total),
@@ -98,7 +105,7 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Textbox, total: int) -> N
     jobs = [image.input(**stream), run.click(**stream)]
     if examples is not None:
         jobs.append(examples.load_input_event.then(**stream))
-    stop.click(None, cancels=jobs, **PRIVATE)
+    stop.click(nothing, cancels=jobs, **QUICK)
 
 
 def compare_tab(tab: Compare, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
@@ -131,7 +138,7 @@ def compare_tab(tab: Compare, length: gr.Radio, lang: gr.Textbox, total: int) ->
         show_progress_on=[notes],
         **model_job(total),
     )
-    stop.click(None, cancels=[job], **PRIVATE)
+    stop.click(nothing, cancels=[job], **QUICK)
 
 
 def batch_tab(tab: Batch, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
@@ -162,4 +169,4 @@ def batch_tab(tab: Batch, length: gr.Radio, lang: gr.Textbox, total: int) -> Non
         show_progress_on=[summary],
         **model_job(total),
     )
-    stop.click(None, cancels=[job], **PRIVATE)
+    stop.click(nothing, cancels=[job], **QUICK)
