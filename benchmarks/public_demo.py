@@ -138,15 +138,19 @@ def disk(app, url: str, scratch: Path, uploads: int, exports: int) -> dict:
     before = _bytes(scratch)
     blob = os.urandom(2**20)
     started = time.monotonic()
-    with httpx.Client(base_url=url, timeout=60) as http:
+    refused = 0
+    stranger = {"X-Forwarded-For": "203.0.113.66"}
+    with httpx.Client(base_url=url, timeout=60, headers=stranger) as http:
         for i in range(uploads):
-            http.post("gradio_api/upload", files={"files": (f"junk-{i}.bin", blob)})
+            answer = http.post("gradio_api/upload", files={"files": (f"junk-{i}.bin", blob)})
+            refused += answer.status_code != 200
     upload_s = time.monotonic() - started
     after_uploads = _bytes(scratch)
     _export(app, url, exports)
     after_exports = _bytes(scratch)
     return {
         "uploads": uploads,
+        "uploads_refused": refused,
         "upload_s": round(upload_s, 2),
         "upload_growth_mb": round((after_uploads - before) / 2**20, 1),
         "exports": exports,
