@@ -34,7 +34,7 @@ from artimuse.distributed.cluster import (
     size_workers,
 )
 from artimuse.errors import InputError, ItemFailed
-from artimuse.evaluation import FAILED, error_kind
+from artimuse.evaluation import error_kind
 from artimuse.images import ImageError, PreparedImage
 from artimuse.prompts import RADAR_ASPECTS
 
@@ -131,7 +131,7 @@ def _decode_group(row: dict, size: int) -> dict:
         "paths": paths,
         "pixels": np.stack([x.pixels[0].numpy() if x else blank for x, _ in good]),
         "errors": [str(e) if e else "" for _, e in good],
-        "kinds": [error_kind(e) if e else "" for _, e in good],
+        "kinds": [e.kind if e else "" for _, e in good],
         "warnings": [list(x.warnings) if x else [] for x, _ in good],
     }
 
@@ -139,7 +139,7 @@ def _decode_group(row: dict, size: int) -> dict:
 def _prepared(pixels: np.ndarray, error: str, kind: str, warnings) -> PreparedImage | ImageError:
     """A decoded image back from its columns, as the model takes it."""
     if error:
-        return (ItemFailed if kind == FAILED else ImageError)(error)
+        return ItemFailed(error) if kind == "failed" else ImageError(error, kind=kind)
     tensor = torch.from_numpy(np.array(pixels[None]))  # a writable copy of the block's memory
     return PreparedImage(tensor, tuple(str(w) for w in warnings))
 
