@@ -29,8 +29,14 @@ import torch
 import transformers
 from safetensors.torch import save_file
 
-from artimuse.testing.checkpoint_config import ABSENT, llm_config, model_config
-from artimuse.testing.tokenizer_files import base_vocab_and_merges, write_tokenizer
+from artimuse.testing.checkpoint_config import (
+    ABSENT,
+    internlm2_shapes,
+    llm_config,
+    model_config,
+    tokenizer_fingerprint,
+    write_tokenizer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,9 @@ class CheckpointSpec:
     system_message: object = ABSENT  # any other value (None too) is written to config.json
     attn_implementation: str | None = None  # e.g. "flash_attention_2", as training writes it
     tokenizer_json: bool = True  # False: no tokenizer.json, like the released checkpoints
+    tokenizer: str = "qwen2"  # or a sentencepiece layout: internlm2, phi3, llama
+    template: str = "internvl2_5"  # config.json's chat template (artimuse.templates)
+    rope_scaling: tuple[str, float] | None = None  # (type, factor) in llm_config
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -90,6 +99,18 @@ class CheckpointSpec:
 _VIT_300M = {"vision_layers": 24, "vision_hidden": 1024, "vision_heads": 16, "vision_mlp": 4096}
 PRESETS: dict[str, CheckpointSpec] = {
     "tiny": CheckpointSpec(),
+    # The original's other language models, each with its family's tokenizer and template;
+    # InternLM2 with the inert dynamic rope scaling of the InternVL2 checkpoints.
+    "tiny-internlm2": CheckpointSpec(
+        llm_arch="InternLM2ForCausalLM", tokenizer="internlm2", template="internlm2-chat",
+        rope_scaling=("dynamic", 2.0),
+    ),
+    "tiny-phi3": CheckpointSpec(
+        llm_arch="Phi3ForCausalLM", tokenizer="phi3", template="phi3-chat"
+    ),
+    "tiny-llama": CheckpointSpec(
+        llm_arch="LlamaForCausalLM", tokenizer="llama", template="Hermes-2"
+    ),
     # InternViT-300M + Qwen2.5-0.5B (InternVL3-1B shape), ~1.9 GB in bf16.
     "1b": CheckpointSpec(
         **_VIT_300M,
@@ -159,6 +180,8 @@ def weight_shapes(spec: CheckpointSpec) -> dict[str, tuple[int, ...]]:
 
 def _lm_shapes(spec: CheckpointSpec) -> dict[str, tuple[int, ...]]:
     """The LM's state dict shapes, from transformers itself (a meta-device instance)."""
+    if spec.llm_arch == "InternLM2ForCausalLM":  # remote code only: its names written out
+        return internlm2_shapes(spec)
     fields = llm_config(spec)
     for key in ("attn_implementation", "_attn_implementation"):  # flash-attn may be missing
         fields.pop(key, None)
@@ -179,9 +202,9 @@ def _init_stats(name: str, shape: tuple[int, ...]) -> tuple[float, float]:
         return 0.0, 0.05
     if leaf in ("class_embedding", "position_embedding"):
         return 0.0, 0.2
-    if name.endswith("embed_tokens.weight"):  # same scale as the projected image features
+    if name.endswith(("embed_tokens.weight", "tok_embeddings.weight")):  # as image features
         return 0.0, 1.0
-    gain = _LM_HEAD_GAIN if name.endswith("lm_head.weight") else 1.0
+    gain = _LM_HEAD_GAIN if name.endswith(("lm_head.weight", ".output.weight")) else 1.0
     return 0.0, gain / math.sqrt(math.prod(shape[1:]))
 
 
@@ -249,9 +272,10 @@ def _spec_record(spec: CheckpointSpec) -> dict:
     record = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
     if spec.system_message is ABSENT:
         del record["system_message"]
-    # The merges derive from artimuse.prompts: a changed prompt must invalidate cached checkpoints.
-    merges = hashlib.sha256(json.dumps(base_vocab_and_merges()).encode()).hexdigest()[:16]
-    record |= {"generator_version": _GENERATOR_VERSION, "tokenizer": merges}
+    # The vocabulary derives from artimuse.prompts: a changed prompt must invalidate cached
+    # checkpoints.
+    vocab = hashlib.sha256(tokenizer_fingerprint(spec)).hexdigest()[:16]
+    record |= {"generator_version": _GENERATOR_VERSION, "tokenizer_files": vocab}
     return json.loads(json.dumps(record))
 
 
@@ -263,10 +287,11 @@ def make_checkpoint(path: str | os.PathLike, spec: CheckpointSpec = CheckpointSp
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    stale = [path / SPEC_FILE, path / "tokenizer.json", path / "model.safetensors.index.json"]
+    stale = [path / SPEC_FILE, path / "tokenizer.json", path / "model.safetensors.index.json",
+             path / "tokenizer.model", path / "vocab.json", path / "merges.txt"]
     for file in [*stale, *path.glob("model*.safetensors")]:
         file.unlink(missing_ok=True)
-    write_tokenizer(path, tokenizer_json=spec.tokenizer_json)
+    write_tokenizer(path, spec)
     _dump(path / "config.json", model_config(spec))
     _write_weights(path, spec)
     _dump(path / SPEC_FILE, _spec_record(spec))
