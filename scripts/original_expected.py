@@ -6,6 +6,8 @@ This runs in the original's own environment, not this package's (see original_en
     /tmp/origenv/bin/python scripts/original_expected.py --original ORIGINAL_REPO/src \
         --checkpoint tests/data/tiny-internlm2 --pixels tests/data/tiny-a/pixels \
         --out tests/data/tiny-internlm2/expected.json
+    /tmp/origenv/bin/python scripts/original_expected.py --original ORIGINAL_REPO/src \
+        --templates tests/data/original_templates.json
 
 It loads the model with the original's `InternVLChatModel.from_pretrained` (float32, one
 thread, eager attention: flash-attn absent) and its tokenizer class (`use_fast=False`), then per
@@ -148,17 +150,44 @@ def comment_of(model, tokenizer, pixels, aspect: str, stop_id: int) -> dict:
             "response": response}
 
 
+def write_templates(out: Path) -> None:
+    """Every template of the original's conversation.py: one image turn's prompt, with the
+    default system message and with a given one, and the stop token its chat code uses."""
+    from artimuse.internvl.conversation import conv_templates, get_conv_template
+
+    templates = {}
+    for name in conv_templates:
+        prompts = {}
+        for system in (None, "SYSTEM"):
+            template = get_conv_template(name)
+            if system is not None:
+                template.system_message = system
+            template.append_message(template.roles[0], "<image>\n" + comment_question(ASPECTS[0]))
+            template.append_message(template.roles[1], None)
+            prompts["default" if system is None else system] = template.get_prompt()
+        stop = get_conv_template(name).sep.strip()
+        templates[name] = {"system_message": get_conv_template(name).system_message,
+                           "prompts": prompts, "stop": stop}
+    out.write_text(json.dumps(templates, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--original", type=Path, required=True, help="the original's src/")
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--pixels", type=Path, required=True, help="folder of *_448.png")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path)
+    parser.add_argument("--pixels", type=Path, help="folder of *_448.png")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--templates", type=Path, help="write the templates' prompts and stop")
     args = parser.parse_args()
     torch.set_num_threads(1)
     model_cls, internlm2_tokenizer, get_conv_template, score_tokens = import_original(
         args.original.resolve()
     )
+    if args.templates:
+        write_templates(args.templates)
+    if not args.checkpoint:
+        return
     model = model_cls.from_pretrained(
         str(args.checkpoint), torch_dtype=torch.float32, use_flash_attn=False
     ).eval()
