@@ -113,3 +113,25 @@ def test_assess_gives_the_originals_comments(family):
     comments = want["images"][stem]["comments"]
     assessment = model.assess(CONFORMANCE_IMAGES[stem])
     assert assessment.comments == {a: comments[a]["response"] for a in ASPECTS}
+
+
+def test_internlm2_linear_rope_scaling_matches(tmp_path):
+    """The same weights with `rope_scaling: {type: linear, factor: 2.0}`: positions halved, as
+    the original's InternLM2LinearScalingRotaryEmbedding (expected_rope_linear.json)."""
+    import shutil
+
+    path = shutil.copytree(DATA / "tiny-internlm2", tmp_path / "linear")
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    config["llm_config"]["rope_scaling"] = {"factor": 2.0, "type": "linear"}
+    (path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    want = json.loads((path / "expected_rope_linear.json").read_text(encoding="utf-8"))
+    model = artimuse.load(str(path), device="cpu", dtype="float32", max_new_tokens=12)
+    for stem, image in CONFORMANCE_IMAGES.items():
+        scores, expected_image = model.score(image), want["images"][stem]
+        assert scores.total == pytest.approx(expected_image["total_score"]["score"], abs=SCORE_TOL)
+        for aspect in RADAR_ASPECTS:
+            want_aspect = expected_image["aspect_scores"][aspect]
+            assert scores.aspects[aspect] == pytest.approx(want_aspect, abs=SCORE_TOL), aspect
+    comments = want["images"]["shapes_rgba_300x500"]["comments"]
+    assessment = model.assess(CONFORMANCE_IMAGES["shapes_rgba_300x500"])
+    assert assessment.comments == {a: comments[a]["response"] for a in ASPECTS}
