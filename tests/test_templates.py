@@ -4,6 +4,7 @@ written from it by scripts/original_expected.py --templates)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -79,3 +80,13 @@ def test_a_comment_ends_at_the_templates_stop_token():
     words = tokenizer.encode("soft light", add_special_tokens=False)
     after = tokenizer.encode(" and more", add_special_tokens=False)
     assert decode_comment(tokenizer, [*words, ids.im_end, *after], ids).strip() == "soft light"
+
+
+def test_the_behaviour_document_shows_every_template_as_the_code_builds_it():
+    text = (DATA.parent.parent / "docs" / "behaviour.md").read_text(encoding="utf-8")
+    shown = dict(re.findall(r"^#### `([^`]+)`[^\n]*\n\n```text\n(.*?)\n```$", text, re.M | re.S))
+    assert set(shown) == set(TEMPLATES) - {"Hermes-2"}  # Hermes-2: "the same text as ..."
+    for name, block in shown.items():
+        template = TEMPLATES[name]
+        assert block.replace("\\n", "\n") == template.prompt("{system}", "{question}"), name
+    assert TEMPLATES["Hermes-2"].prompt("S", "Q") == TEMPLATES["internlm2-chat"].prompt("S", "Q")
