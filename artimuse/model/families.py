@@ -45,9 +45,9 @@ def language_model(llm: dict, where: object) -> LanguageModel:
     cls = getattr(transformers, arch, None)
     if cls is None or not hasattr(cls, "config_class"):
         raise CheckpointError(
-            f"{where}: language model {arch!r} is not supported; supported: "
-            f"{internlm2.ARCHITECTURE} and the causal LMs of transformers (Qwen2ForCausalLM, "
-            "LlamaForCausalLM, Phi3ForCausalLM as the original)"
+            f"{where}: language model {arch!r} is not a transformers class; supported: any "
+            "causal LM in transformers (Qwen2ForCausalLM for ArtiMuse, LlamaForCausalLM, "
+            f"Phi3ForCausalLM) and {internlm2.ARCHITECTURE}"
         )
     try:
         return LanguageModel(cls, cls.config_class.from_dict(llm))

@@ -102,8 +102,8 @@ def test_an_unknown_internlm2_key_is_reported_by_its_name(internlm2_copy):
 
 def test_an_unsupported_architecture_names_the_supported_ones(internlm2_copy):
     edit_llm_config(internlm2_copy, architectures=["MiniCPMForCausalLM"])
-    with pytest.raises(CheckpointError, match="'MiniCPMForCausalLM' is not supported; supported: "
-                       "InternLM2ForCausalLM"):
+    with pytest.raises(CheckpointError, match="'MiniCPMForCausalLM' is not a transformers class;"
+                       " supported: .* and InternLM2ForCausalLM$"):
         load(internlm2_copy)
 
 
@@ -115,3 +115,16 @@ def test_internlm2_quantizes_like_the_rest():
     names = [n for n in modules if QUANTIZED.match(n)]
     assert len(names) == 2 * 7  # 2 layers: the un-packed q k v, o, gate up down
     assert abs(model.score(IMAGE).total - plain.score(IMAGE).total) < 2.0
+
+
+@pytest.mark.parametrize("family", ["internlm2", "phi3", "llama"])
+def test_the_fixtures_are_the_generators_presets(tmp_path, family):
+    """tests/data/tiny-<family> is what `--preset tiny-<family>` writes (so the original's
+    expected outputs there belong to the preset: regenerate both together)."""
+    from artimuse.testing.checkpoints import PRESETS, make_checkpoint
+
+    made = make_checkpoint(tmp_path / family, PRESETS[f"tiny-{family}"])
+    fixture = DATA / f"tiny-{family}"
+    for name in ("model.safetensors", "config.json", "tokenizer.model", "tokenizer_config.json",
+                 "special_tokens_map.json"):
+        assert (made / name).read_bytes() == (fixture / name).read_bytes(), name
