@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import transformers
 
+from artimuse.templates import TEMPLATES
 from artimuse.testing import sentencepiece_files, tokenizer_files
 
 if TYPE_CHECKING:
@@ -108,6 +109,15 @@ def _special_ids(spec: CheckpointSpec) -> dict[str, int]:
         return {"bos_token_id": eot, "eos_token_id": eot}
     ids = {"<s>": 1, "</s>": 2, **sentencepiece_files.added_token_ids(layout)}
     return {"bos_token_id": 1, "eos_token_id": ids[layout.eos], "pad_token_id": ids[layout.pad]}
+
+
+def stop_token_id(spec: CheckpointSpec) -> int:
+    """The id of the chat template's stop token in the spec's tokenizer."""
+    stop = TEMPLATES[spec.template].stop
+    layout = _layout(spec)
+    if layout is None:
+        return tokenizer_files.added_token_ids()[stop]
+    return {"</s>": 2, **sentencepiece_files.added_token_ids(layout)}[stop]
 
 
 def write_tokenizer(path: Path, spec: CheckpointSpec) -> None:

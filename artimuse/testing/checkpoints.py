@@ -34,6 +34,7 @@ from artimuse.testing.checkpoint_config import (
     internlm2_shapes,
     llm_config,
     model_config,
+    stop_token_id,
     tokenizer_fingerprint,
     write_tokenizer,
 )
@@ -77,6 +78,9 @@ class CheckpointSpec:
     tokenizer: str = "qwen2"  # or a sentencepiece layout: internlm2, phi3, llama
     template: str = "internvl2_5"  # config.json's chat template (artimuse.templates)
     rope_scaling: tuple[str, float] | None = None  # (type, factor) in llm_config
+    # > 1: the output row of the template's stop token scaled up, so that some greedy comments
+    # of the random model end early (every stop path is then exercised)
+    stop_gain: float = 1.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -103,13 +107,13 @@ PRESETS: dict[str, CheckpointSpec] = {
     # InternLM2 with the inert dynamic rope scaling of the InternVL2 checkpoints.
     "tiny-internlm2": CheckpointSpec(
         llm_arch="InternLM2ForCausalLM", tokenizer="internlm2", template="internlm2-chat",
-        rope_scaling=("dynamic", 2.0),
+        rope_scaling=("dynamic", 2.0), stop_gain=1.5,
     ),
     "tiny-phi3": CheckpointSpec(
-        llm_arch="Phi3ForCausalLM", tokenizer="phi3", template="phi3-chat"
+        llm_arch="Phi3ForCausalLM", tokenizer="phi3", template="phi3-chat", stop_gain=4.0
     ),
     "tiny-llama": CheckpointSpec(
-        llm_arch="LlamaForCausalLM", tokenizer="llama", template="Hermes-2"
+        llm_arch="LlamaForCausalLM", tokenizer="llama", template="Hermes-2", stop_gain=3.0
     ),
     # InternViT-300M + Qwen2.5-0.5B (InternVL3-1B shape), ~1.9 GB in bf16.
     "1b": CheckpointSpec(
@@ -245,6 +249,14 @@ def _partition(sizes: list[int], n: int) -> list[list[int]]:
     return groups
 
 
+def _scale_stop_row(tensors: dict[str, torch.Tensor], spec: CheckpointSpec) -> None:
+    if spec.stop_gain == 1.0:
+        return
+    for key in ("language_model.lm_head.weight", "language_model.output.weight"):
+        if key in tensors:
+            tensors[key][stop_token_id(spec)] *= spec.stop_gain
+
+
 def _write_weights(path: Path, spec: CheckpointSpec) -> None:
     """Write model.safetensors or the shards + index, one shard in memory at a time."""
     shapes = weight_shapes(spec)
@@ -255,6 +267,7 @@ def _write_weights(path: Path, spec: CheckpointSpec) -> None:
         file = f"model-{k:05d}-of-{spec.shards:05d}.safetensors"
         file = "model.safetensors" if spec.shards == 1 else file
         shard = _random_tensors([names[i] for i in group], shapes, spec)
+        _scale_stop_row(shard, spec)
         save_file(shard, str(path / file), metadata={"format": "pt"})
         (path / file).chmod(0o644)  # safetensors creates 0600; match the other files
         weight_map |= dict.fromkeys(shard, file)
