@@ -135,4 +135,9 @@ class LlamaTokenizer(_SlowSentencePiece):
         return out + self.sp_model.decode(run)
 
 
-SLOW_TOKENIZERS = {cls.__name__: cls for cls in (InternLM2Tokenizer, LlamaTokenizer)}
+# By `tokenizer_class`; a "...Fast" name too, since the original asks for `use_fast=False`.
+SLOW_TOKENIZERS = {
+    name: cls
+    for cls in (InternLM2Tokenizer, LlamaTokenizer)
+    for name in (cls.__name__, cls.__name__ + "Fast")
+}

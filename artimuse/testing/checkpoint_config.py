@@ -18,7 +18,7 @@ from artimuse.templates import TEMPLATES
 from artimuse.testing import sentencepiece_files, tokenizer_files
 
 if TYPE_CHECKING:
-    from artimuse.testing.checkpoints import CheckpointSpec
+    from artimuse.testing.spec import CheckpointSpec
 
 _AUTO_MAP = {
     "AutoConfig": "configuration_internvl_chat.InternVLChatConfig",
