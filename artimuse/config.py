@@ -46,6 +46,10 @@ SERVE_RETRY_AFTER_S = 5  # Ray Serve: the Retry-After of that 503
 SERVE_TARGET_ONGOING = 4  # Ray Serve autoscaling: requests per replica it scales towards
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
+DEFAULT_JOB_TIME_LIMIT = 600  # seconds one web-app model job may run (a 2048-token CPU run fits)
+WEBAPP_SESSION_JOBS = 3  # model jobs one browser session may have: 1 running + 2 waiting
+HF, MODELSCOPE = "hf", "modelscope"  # where checkpoints are downloaded from
+SOURCES = (HF, MODELSCOPE)
 WEBAPP_PORT = 7860
 API_PORT = 8000
 
@@ -79,7 +83,8 @@ VARIABLES = (
     Variable("ARTIMUSE_QUEUE_SIZE", str(DEFAULT_QUEUE_SIZE), "model jobs admitted at once "
              "(running + waiting); more get 503 / \"queue is full\""),
     Variable("ARTIMUSE_CLIENT_JOBS", str(DEFAULT_CLIENT_JOBS), "model jobs one client (REST: "
-             "address; web app: session) may have running + waiting; more get 429 / \"you "
+             "address; web app: address, each session at most 3) may "
+             "have running + waiting; more get 429 / \"you "
              "already have N jobs\""),
     Variable("ARTIMUSE_CORS_ORIGINS", "", "REST: comma-separated origins (`https://app.example`) "
              "whose web pages may call the service; other cross-origin requests get 403"),
@@ -95,6 +100,18 @@ VARIABLES = (
              "<key>` (all but `/health`)"),
     Variable("ARTIMUSE_AUTO_DOWNLOAD", DEFAULT_AUTO_DOWNLOAD, "`1`: the web app downloads a "
              "missing checkpoint from the hub at start-up (hosted demos)"),
+    Variable("ARTIMUSE_PUBLIC", "0", "`1`: the web app is a public demo: checkpoint switch and "
+             "downloads hidden and refused but to a signed-in operator (on when `SPACE_ID` is "
+             "set; `--public`)"),
+    Variable("ARTIMUSE_ADMIN_PASSWORD", "", "the web app's operator password (sign in at "
+             "`/?operator=1`); unset: operator actions only from a loopback client, never in "
+             "public mode"),
+    Variable("ARTIMUSE_JOB_TIME_LIMIT", str(DEFAULT_JOB_TIME_LIMIT), "web app: seconds one "
+             "model job may run before it is stopped"),
+    Variable("SPACE_ID", "", "set by Hugging Face Spaces; turns the web app's public mode on"),
+    Variable("ARTIMUSE_SOURCE", HF, "where hub ids and checkpoint names are downloaded from: "
+             "`hf` (the Hugging Face hub, or the mirror in `HF_ENDPOINT`) or `modelscope` "
+             "(needs the `modelscope` extra; reachable from mainland China)"),
     Variable("HOST", DEFAULT_HOST, "listen address of the web app and the REST service"),
     Variable("PORT", f"{WEBAPP_PORT} / {API_PORT}", "port of the web app / the REST service "
              "(1-65535)"),
@@ -222,6 +239,28 @@ MODEL_FIELDS = {
 def auto_download() -> bool:
     """ARTIMUSE_AUTO_DOWNLOAD: a yes/no variable (`parse_flag`)."""
     return env_flag("ARTIMUSE_AUTO_DOWNLOAD", DEFAULT_AUTO_DOWNLOAD)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Who may do what on the web app, and how long a job may run."""
+
+    public: bool = False
+    admin_password: str | None = None
+    job_time_limit: int = DEFAULT_JOB_TIME_LIMIT
+
+    @classmethod
+    def from_env(cls, public: bool | None = None) -> WebSettings:
+        on_space = bool(env_text("SPACE_ID", ""))
+        return cls(
+            public=env_flag("ARTIMUSE_PUBLIC", "1" if on_space else "0") or bool(public),
+            admin_password=env_text("ARTIMUSE_ADMIN_PASSWORD", "") or None,
+            job_time_limit=env_int("ARTIMUSE_JOB_TIME_LIMIT", DEFAULT_JOB_TIME_LIMIT, 1),
+        )
+def download_source() -> str:
+    """ARTIMUSE_SOURCE: `hf` or `modelscope` (checked by the resolver, which also takes
+    --source)."""
+    return env_text("ARTIMUSE_SOURCE", HF).strip().lower() or HF
 
 
 def max_pixels() -> int:

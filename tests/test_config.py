@@ -17,7 +17,8 @@ PACKAGE = ROOT / "artimuse"
 
 
 def _variables_read_in(source: str) -> set[str]:
-    return set(re.findall(r"""["']((?:ARTIMUSE_[A-Z_]+)|HOST|PORT|RAY_ADDRESS)["']""", source))
+    names = r"""["']((?:ARTIMUSE_[A-Z_]+)|HOST|PORT|RAY_ADDRESS|SPACE_ID)["']"""
+    return set(re.findall(names, source))
 
 
 def test_every_variable_read_is_in_the_table_and_the_readme():

@@ -38,7 +38,6 @@ from artimuse.config import (
 from artimuse.distributed.cluster import (
     Workers,
     checkpoint_for_workers,
-    downloads_dir,
     ray_session,
     require_ray,
     resolve_on_node,
@@ -77,7 +76,7 @@ class ReplicaHeader:
 )
 @serve.ingress()  # the app is built in each replica, around its own model
 class ArtiMuseReplica:
-    def __init__(self, settings: ServiceSettings, checkpoints_dir: str, threads: int):
+    def __init__(self, settings: ServiceSettings, threads: int):
         import torch
 
         from artimuse.api import load
@@ -87,7 +86,7 @@ class ArtiMuseReplica:
         self.replica = serve.get_replica_context().replica_id.unique_id
         model = settings.model
         try:  # a replica that cannot load its model stays up to say why (check_health)
-            path = resolve_on_node(model.ckpt, checkpoints_dir)
+            path = resolve_on_node(model.ckpt)
             self.model = load(str(path), **model.load_options())  # every model option
         except Exception as error:
             self.failure = f"the model failed to load: {type(error).__name__}: {error}"
@@ -168,7 +167,7 @@ def application(settings: ServiceSettings, parsed: argparse.Namespace):
         max_ongoing_requests=settings.queue_size,
         max_queued_requests=parsed.max_queued_requests,
     )
-    return replicas.bind(settings, downloads_dir(), workers.threads)
+    return replicas.bind(settings, workers.threads)
 
 
 def _joined() -> bool:

@@ -80,7 +80,7 @@ async def read_upload(upload: UploadFile, limits: UploadLimits) -> bytes:
 def check_image_bytes(data: bytes, label: str) -> str:
     """Raise `ImageError` (422) for an empty upload, HTTPException 415 for a non-image."""
     if not data:
-        raise ImageError(f"{label} is empty (0 bytes)")
+        raise ImageError(f"{label} is empty (0 bytes)", kind="empty")
     kind = sniff_format(data)
     if kind is None:
         raise HTTPException(415, f"{label} is not a supported image: send {SUPPORTED}")

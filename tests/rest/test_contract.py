@@ -146,3 +146,12 @@ def assert_matches(value, schema: dict, document: dict) -> None:
 
     resolvable = {**schema, "components": document["components"]}
     jsonschema.validate(value, resolvable, cls=jsonschema.Draft202012Validator)
+
+
+def test_every_model_route_is_admitted_at_the_door(tiny_model):
+    from artimuse.rest.gate import MODEL_ROUTES
+
+    document = create_app(tiny_model, ServiceSettings()).openapi()
+    posts = {path for path, operations in document["paths"].items() if "post" in operations}
+    assert set(MODEL_ROUTES) == posts  # each declares 429/503; the gate is what gives them
+    assert all({"429", "503"} <= set(document["paths"][p]["post"]["responses"]) for p in posts)
