@@ -116,6 +116,13 @@ def env_text(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def environment_with(changes: dict[str, str | None]) -> dict[str, str]:
+    """This process's environment with `changes` (None removes a variable): for a child
+    process (the test helpers start the web app this way)."""
+    env = {k: v for k, v in os.environ.items() if changes.get(k, v) is not None}
+    return env | {k: v for k, v in changes.items() if v is not None}
+
+
 def env_flag(name: str, default: str) -> bool:
     """`1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (any case), else an InputError."""
     raw = os.environ.get(name, default).strip().lower()
