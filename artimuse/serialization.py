@@ -106,6 +106,20 @@ def _mapping(data: dict, key: str, is_value: Callable[[object], bool], kind: str
 
 # --- REST answers: the models are the shapes (FastAPI's response_model, the CLI's JSON) -------
 
+# `/meta`'s two lists of aspect names, and what each one is (the OpenAPI text and the README).
+ASPECT_FIELDS = {
+    "dimensions": f"the {len(RADAR_ASPECTS)} scored aspects, the keys of `aspect_scores` and "
+    "the radar chart (the original demo's name)",
+    "aspects": f"the {len(ASPECTS)} commented aspects, those {len(RADAR_ASPECTS)} and "
+    f"{COMPREHENSIVE} (the comment on the total)",
+}
+
+
+def aspect_lists() -> dict[str, list[str]]:
+    """`/meta`'s `dimensions` and `aspects` (`ASPECT_FIELDS` says which is which)."""
+    return {"dimensions": list(RADAR_ASPECTS), "aspects": list(ASPECTS)}
+
+
 
 RadarAspect = Literal[RADAR_ASPECTS]  # the seven scored aspects, by name
 Total = Annotated[float, Field(ge=0, le=100, description="0-100, the expected score")]
@@ -126,17 +140,6 @@ Warnings = Annotated[
 ]
 
 
-def _rounded(scores: Scores) -> dict:
-    """Scores rounded as the original demo does: 3 decimals, the distribution to 6."""
-    return {
-        "total_score": round(scores.total, SCORE_DECIMALS),
-        "aspect_scores": {a: round(v, SCORE_DECIMALS) for a, v in scores.aspects.items()},
-        "score_std": round(scores.spread, SCORE_DECIMALS),
-        "score_distribution": [round(p, PROBABILITY_DECIMALS) for p in scores.distribution],
-        "warnings": list(scores.warnings),
-    }
-
-
 class ScoreAnswer(BaseModel):
     """`/score`: the total, the seven aspect scores and the total's distribution."""
 
@@ -148,7 +151,14 @@ class ScoreAnswer(BaseModel):
 
     @classmethod
     def of(cls, scores: Scores) -> ScoreAnswer:
-        return cls(**_rounded(scores))
+        """Rounded as the original demo does: 3 decimals, the distribution to 6."""
+        return cls(
+            total_score=round(scores.total, SCORE_DECIMALS),
+            aspect_scores={a: round(v, SCORE_DECIMALS) for a, v in scores.aspects.items()},
+            score_std=round(scores.spread, SCORE_DECIMALS),
+            score_distribution=[round(p, PROBABILITY_DECIMALS) for p in scores.distribution],
+            warnings=list(scores.warnings),
+        )
 
 
 class InferAnswer(BaseModel):
@@ -166,7 +176,7 @@ class InferAnswer(BaseModel):
     def of(cls, assessment: Assessment) -> InferAnswer:
         comments = assessment.comments
         return cls(
-            **_rounded(assessment.scores),
+            **ScoreAnswer.of(assessment.scores).model_dump(),
             aspect_comments={a: comments[a] for a in RADAR_ASPECTS if a in comments},
             comprehensive_evaluation=comments.get(COMPREHENSIVE, ""),
         )
@@ -231,7 +241,7 @@ StreamEvent = Annotated[
 def stream_event(event: Event) -> BaseModel:
     """The line of `/infer/stream` for one of the model's events."""
     if isinstance(event, ScoresReady):
-        return ScoresEvent(**_rounded(event.scores))
+        return ScoresEvent(**ScoreAnswer.of(event.scores).model_dump())
     if isinstance(event, CommentDelta):
         return CommentEvent(aspect=event.aspect, delta=event.text)
     if isinstance(event, CommentDone):

@@ -50,7 +50,10 @@ class Service:
     """The REST app served by uvicorn in a background thread, for the `with` block."""
 
     def __init__(self, model: artimuse.ArtiMuse, score_batch: int, queue_size: int):
-        settings = ServiceSettings(queue_size=queue_size, score_batch=score_batch)
+        # Every client here has one address: give it the whole queue (no per-client cap).
+        settings = ServiceSettings(
+            queue_size=queue_size, client_jobs=queue_size, score_batch=score_batch
+        )
         self.app = create_app(model, settings)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

@@ -51,8 +51,11 @@ def hub_caches(tmp_path_factory, monkeypatch) -> Path:
     root = tmp_path_factory.mktemp("caches")
     monkeypatch.setenv("HF_HUB_CACHE", str(root / "hf"))
     monkeypatch.setenv("MODELSCOPE_CACHE", str(root / "modelscope"))
-    if "huggingface_hub" in __import__("sys").modules:  # read once, at its import
+    modules = __import__("sys").modules
+    if "huggingface_hub" in modules:  # read once, at its import
         from huggingface_hub import constants
 
         monkeypatch.setattr(constants, "HF_HUB_CACHE", str(root / "hf"))
+    if "modelscope_hub.config" in modules:  # read once, at the client's first call
+        monkeypatch.setattr(modules["modelscope_hub.config"], "_default_config", None)
     return root

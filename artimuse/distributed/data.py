@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from artimuse.api import batched, prepare_or_error
-from artimuse.config import DEFAULT_BATCH_SIZE, Settings
+from artimuse.config import DEFAULT_BATCH_SIZE, read
 from artimuse.distributed.cluster import (
     checkpoint_for_workers,
     connect,
@@ -73,15 +73,14 @@ def score_images(
     """
     ray = require_ray("data")
     connect(None)
-    env = Settings.from_env()
     if isinstance(images, ray.data.Dataset):
         groups = images.map_batches(_rows_to_group, batch_size=batch_size, batch_format="numpy")
     else:
         groups = group_dataset([str(p) for p in images], batch_size)
     scorer = ScorerSpec(
-        checkpoint_for_workers(ckpt or env.ckpt),
-        device or env.device,
-        dtype or env.dtype,
+        checkpoint_for_workers(ckpt or read("ARTIMUSE_CKPT")),  # only unset ones are read
+        device or read("ARTIMUSE_DEVICE"),
+        dtype or read("ARTIMUSE_DTYPE"),
         aspects,
     )
     return scored(groups, scorer, size_workers(workers, cpus_per_worker, gpus_per_worker))

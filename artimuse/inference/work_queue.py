@@ -14,13 +14,27 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from artimuse.config import MODEL_FAILED_AFTER
+from artimuse.errors import ArtiMuseError
+
 T = TypeVar("T")
 _END = object()  # marks the end of a stream in the hand-over queue
 
 
 class WorkQueue:
-    def __init__(self):
+    def __init__(self, failed_after: int = MODEL_FAILED_AFTER):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="artimuse-model")
+        self.failed_after = failed_after
+        self._failures_in_a_row, self._last_failure = 0, ""
+
+    @property
+    def failure(self) -> str | None:
+        """Why the model looks broken (`failed_after` jobs in a row failed with an internal
+        error, e.g. a CUDA error that sticks), else None; a job that succeeds clears it."""
+        if self._failures_in_a_row < self.failed_after:
+            return None
+        count = self._failures_in_a_row
+        return f"{count} model jobs in a row failed; the last: {self._last_failure}"
 
     async def run(self, job: Callable[[], T]) -> T:
         """Run `job()` on the model thread and return its result (or raise its exception).
@@ -76,7 +90,16 @@ class WorkQueue:
 
     def _timed(self, job: Callable[[], T]) -> T:
         """`job()`; the one place every model job passes (benchmarks time it here)."""
-        return job()
+        try:
+            result = job()
+        except ArtiMuseError:  # the input's fault (a bad image): says nothing about the model
+            raise
+        except Exception as error:
+            self._failures_in_a_row += 1
+            self._last_failure = f"{type(error).__name__}: {error}"[:300]
+            raise
+        self._failures_in_a_row = 0
+        return result
 
     def shutdown(self) -> None:
         """Drop waiting jobs, let the running one finish in the background."""

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import transformers
 
 from artimuse.errors import CheckpointError, CheckpointNotFound, read_json
 from artimuse.inference.cpu_kernels import choose_cpu_kernels
@@ -26,9 +25,10 @@ from artimuse.loading.quantize import (
 )
 from artimuse.loading.tokenizer import TokenIds, load_tokenizer, token_ids
 from artimuse.loading.weights import load_strict, read_tensors, weight_files
+from artimuse.model.families import LanguageModel, language_model
 from artimuse.model.internvl import ArtiMuseModel, ModelConfig
 from artimuse.model.vision import VisionConfig
-from artimuse.prompts import system_message
+from artimuse.templates import DEFAULT_TEMPLATE, ChatTemplate, chat_template, system_message
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class Checkpoint:
     score_rows: torch.Tensor  # (101, H): lm_head's rows of the score tokens (behaviour §7)
     cpu_kernels: str  # what `choose_cpu_kernels` picked ("default" off the CPU)
     quant: str = "none"  # the language model's Linear weights: none, int8 or nf4
+    template: ChatTemplate = DEFAULT_TEMPLATE  # config.json's `template` (behaviour §5)
 
     @property
     def name(self) -> str:
@@ -111,30 +112,19 @@ def attention_backend(requested: str | None, device: torch.device) -> str:
     return "sdpa"
 
 
-def language_model_config(config: dict, device: torch.device, path: Path):
+def language_model_spec(config: dict, device: torch.device, path: Path) -> LanguageModel:
     llm = dict(config["llm_config"])
-    arch = llm["architectures"][0]  # a list of names: `check_config`
-    cls = getattr(transformers, str(arch), None)
-    if cls is None or not hasattr(cls, "config_class"):
-        raise CheckpointError(
-            f"{path / 'config.json'}: language model {arch!r} is not a transformers class; "
-            "supported: any causal LM in transformers (Qwen2ForCausalLM for ArtiMuse)"
-        )
     requested = llm.pop("attn_implementation", None) or llm.pop("_attn_implementation", None)
     requested = requested or config.get("attn_implementation")
-    try:
-        lm_config = cls.config_class.from_dict(llm)
-    except (TypeError, ValueError) as error:  # transformers' own checks of the values
-        raise CheckpointError(f"{path / 'config.json'}: llm_config: {error}") from error
-    lm_config._attn_implementation = attention_backend(requested, device)
-    return cls, lm_config
+    lm = language_model(llm, path / "config.json")  # the family's module (artimuse.model)
+    lm.config._attn_implementation = attention_backend(requested, device)
+    return lm
 
 
-def build_model(config: dict, device: torch.device, path: Path) -> ArtiMuseModel:
+def build_model(config: dict, lm: LanguageModel) -> ArtiMuseModel:
     """The full module tree on `meta`: no memory, no random initialisation."""
-    cls, lm_config = language_model_config(config, device, path)
     with torch.device("meta"):
-        return ArtiMuseModel(model_config(config), cls(lm_config))
+        return ArtiMuseModel(model_config(config), lm.build())
 
 
 def load_checkpoint(
@@ -147,12 +137,15 @@ def load_checkpoint(
     check_quant_support(quant, device, dtype)
     path = resolve_checkpoint(ckpt)
     config = read_config(path)
+    template = chat_template(config, path / "config.json")
     files = weight_files(path)
     tokenizer = load_tokenizer(path)
-    ids = token_ids(tokenizer, path)
-    model = build_model(config, device, path)
+    ids = token_ids(tokenizer, path, template)
+    lm = language_model_spec(config, device, path)
+    model = build_model(config, lm)
     on_cpu = quantized_weight_keys(model) if quant != "none" else set()
-    load_strict(model, read_tensors(files, dtype, device, on_cpu), path, device)
+    tensors = lm.model_weights(read_tensors(files, dtype, device, on_cpu))
+    load_strict(model, tensors, path, device)
     if quant != "none":
         quantize_language_model(model, quant, device, dtype)
     model.eval().requires_grad_(False)
@@ -160,6 +153,5 @@ def load_checkpoint(
     score_rows = model.language_model.get_output_embeddings().weight[list(ids.score)].clone()
     kernels = choose_cpu_kernels(model, device, dtype)
     log.info("loaded %s on %s as %s, quant %s (kernels: %s)", path, device, dtype, quant, kernels)
-    return Checkpoint(
-        path, model, tokenizer, ids, system_message(config), score_rows, kernels, quant
-    )
+    system = system_message(config, template)
+    return Checkpoint(path, model, tokenizer, ids, system, score_rows, kernels, quant, template)

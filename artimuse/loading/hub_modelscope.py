@@ -63,17 +63,17 @@ def download(
         folder = snapshot_download(
             hub.repo, revision=hub.revision, local_dir=local_dir, endpoint=endpoint,
             max_workers=workers, progress_callbacks=[modelscope_callback(meter)])
+    except Stopped:
+        raise DownloadCancelled(
+            f"download of {hub.label} cancelled; the files finished so far (and the part of "
+            f"the current ones) are kept in {where} and the next download goes on from there",
+            repo=hub.label, target=str(where)) from None
     except KeyboardInterrupt:
         meter.cancel.set()
         raise
     except DownloadError:
         raise
     except Exception as error:  # noqa: BLE001 - the client's many errors: one message
-        if meter.cancel.is_set() or _caused_by_stop(error):
-            raise DownloadCancelled(
-                f"download of {hub.label} cancelled; the files finished so far (and the part "
-                f"of the current ones) are kept in {where} and the next download goes on from "
-                "there", repo=hub.label, target=str(where)) from None
         raise describe_ms_failure(error, hub.label, url, KNOWN_NAMES) from error
     return Path(folder)
 
@@ -94,18 +94,12 @@ def _present(files: list[tuple[str, int]], folder: Path) -> int:
 
 
 def _cache_root() -> Path:
-    from modelscope_hub.config import HubConfig
+    from modelscope_hub.config import get_default_config  # the client's, read once
 
-    return Path(HubConfig().cache_dir)
+    return Path(get_default_config().cache_dir)
 
 
 def _endpoint() -> str:
-    from modelscope_hub.config import HubConfig
+    from modelscope_hub.config import get_default_config
 
-    return HubConfig().endpoint or DEFAULT_ENDPOINT
-
-
-def _caused_by_stop(error: BaseException) -> bool:
-    """The client collects each file's failure (ours: Stopped) into one FileDownloadError."""
-    failures = getattr(error, "failed_files", None) or {}
-    return any(isinstance(e, Stopped) for e in failures.values()) or isinstance(error, Stopped)
+    return get_default_config().endpoint or DEFAULT_ENDPOINT

@@ -5,8 +5,7 @@ The CLI's bar and the web app's panel both draw a `Progress`; `Meter` keeps the 
 (bytes, files, speed over the last seconds, ETA) and hands every new record to the caller's
 callback. Cancelling is done through the same hooks: each client calls them from its worker
 threads for every chunk it writes, so a hook that raises `Stopped` once the cancel event is set
-stops every transfer at its next chunk, through the client's own error path (its thread pool
-cancels the files not started yet and its temporary files are cleaned up as on any failure).
+stops every transfer at its next chunk, through the client's own interrupt path.
 """
 
 from __future__ import annotations
@@ -60,9 +59,13 @@ class Progress:
         return left / self.speed if self.speed > 0 and left >= 0 and not self.stalled else None
 
 
-class Stopped(Exception):
-    """Raised inside a hub client's progress hook when the download is cancelled. Not an
-    OSError, so no client mistakes it for a network or disk fault and retries."""
+class Stopped(BaseException):
+    """Raised inside a hub client's progress hook when the download is cancelled.
+
+    A BaseException, as KeyboardInterrupt is: both clients retry a failed file on `Exception`
+    (the modelscope client with a back-off of up to 30 s), but stop every worker at once on a
+    BaseException (huggingface_hub's thread map and the modelscope client's own cancel event
+    both cancel the files not started yet). `resolve` turns it into DownloadCancelled."""
 
 
 class Meter:
@@ -112,6 +115,11 @@ class Meter:
         self.set(files_done=self._progress.files_done + 1, file=name)
 
 
+# The bars whose updates are bytes written: snapshot_download's total, and one file fetched by
+# `http_get` directly (hub_resume's resumable transfers).
+WRITTEN_BARS = ("huggingface_hub.snapshot_download", "huggingface_hub.http_get")
+
+
 def hf_tqdm_class(meter: Meter) -> type:
     """A `tqdm_class` for huggingface_hub's `snapshot_download`, feeding `meter`.
 
@@ -123,14 +131,16 @@ def hf_tqdm_class(meter: Meter) -> type:
 
     class Bar(hf_tqdm):
         def __init__(self, *args, **kwargs):
-            desc = str(kwargs.get("desc") or "")
+            desc, name = str(kwargs.get("desc") or ""), kwargs.get("name")
             self._role = (
                 "files" if desc.startswith("Fetching")
-                else "written" if kwargs.get("name") == "huggingface_hub.snapshot_download"
+                else "written" if name in WRITTEN_BARS
                 else "other"
             )
             kwargs["disable"] = True
             super().__init__(*args, **kwargs)
+            if name == "huggingface_hub.http_get" and kwargs.get("initial"):
+                meter.add_bytes(int(kwargs["initial"]))  # a resumed file's bytes on disk
 
         def update(self, n: float | None = 1) -> bool | None:
             if self._role == "written":

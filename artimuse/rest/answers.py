@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from artimuse.prompts import ASPECTS, RADAR_ASPECTS
-from artimuse.serialization import RadarAspect, ScoreAnswer
+from artimuse.prompts import ASPECTS
+from artimuse.serialization import ASPECT_FIELDS, RadarAspect, ScoreAnswer
 
 
 class Issue(BaseModel):
@@ -48,8 +48,8 @@ class Limits(BaseModel):
 
 
 class MetaAnswer(BaseModel):
-    dimensions: list[RadarAspect] = Field(description=f"the {len(RADAR_ASPECTS)} scored aspects")
-    aspects: list[Literal[ASPECTS]] = Field(description=f"the {len(ASPECTS)} commented aspects")
+    dimensions: list[RadarAspect] = Field(description=ASPECT_FIELDS["dimensions"])
+    aspects: list[Literal[ASPECTS]] = Field(description=ASPECT_FIELDS["aspects"])
     device: str
     dtype: str
     checkpoint: str = Field(description="the checkpoint's name (never where it lies)")

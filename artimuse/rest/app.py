@@ -1,7 +1,8 @@
 """The REST service: `create_app()` builds it, `main()` serves it (demo_api.py, `artimuse api`).
 
     GET  /health          liveness, whether the model is loaded (open even with an API key)
-    GET  /meta            aspects, device, dtype, checkpoint name, version, limits
+    GET  /meta            dimensions (7 scored aspects), aspects (8 commented), device, dtype,
+                          checkpoint name, version, limits
     POST /infer           scores + comments (the original demo's answer, behaviour §9, plus extras)
     POST /score           total + 7 aspect scores + distribution, no comments (fast)
     POST /infer/stream    newline-delimited JSON events: scores, comment deltas, done
@@ -12,12 +13,13 @@
 With ARTIMUSE_API_KEY set, every path but /health (the docs included) needs
 `Authorization: Bearer <key>`, and only then does the OpenAPI document declare it. Web pages of
 other origins are refused unless ARTIMUSE_CORS_ORIGINS allows them. The model loads in
-`lifespan`, never at import. Every job is admitted first (`inference.admission`: a global cap,
-503, and a cap per client, 429), then runs on one model thread (`inference.work_queue`); `/score`
-and `/score/batch` share one batcher (`inference.batcher`); uploads are decoded once, on a
-thread of their own (`rest.uploads`, with the upload checks). Key and origins: `rest.auth`;
-refusals, declared and written: `rest.refusals`; connection limits: `rest.connections`; answer
-models: `artimuse.serialization` and `rest.answers`.
+`lifespan`, never at import. Every model request is admitted before its body is read
+(`rest.gate` over `inference.admission`: a global cap, 503, and a cap per client, 429), then
+runs on one model thread (`inference.work_queue`); `/score` and `/score/batch` share one
+batcher (`inference.batcher`); uploads are decoded once, on a thread of their own
+(`rest.uploads`, with the upload checks). Key and origins: `rest.auth`; refusals, declared and
+written: `rest.refusals`; connection limits: `rest.connections`; answer models:
+`artimuse.serialization` and `rest.answers`.
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ from artimuse import __version__
 from artimuse.api import ArtiMuse, load
 from artimuse.config import (
     API_PORT,
+    REST_VARIABLES,
     ServiceSettings,
+    check_variables,
     environment_help,
-    listen_address,
+    listen_options,
     model_options,
     settings_from_args,
 )
@@ -57,15 +61,20 @@ from artimuse.rest.connections import (
     raise_open_file_limit,
     server_options,
 )
+from artimuse.rest.gate import AdmissionGate
 from artimuse.rest.refusals import add_error_handlers, responses, stream_schemas
 from artimuse.rest.routes import api_router, health
 from artimuse.rest.uploads import BodySizeLimit, Decoder
+from artimuse.startup import check_listen, exit_with
 
 log = logging.getLogger(__name__)
 
 
-def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None = None) -> FastAPI:
-    """The service; with `model=None` it loads `settings.model` when it starts (lifespan)."""
+def create_app(
+    model: ArtiMuse | None = None, settings: ServiceSettings | None = None, load_model: bool = True
+) -> FastAPI:
+    """The service; with `model=None` it loads `settings.model` when it starts (lifespan), unless
+    `load_model=False` (a Serve replica whose model failed: it answers 503 until replaced)."""
     settings = settings or ServiceSettings.from_env()
     app = FastAPIOffline(
         title="ArtiMuse",
@@ -75,7 +84,7 @@ def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None =
         generate_unique_id_function=lambda route: route.name,  # operation ids: score, infer ...
     )
     state = app.state
-    state.settings, state.model = settings, model
+    state.settings, state.model, state.load_model = settings, model, load_model
     state.admission = state.queue = state.decoder = state.batcher = None  # made in lifespan
     app.get("/health", tags=["service"], response_model=HealthAnswer,
             responses=responses("health", False))(health)
@@ -84,10 +93,11 @@ def create_app(model: ArtiMuse | None = None, settings: ServiceSettings | None =
     app.include_router(api_router(settings), dependencies=keyed)
     add_error_handlers(app)
     app.openapi = lambda: _document(app)
-    # Added last = runs first: origin, then CORS (preflights need no key), key, size, time; all
-    # before any body is read.
+    # Added last = runs first: origin, then CORS (preflights need no key), key, admission, size,
+    # time; all before any body is read.
     app.add_middleware(BodyTimeout, seconds=settings.connections.body_timeout)
     app.add_middleware(BodySizeLimit, limits=settings.limits)
+    app.add_middleware(AdmissionGate)
     if settings.api_key:
         app.add_middleware(ApiKeyMiddleware, key=settings.api_key)
     if settings.cors_origins:
@@ -117,7 +127,7 @@ def _document(app: FastAPI) -> dict:
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
     state = app.state
-    loaded_here = state.model is None
+    loaded_here = state.model is None and state.load_model
     if loaded_here:
         s = state.settings.model
         log.info("loading %s", s.ckpt)
@@ -149,19 +159,21 @@ def warn_if_open(host: str, settings: ServiceSettings) -> None:
 # --- command line ---------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str = "artimuse api") -> None:
     """`python demo_api.py [--host H] [--port P]`; the model comes from ARTIMUSE_* or flags."""
     import uvicorn
 
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:  # fail here with one line, not in the server's start-up with a trace
+        check_variables(REST_VARIABLES)  # all of them, before the parser reads HOST and PORT
+        args = _parser(prog).parse_args(argv)
+        check_listen(args.host, args.port)
         model = settings_from_args(args)
         resolve_device(model.device)
         resolve_checkpoint(model.ckpt)
         settings = ServiceSettings.from_env(model=model)
     except ArtiMuseError as error:
-        raise SystemExit(f"artimuse api: {error}") from None
+        raise SystemExit(exit_with(prog, error)) from None
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         create_app(settings=settings),
         host=args.host,
@@ -175,9 +187,9 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.Server(config).run()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="artimuse api",
+        prog=prog,
         description=(
             "Serve ArtiMuse over HTTP (OpenAPI docs at /docs). Connection limits: past "
             "ARTIMUSE_MAX_CONNECTIONS open connections requests get 503; request headers must "
@@ -187,11 +199,10 @@ def _parser() -> argparse.ArgumentParser:
             "put a reverse proxy (nginx, Caddy, a load balancer) in front and set "
             "ARTIMUSE_API_KEY."
         ),
-        epilog=environment_help(),
-        parents=[model_options()],
+        epilog=environment_help(REST_VARIABLES),
+        parents=[model_options(), listen_options(API_PORT)],
     )
-    host, port = listen_address(API_PORT)
-    parser.add_argument("--host", "--listen", default=host, help="listen address (HOST)")
-    parser.add_argument("--port", type=int, default=port, help="port (PORT)")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"],
+                        help="server log level (default info)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser

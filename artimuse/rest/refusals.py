@@ -5,8 +5,9 @@ and the handlers that write those answers, so the two cannot drift apart.
 403 a cross-origin page not allowed
 408 the body stalled      413 upload or batch too large    415 not an image
 422 corrupt / truncated / animated / too many pixels / malformed request
-429 this client has ARTIMUSE_CLIENT_JOBS jobs already (Retry-After)
-503 queue full or still starting (Retry-After)    500 anything else, `internal error`, no trace
+429 this client has ARTIMUSE_CLIENT_JOBS jobs already (Retry-After; written by `rest.gate`)
+503 queue full (`rest.gate`) or still starting (Retry-After)
+500 anything else, `internal error`, no trace
 Every one is an `ErrorAnswer`: `{"detail": "...why..."}` (+ `errors` for a malformed request).
 """
 
@@ -22,7 +23,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from artimuse.errors import ArtiMuseError, ItemFailed
 from artimuse.images import FORMATS
-from artimuse.inference.admission import Refused
 from artimuse.rest.answers import ErrorAnswer
 from artimuse.serialization import StreamEvent
 
@@ -103,9 +103,6 @@ def add_error_handlers(app: FastAPI) -> None:
         # ImageError and the rest of the hierarchy: the request was at fault, and says why.
         return _answer(422, str(error))
 
-    async def refused(request: Request, error: Refused) -> JSONResponse:
-        return _answer(error.status, str(error), {"Retry-After": str(error.retry_after)})
-
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return _answer(error.status_code, str(error.detail), getattr(error, "headers", None))
 
@@ -119,7 +116,6 @@ def add_error_handlers(app: FastAPI) -> None:
         return _answer(500, "internal error")
 
     app.add_exception_handler(ArtiMuseError, user_error)
-    app.add_exception_handler(Refused, refused)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(Exception, internal_error)

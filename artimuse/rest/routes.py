@@ -1,9 +1,11 @@
 """The REST service's routes and the dependencies they take (model, admission, decoder, batcher);
 `rest.app.create_app` mounts them. What each answers is a model of `artimuse.serialization` or
-`rest.answers`; what each refuses is declared with it (`rest.refusals`)."""
+`rest.answers`; what each refuses is declared with it (`rest.refusals`). Every model route's
+request was admitted before its body was read (`rest.gate`)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -15,10 +17,10 @@ from artimuse.api import ArtiMuse
 from artimuse.config import ServiceSettings, UploadLimits, max_pixels, max_side
 from artimuse.errors import ItemFailed
 from artimuse.images import ImageError, PreparedImage
-from artimuse.inference.admission import Admission, Pass
+from artimuse.inference.admission import Admission
 from artimuse.inference.batcher import ScoreBatcher
 from artimuse.inference.work_queue import WorkQueue
-from artimuse.prompts import ASPECTS, RADAR_ASPECTS
+from artimuse.prompts import ASPECTS
 from artimuse.rest.answers import (
     BatchAnswer,
     FailedFile,
@@ -37,7 +39,13 @@ from artimuse.rest.uploads import (
     upload_label,
 )
 from artimuse.results import Event
-from artimuse.serialization import ErrorEvent, InferAnswer, ScoreAnswer, stream_event
+from artimuse.serialization import (
+    ErrorEvent,
+    InferAnswer,
+    ScoreAnswer,
+    aspect_lists,
+    stream_event,
+)
 
 log = logging.getLogger(__name__)
 NDJSON = "application/x-ndjson"
@@ -74,29 +82,14 @@ def get_limits(request: Request) -> UploadLimits:
     return request.app.state.settings.limits
 
 
-def client_key(request: Request) -> str:
-    """Who a request counts against in admission: its client's address (uvicorn takes it from
-    X-Forwarded-For when the connection comes from a trusted proxy, 127.0.0.1 by default).
-
-    Not the API key: the service has one key, shared by every client it lets in, so a cap per
-    key would put all of them under one client's share."""
-    return request.client.host if request.client else "unknown"
-
-
-async def admitted(request: Request) -> AsyncIterator[Pass]:
-    """The request's admission pass (429 / 503 when refused), held until its answer is sent:
-    a stream holds it until its last line (FastAPI exits this dependency after the response)."""
-    admission: Admission = _started(request, "admission")
-    with admission.admit(client_key(request)) as held:
-        yield held
-
-
 async def accepted_upload(
     request: Request,
-    file: UploadFile = File(..., description="the image (PNG, JPEG, WebP, GIF, BMP, TIFF, AVIF)"),
+    file: UploadFile = File(
+        ..., description="the image (PNG, JPEG, WebP, GIF, BMP, TIFF, AVIF)",
+        json_schema_extra={"minLength": 1},  # an empty upload is refused (422)
+    ),
     limits: UploadLimits = Depends(get_limits),
     model: ArtiMuse = Depends(get_model),
-    _admitted: Pass = Depends(admitted),
 ) -> PreparedImage:
     """The upload, checked (size, format), decoded and preprocessed once, off the model thread."""
     single_file(await request.form())  # parsed already: Starlette keeps it on the request
@@ -143,11 +136,14 @@ def api_router(settings: ServiceSettings) -> APIRouter:
 
 
 async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> MetaAnswer:
-    """Aspect names, device, dtype, checkpoint, version and the service's limits."""
+    """Aspect names, device, dtype, checkpoint, version and the service's limits.
+
+    `dimensions`: the 7 scored aspects (the keys of `aspect_scores`); `aspects`: the 8
+    commented aspects, those 7 and Comprehensive Evaluation (`serialization.ASPECT_FIELDS`).
+    """
     settings: ServiceSettings = request.app.state.settings
     return MetaAnswer(
-        dimensions=list(RADAR_ASPECTS),
-        aspects=list(ASPECTS),
+        **aspect_lists(),
         device=str(model.device),
         dtype=str(model.dtype).removeprefix("torch."),
         checkpoint=model.name,  # the name only: where it lies is the server's business
@@ -209,14 +205,20 @@ async def infer_stream(
 
 async def _ndjson(first: Event, events: AsyncIterator[Event]) -> AsyncIterator[str]:
     try:
-        yield stream_event(first).model_dump_json() + "\n"
+        yield _line(stream_event(first))
         async for event in events:
-            yield stream_event(event).model_dump_json() + "\n"
+            yield _line(stream_event(event))
     except Exception:  # the status line is sent: report in-band, without the trace
         log.exception("stream failed")
-        yield ErrorEvent(detail="internal error").model_dump_json() + "\n"
+        yield _line(ErrorEvent(detail="internal error"))
     finally:
         await events.aclose()
+
+
+def _line(event) -> str:
+    """One NDJSON line, `event` first (the model's field order puts it last in two events)."""
+    return json.dumps({"event": event.event, **event.model_dump(mode="json")},
+                      ensure_ascii=False) + "\n"
 
 
 def batch_route(limits: UploadLimits):
@@ -236,7 +238,6 @@ def batch_route(limits: UploadLimits):
         model: ArtiMuse = Depends(get_model),
         batcher: ScoreBatcher = Depends(get_batcher),
         queue: WorkQueue = Depends(get_queue),
-        _admitted: Pass = Depends(admitted),
     ) -> BatchAnswer:
         """`/score` for several files, in order, in the same batches as `/score` requests. A
         bad file gets its own `status` and `detail`; the others are still scored."""

@@ -16,6 +16,7 @@ connection (once per file); `hold` sends half of a file, then waits for `release
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -50,6 +51,7 @@ class HubServer:
         self._released = threading.Event()
         self._cut_done: set[tuple[str, str]] = set()
         self.halfway = threading.Event()  # set when a held file has sent its first half
+        self._shas: dict[tuple[str, str], str] = {}
         self._server: ThreadingHTTPServer | None = None
 
     # ---- life ------------------------------------------------------------------------------
@@ -87,7 +89,15 @@ class HubServer:
         return None
 
     def sha(self, repo: str, rev: str = REVISION) -> str:
+        """The commit sha of a revision, from its files (computed once: files do not change
+        while a test serves them)."""
         folder = self.revisions(repo)[rev]
+        key = (repo, str(folder))
+        if key not in self._shas:
+            self._shas[key] = self._commit(repo, folder)
+        return self._shas[key]
+
+    def _commit(self, repo: str, folder: Path) -> str:
         digest = hashlib.sha1(repo.encode())
         for path in _files(folder):
             digest.update(path.encode() + _blob_id(folder / path).encode())
@@ -108,9 +118,16 @@ def _files(root: Path) -> list[str]:
     )
 
 
-def _blob_id(file: Path) -> str:
+@functools.lru_cache(maxsize=256)
+def _blob_id_of(file: Path, size: int, mtime: int) -> str:
     data = file.read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _blob_id(file: Path) -> str:
+    """The git blob sha1 of a file (cached by size and mtime: a 26 MB file is hashed once)."""
+    stat = file.stat()
+    return _blob_id_of(file, stat.st_size, stat.st_mtime_ns)
 
 
 class _QuietServer(ThreadingHTTPServer):

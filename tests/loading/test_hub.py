@@ -157,41 +157,84 @@ def test_a_connection_cut_mid_file_resumes_with_a_range_request(big_checkpoint):
     assert 0 < resumed_at < weights.stat().st_size  # only the rest was sent again
 
 
-def test_cancel_leaves_no_half_checkpoint_that_loads(big_checkpoint, hub_caches):
+def _cancel_midway(server, big_checkpoint, download) -> None:
+    """Run `download(progress, cancel)` until part of the weights is on disk, then cancel."""
+    weights = big_checkpoint / "model.safetensors"
+    others = sum(p.stat().st_size for p in big_checkpoint.iterdir() if p != weights)
+    arrived, cancel, outcome = threading.Event(), threading.Event(), {}
+
+    def progress(record) -> None:
+        if record.done_bytes > others:  # a first chunk of the weights is written
+            arrived.set()
+
+    def run():
+        try:
+            download(progress, cancel)
+        except BaseException as error:  # noqa: BLE001 - what each way of downloading raises
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert server.halfway.wait(60) and arrived.wait(60)
+    cancel.set()
+    server.release()  # the next chunk arrives; the download stops there
+    thread.join(60)
+    server.hold.clear()
+    return outcome.get("error")
+
+
+def _weights_gets(server) -> list:
+    return [r for r in server.requests if r.method == "GET" and "/resolve/" in r.path]
+
+
+def test_cancel_leaves_no_half_checkpoint_and_the_next_run_resumes(big_checkpoint, hub_caches):
     weights = big_checkpoint / "model.safetensors"
     with HubServer({HUB_REPO: big_checkpoint}, hold={weights.name}) as server:
-        seen, cancel = [], threading.Event()
-        outcome = {}
+        seen = []
 
-        def run():
-            try:
-                resolve(HUB_REPO, endpoint=server.url, progress=seen.append, cancel=cancel)
-            except DownloadError as error:
-                outcome["error"] = error
+        def download(progress, cancel):
+            resolve(HUB_REPO, endpoint=server.url, cancel=cancel,
+                    progress=lambda r: (seen.append(r), progress(r)))
 
-        thread = threading.Thread(target=run)
-        thread.start()
-        assert server.halfway.wait(60)
-        cancel.set()
-        server.release()  # the next chunk arrives; the download stops there
-        thread.join(60)
-        assert isinstance(outcome["error"], DownloadCancelled)
+        assert isinstance(_cancel_midway(server, big_checkpoint, download), DownloadCancelled)
         assert seen[-1].state == CANCELLED and "cancelled" in seen[-1].message
         with pytest.raises(CheckpointNotFound, match="artimuse download ArtiMuse"):
             resolve(HUB_REPO, download=False)  # nothing that passes for a checkpoint
         cache = hub_caches / "hf/models--Thunderbolt215215--ArtiMuse"
         assert not [p for p in cache.rglob("*") if p.name.endswith(".incomplete")]
-        kept = {p.name for p in cache.glob("snapshots/*/*")}
-        assert kept and weights.name not in kept  # finished files are kept, the cut one not
-        server.hold.clear()
+        [part] = cache.glob("blobs/*.artimuse-part")  # the weights' part, beside the blobs
+        kept = part.stat().st_size
+        assert weights.name not in {p.name for p in cache.glob("snapshots/*/*")}
         server.requests.clear()
         folder = resolve(HUB_REPO, endpoint=server.url)
     assert loads(folder) and (folder / weights.name).read_bytes() == weights.read_bytes()
-    gets = [r for r in server.requests if r.method == "GET" and "/resolve/" in r.path]
-    # huggingface_hub deletes a stopped file's partial bytes: across runs that file starts
-    # over (no Range), while every finished file is kept and not fetched again.
-    fetched = {r.path.rsplit("/", 1)[1]: r.range for r in gets}
-    assert weights.name in fetched and fetched[weights.name] is None and not kept & set(fetched)
+    gets = {r.path.rsplit("/", 1)[1]: r.range for r in _weights_gets(server)}
+    assert gets[weights.name] == f"bytes={kept}-" and 0 < kept < weights.stat().st_size
+    assert not list(cache.glob("blobs/*.artimuse-part"))
+
+
+def test_snapshot_download_alone_starts_a_stopped_file_over(big_checkpoint, hub_caches):
+    """Why hub_resume exists: the same cancel with huggingface_hub's snapshot_download alone
+    (our progress hook raising in its workers) leaves no partial bytes, and the next run asks
+    for the whole file again."""
+    from huggingface_hub import snapshot_download
+
+    from artimuse.loading.hub_progress import Meter, Stopped, hf_tqdm_class
+
+    weights = big_checkpoint / "model.safetensors"
+    with HubServer({HUB_REPO: big_checkpoint}, hold={weights.name}) as server:
+
+        def download(progress, cancel):
+            bar = hf_tqdm_class(Meter(HUB_REPO, progress, cancel))
+            snapshot_download(HUB_REPO, endpoint=server.url, tqdm_class=bar)
+
+        assert isinstance(_cancel_midway(server, big_checkpoint, download), Stopped)
+        cache = hub_caches / "hf/models--Thunderbolt215215--ArtiMuse"
+        assert not [p for p in cache.rglob("*") if p.is_file() and "incomplete" in p.name]
+        server.requests.clear()
+        snapshot_download(HUB_REPO, endpoint=server.url)
+    gets = {r.path.rsplit("/", 1)[1]: r.range for r in _weights_gets(server)}
+    assert weights.name in gets and gets[weights.name] is None  # from its first byte
 
 
 def test_not_enough_disk_space_is_said_before_anything_is_fetched(

@@ -117,6 +117,7 @@ def test_infer_stream_events(tiny, expected):
         assert response.headers["content-type"].startswith("application/x-ndjson")
         events = [json.loads(line) for line in response.iter_lines() if line]
     kinds = [e["event"] for e in events]
+    assert all(list(e)[0] == "event" for e in events)
     assert kinds[0] == "scores" and kinds[-1] == "done"
     assert events[0]["total_score"] == round(expected.total, 3)
     done = events[-1]

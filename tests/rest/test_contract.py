@@ -29,7 +29,8 @@ SCHEMATHESIS = [
 ]
 
 
-def schemathesis_run(address, *headers: str) -> subprocess.CompletedProcess:
+def schemathesis_run(address, workdir, *headers: str) -> subprocess.CompletedProcess:
+    """The CLI as an operator runs it (in `workdir`: it keeps a cache there), with our hooks."""
     host, port = address
     command = [
         *SCHEMATHESIS, f"http://{host}:{port}/openapi.json", "--checks", "all",
@@ -38,15 +39,16 @@ def schemathesis_run(address, *headers: str) -> subprocess.CompletedProcess:
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.rest.schemathesis_hooks",
            "PYTHONPATH": str(ROOT)}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
 @pytest.mark.parametrize("key", [None, KEY], ids=["no-key", "key"])
-def test_schemathesis_with_every_check_finds_nothing(tiny_model, key):
+def test_schemathesis_with_every_check_finds_nothing(tiny_model, key, tmp_path):
     app = create_app(tiny_model, ServiceSettings(api_key=key))
     headers = [f"Authorization: Bearer {key}"] if key else []
     with serving(app) as address:
-        run = schemathesis_run(address, *headers)
+        run = schemathesis_run(address, tmp_path, *headers)
     summary = run.stdout[run.stdout.rfind("SUMMARY"):]
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     generated = int(re.search(r"(\d+) generated", summary)[1])
@@ -144,3 +146,12 @@ def assert_matches(value, schema: dict, document: dict) -> None:
 
     resolvable = {**schema, "components": document["components"]}
     jsonschema.validate(value, resolvable, cls=jsonschema.Draft202012Validator)
+
+
+def test_every_model_route_is_admitted_at_the_door(tiny_model):
+    from artimuse.rest.gate import MODEL_ROUTES
+
+    document = create_app(tiny_model, ServiceSettings()).openapi()
+    posts = {path for path, operations in document["paths"].items() if "post" in operations}
+    assert set(MODEL_ROUTES) == posts  # each declares 429/503; the gate is what gives them
+    assert all({"429", "503"} <= set(document["paths"][p]["post"]["responses"]) for p in posts)
