@@ -147,6 +147,13 @@ def parse_flag(raw: str, source: str) -> bool:
     )
 
 
+def environment_with(changes: dict[str, str | None]) -> dict[str, str]:
+    """This process's environment with `changes` (None removes a variable): for a child
+    process (the test helpers start the web app this way)."""
+    env = {k: v for k, v in os.environ.items() if changes.get(k, v) is not None}
+    return env | {k: v for k, v in changes.items() if v is not None}
+
+
 def env_flag(name: str, default: str) -> bool:
     """A yes/no variable (`parse_flag`); unset or empty gives the default."""
     return parse_flag(env_text(name, default), name)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
 import socket
 import subprocess
@@ -29,6 +28,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 from PIL import Image
+
+from artimuse.config import environment_with
 
 DEMO = Path(__file__).resolve().parents[2] / "demo_gradio.py"
 FILE_TYPES = {"image", "file", "gallery", "video", "audio", "model3d", "uploadbutton"}
@@ -82,8 +83,7 @@ class WebAppProcess:
         for folder in (self.cwd, self.tmp, self.home):
             folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        env = {
-            **{k: v for k, v in os.environ.items() if k not in self.env or self.env[k] is not None},
+        env = environment_with({
             "TMPDIR": str(self.tmp),
             "GRADIO_TEMP_DIR": str(self.tmp / "gradio"),
             "HOME": str(self.home),
@@ -94,8 +94,8 @@ class WebAppProcess:
             "PYTHONUNBUFFERED": "1",
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
-            **{k: v for k, v in self.env.items() if v is not None},  # None: unset
-        }
+            **self.env,  # the test's own, None unsetting
+        })
         command = [sys.executable, str(self.script)]
         if self.script == DEMO:
             command += ["--host", "127.0.0.1", "--port", str(self.port)]

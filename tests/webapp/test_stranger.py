@@ -11,6 +11,7 @@ import json
 import secrets
 import shutil
 
+import numpy as np
 import pytest
 
 pytest.importorskip("gradio")
@@ -18,9 +19,11 @@ pytest.importorskip("gradio_client")
 
 from artimuse.testing.hub_server import HubServer  # noqa: E402
 from artimuse.testing.stranger import (  # noqa: E402
+    FORGED,
     GradioPeer,
     WebAppProcess,
     arguments,
+    components,
     files_under,
     hostile_values,
     legit_arguments,
@@ -165,6 +168,16 @@ def test_what_every_visitor_sees_is_unchanged(peer, barrage):
     assert visible_state(peer.config()) == barrage["before"]["visible"]
 
 
+def test_the_log_is_bounded(public, barrage):
+    grown = len(public.log_text().encode()) - barrage["before"]["log"]
+    assert grown <= LOG_BUDGET, f"the log grew {grown:,} bytes"
+
+
+def test_no_log_line_can_be_forged(public, barrage):
+    forged = [line for line in public.log_text().splitlines() if line.startswith(FORGED)]
+    assert not forged, forged[:3]
+
+
 def test_no_stranger_learns_what_the_victim_did(barrage):
     victim = barrage["victim"]
     assert victim and all(o.success for o in victim), [o.error for o in victim]
@@ -222,6 +235,32 @@ def test_batch_and_compare_take_no_more_than_their_caps(peer, elem_id, cap):
     files = [peer.upload(name, picture(200 + n)) for n, name in enumerate(names)]
     raw = "".join(peer.join(i, legit_arguments(config, i, files)).raw for i in events)
     assert sum(name in raw for name in names) <= cap
+
+
+# --- disk -------------------------------------------------------------------------------------
+
+
+def test_disk_use_stays_bounded_after_hundreds_of_uploads_and_exports(public, peer):
+    config = peer.config()
+    by_id = components(config)
+    exports = [
+        i for i, d in enumerate(config["dependencies"])
+        if any(by_id[o]["type"] in ("file", "downloadbutton") for o in d["outputs"] if o in by_id)
+    ]
+    before = sum(files_under(public.root).values())
+    rng = np.random.default_rng(5)
+    for n in range(UPLOADS):
+        try:
+            peer.upload(f"junk-{n}.bin", rng.bytes(UPLOAD_BYTES))
+        except Exception:  # refused (the point): the rest may be refused too
+            pass
+    huge = {"assessment": {"x": "C" * (1 << 20)}, "complete": True}
+    for n in range(EXPORTS if exports else 0):
+        index = exports[n % len(exports)]
+        peer.predict(index, arguments(config, config["dependencies"][index], huge, huge))
+    grown = sum(files_under(public.root).values()) - before
+    sent = UPLOADS * UPLOAD_BYTES
+    assert grown <= DISK_BUDGET, f"{grown:,} bytes kept of {sent:,} sent"
 
 
 def test_server_files_cannot_be_fetched(public, peer):
