@@ -34,7 +34,8 @@ SETTINGS = ServiceSettings(
     model=Settings(str(TINY_A), "cpu", "float32", 12), api_key=KEY, queue_size=QUEUE
 )
 ROOT = Path(__file__).resolve().parents[2]
-DEADLINE_S = 120  # a failure guard only: Serve reaches each state within seconds
+DEADLINE_S = 300  # a failure guard only: Serve reaches each state within seconds (minutes on
+# a machine overloaded many times over: replicas are new processes that import torch)
 
 
 def png(colour: tuple[int, int, int]) -> bytes:
