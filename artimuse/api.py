@@ -54,13 +54,15 @@ def load(
     `quant="int8"` or `"nf4"` stores the language model's Linear weights quantized
     (bitsandbytes); `compile=True` decodes comments with a static cache and a compiled step.
     """
-    env = Settings.from_env()
-    torch_device = resolve_device(device or env.device)
-    torch_dtype = resolve_dtype(dtype or env.dtype, torch_device)
-    quant = check_quant(quant, "quant") if quant else env.quant
-    checkpoint = load_checkpoint(ckpt or env.ckpt, torch_device, torch_dtype, quant)
-    engine = Engine(checkpoint, compiled=env.compile if compile is None else compile)
-    return ArtiMuse(engine, checkpoint.path, max_new_tokens or env.max_new_tokens)
+    # Only the variables of the arguments left unset are read (a torch.dtype passes through).
+    s = Settings.from_env(ckpt=ckpt or None, device=device or None, dtype=dtype or None,
+                          max_new_tokens=max_new_tokens or None,
+                          quant=check_quant(quant, "quant") if quant else None, compile=compile)
+    torch_device = resolve_device(s.device)
+    checkpoint = load_checkpoint(s.ckpt, torch_device, resolve_dtype(s.dtype, torch_device),
+                                 s.quant)
+    engine = Engine(checkpoint, compiled=s.compile)
+    return ArtiMuse(engine, checkpoint.path, s.max_new_tokens)
 
 
 class ArtiMuse:

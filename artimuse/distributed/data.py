@@ -17,7 +17,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,17 +25,16 @@ import numpy as np
 import torch
 
 from artimuse.api import batched, prepare_or_error
-from artimuse.config import DEFAULT_BATCH_SIZE, Settings
+from artimuse.config import DEFAULT_BATCH_SIZE, read
 from artimuse.distributed.cluster import (
     checkpoint_for_workers,
     connect,
-    downloads_dir,
     require_ray,
     resolve_on_node,
     size_workers,
 )
 from artimuse.errors import InputError, ItemFailed
-from artimuse.evaluation import FAILED, error_kind
+from artimuse.evaluation import error_kind
 from artimuse.images import ImageError, PreparedImage
 from artimuse.prompts import RADAR_ASPECTS
 
@@ -74,15 +73,14 @@ def score_images(
     """
     ray = require_ray("data")
     connect(None)
-    env = Settings.from_env()
     if isinstance(images, ray.data.Dataset):
         groups = images.map_batches(_rows_to_group, batch_size=batch_size, batch_format="numpy")
     else:
         groups = group_dataset([str(p) for p in images], batch_size)
     scorer = ScorerSpec(
-        checkpoint_for_workers(ckpt or env.ckpt),
-        device or env.device,
-        dtype or env.dtype,
+        checkpoint_for_workers(ckpt or read("ARTIMUSE_CKPT")),  # only unset ones are read
+        device or read("ARTIMUSE_DEVICE"),
+        dtype or read("ARTIMUSE_DTYPE"),
         aspects,
     )
     return scored(groups, scorer, size_workers(workers, cpus_per_worker, gpus_per_worker))
@@ -99,7 +97,6 @@ class ScorerSpec:
     device: str
     dtype: str
     aspects: bool
-    checkpoints_dir: str = field(default_factory=downloads_dir)  # where a node puts a hub id
 
 
 def group_dataset(paths: Sequence[str], batch_size: int) -> ray.data.Dataset:
@@ -134,7 +131,7 @@ def _decode_group(row: dict, size: int) -> dict:
         "paths": paths,
         "pixels": np.stack([x.pixels[0].numpy() if x else blank for x, _ in good]),
         "errors": [str(e) if e else "" for _, e in good],
-        "kinds": [error_kind(e) if e else "" for _, e in good],
+        "kinds": [e.kind if e else "" for _, e in good],
         "warnings": [list(x.warnings) if x else [] for x, _ in good],
     }
 
@@ -142,7 +139,7 @@ def _decode_group(row: dict, size: int) -> dict:
 def _prepared(pixels: np.ndarray, error: str, kind: str, warnings) -> PreparedImage | ImageError:
     """A decoded image back from its columns, as the model takes it."""
     if error:
-        return (ItemFailed if kind == FAILED else ImageError)(error)
+        return ItemFailed(error) if kind == "failed" else ImageError(error, kind=kind)
     tensor = torch.from_numpy(np.array(pixels[None]))  # a writable copy of the block's memory
     return PreparedImage(tensor, tuple(str(w) for w in warnings))
 
@@ -154,7 +151,7 @@ class _Scorer:
         from artimuse.api import load
 
         torch.set_num_threads(threads)
-        path = resolve_on_node(spec.ckpt, spec.checkpoints_dir)
+        path = resolve_on_node(spec.ckpt)
         self.model = load(str(path), spec.device, spec.dtype)
         self.aspects = spec.aspects
 
@@ -216,7 +213,7 @@ def image_size_of(spec: ScorerSpec) -> int:
     ray = require_ray("data")
 
     def size_on_node() -> int:
-        path = resolve_on_node(spec.ckpt, spec.checkpoints_dir)
+        path = resolve_on_node(spec.ckpt)
         return model_config(read_config(path)).image_size
 
     try:

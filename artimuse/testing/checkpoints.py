@@ -237,12 +237,18 @@ def _dump(path: Path, obj: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write a random-weight ArtiMuse checkpoint.")
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
+    parser = argparse.ArgumentParser(
+        prog="python -m artimuse.testing.checkpoints",
+        description="Write a random-weight ArtiMuse checkpoint.",
+    )
+    parser.add_argument("out_dir", type=Path, help="the folder to write (made if missing)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="tiny",
+                        help="the shapes: tiny (default, for tests), 1b (the InternVL3-1B "
+                        "shape), 8b (the released checkpoints' shape), and one tiny preset per "
+                        "language-model family")
     parser.add_argument("--dtype", choices=sorted(DTYPES), help="default: the preset's")
     parser.add_argument("--shards", type=int, help="default: the preset's")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="of the random weights (default 0)")
     parser.add_argument("--dry-run", action="store_true", help="print the sizes, write nothing")
     args = parser.parse_args(argv)
     spec = dataclasses.replace(PRESETS[args.preset], seed=args.seed)
