@@ -178,7 +178,7 @@ class CpuLinear(nn.Linear):
             return F.linear(x.to(self.big_dtype), self.weight.to(self.big_dtype), bias).to(x.dtype)
         if getattr(self, "qweight", None) is None:
             return super().forward(x)
-        flat = x.reshape(-1, self.in_features)
+        flat = x.reshape(-1, self.in_features).contiguous()  # the kernels take no strides
         out = torch._weight_int8pack_mm(flat, self.qweight, self.qscales.to(x.dtype))
         if self.bias is not None:
             out = out + self.bias

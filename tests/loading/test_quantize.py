@@ -140,3 +140,79 @@ def test_none_loads_the_plain_model():
 def test_an_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="quant must be one of none, int8, int4, nf4, got 'int2'"):
         artimuse.load(str(TINY_A), device="cpu", quant="int2")
+
+
+# --- pre-quantized checkpoints (`artimuse quantize`) ----------------------------------------
+
+
+@pytest.fixture(scope="module", params=["int8", "int4"])
+def written(request, tmp_path_factory):
+    """tiny-a quantized by the CLI, in two shards (the shard-by-shard path)."""
+    from artimuse.cli import main
+    from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
+
+    folder = tmp_path_factory.mktemp(f"written-{request.param}")
+    src = make_checkpoint(folder / "src", CheckpointSpec(shards=2, seed=5))
+    assert main(["quantize", str(src), str(folder / "dst"), "--quant", request.param]) == 0
+    return request.param, src, folder / "dst"
+
+
+def test_a_written_checkpoint_loads_as_quantizing_while_loading_does(written):
+    import json
+
+    from artimuse.loading.weights import INDEX_FILE
+
+    quant, src, dst = written
+    record = json.loads((dst / "config.json").read_text())["quantization"]
+    assert record["mode"] == quant and len(record["modules"]) == 2 * 7 + 2
+    assert (dst / INDEX_FILE).is_file() and len(list(dst.glob("*.safetensors"))) == 2
+    size = sum(f.stat().st_size for f in dst.glob("*.safetensors"))
+    assert size < (0.85 if quant == "int8" else 0.8) * sum(  # tiny: the vision tower is half
+        f.stat().st_size for f in src.glob("*.safetensors")
+    )
+    stored = artimuse.load(str(dst), device="cpu", dtype="bfloat16", max_new_tokens=6)
+    made = artimuse.load(str(src), device="cpu", dtype="bfloat16", max_new_tokens=6, quant=quant)
+    assert stored.kernels["quantization"]["prequantized"] is True
+    assert torch.equal(stored.engine.score_rows, made.engine.score_rows)
+    for image in IMAGES[:2]:
+        assert stored.score(image) == made.score(image)
+    assert stored.comment(IMAGES[0], ["Overall Gestalt"]) == made.comment(
+        IMAGES[0], ["Overall Gestalt"]
+    )
+
+
+def test_a_written_checkpoint_says_where_it_runs(written):
+    from artimuse.inference.quant.apply import quantize_model
+    from artimuse.loading.checkpoint import load_checkpoint
+
+    quant, _, dst = written
+    checkpoint = load_checkpoint(dst, CPU, torch.bfloat16)
+    with pytest.raises(CheckpointError, match="load it with --device cpu; on cuda load the "
+                       "original checkpoint with --quant int8 or nf4"):
+        quantize_model(checkpoint, "none", CUDA, torch.bfloat16, torch.bfloat16)
+    other = "int4" if quant == "int8" else "int8"
+    with pytest.raises(CheckpointError, match=f"is quantized to {quant}: load it with quant "
+                       f"{quant}"):
+        artimuse.load(str(dst), device="cpu", quant=other)
+
+
+def test_quantize_refuses_what_it_cannot_do(written, tmp_path, capsys):
+    from artimuse.cli import main
+
+    _, src, dst = written
+    assert main(["quantize", str(dst), str(tmp_path / "again"), "--quant", "int8"]) == 2
+    assert "is quantized already" in capsys.readouterr().err
+    assert main(["quantize", str(src), str(dst), "--quant", "int8"]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+
+
+def test_a_foreign_quantization_record_is_refused(tmp_path):
+    import json
+    import shutil
+
+    folder = shutil.copytree(TINY_A, tmp_path / "foreign")
+    config = json.loads((folder / "config.json").read_text())
+    config["quantization"] = {"quant_method": "gptq", "bits": 4}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="not an artimuse quantization record"):
+        artimuse.load(str(folder), device="cpu")

@@ -62,6 +62,12 @@ def unpack_int4(packed: torch.Tensor) -> torch.Tensor:
     return torch.stack([low, high], dim=-1).reshape(packed.shape[0], -1).to(torch.int32)
 
 
+def aligned(tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor`, copied if it does not start on a 64-byte boundary: torch's int8 kernel
+    crashes on a weight mapped from a safetensors file at an offset of 8 (measured)."""
+    return tensor if tensor.data_ptr() % 64 == 0 else tensor.clone()
+
+
 class Int8Linear(nn.Module):
     """A Linear with int8 weights; `dense_dtype` is the dtype big inputs are multiplied in."""
 
@@ -70,7 +76,7 @@ class Int8Linear(nn.Module):
     def __init__(self, qweight, scales, bias, dtype: torch.dtype, dense_dtype: torch.dtype):
         super().__init__()
         self.out_features, self.in_features = qweight.shape
-        self.register_buffer("qweight", qweight)
+        self.register_buffer("qweight", aligned(qweight))
         self.register_buffer("scales", scales.to(dtype))
         self.register_buffer("bias", None if bias is None else bias.to(dtype))
         self.dense_dtype = dense_dtype
@@ -81,7 +87,7 @@ class Int8Linear(nn.Module):
             weight = self.qweight.to(self.dense_dtype) * self.scales.to(self.dense_dtype)[:, None]
             bias = None if self.bias is None else self.bias.to(self.dense_dtype)
             return F.linear(x.to(self.dense_dtype), weight, bias).to(x.dtype)
-        flat = x.reshape(-1, self.in_features)
+        flat = x.reshape(-1, self.in_features).contiguous()  # the kernels take no strides
         out = torch._weight_int8pack_mm(flat, self.qweight, self.scales.to(x.dtype))
         if self.bias is not None:
             out = out + self.bias.to(x.dtype)
@@ -104,7 +110,7 @@ class Int4Linear(nn.Module):
         self.register_buffer("bias", None if bias is None else bias.to(dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, self.in_features)
+        flat = x.reshape(-1, self.in_features).contiguous()  # the kernels take no strides
         out = torch._weight_int4pack_mm_for_cpu(
             flat, self.packed_weight, self.group, self.scales_and_zeros.to(x.dtype)
         )
