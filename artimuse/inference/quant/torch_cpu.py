@@ -25,13 +25,19 @@ from torch import nn
 MIN_ROWS = 16  # below this many rows a matmul is bound by reading the weight
 INT4_GROUPS = (128, 64, 32)  # the first that divides the input size is used
 INT4_ROWS = 16  # torch's int4 CPU layout takes output channels in blocks of this
+CHUNK_ROWS = 4096  # rows quantized at a time
 
 
 def quantize_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, K) float -> int8 (N, K) and float32 scales (N,): weight ~ q * scale."""
-    w = weight.detach().float()
-    scales = (w.abs().amax(dim=1) / 127).clamp_min(1e-12)
-    q = torch.round(w / scales[:, None]).clamp_(-127, 127).to(torch.int8)
+    """(N, K) float -> int8 (N, K) and float32 scales (N,): weight ~ q * scale. Done in
+    blocks of rows: float32 temporaries of a whole lm_head would be ~2 GB (measured peak)."""
+    q = torch.empty(weight.shape, dtype=torch.int8)
+    scales = torch.empty(weight.shape[0], dtype=torch.float32)
+    for start in range(0, weight.shape[0], CHUNK_ROWS):
+        w = weight[start : start + CHUNK_ROWS].detach().float()
+        block = (w.abs().amax(dim=1) / 127).clamp_min(1e-12)
+        q[start : start + CHUNK_ROWS] = torch.round(w / block[:, None]).clamp_(-127, 127)
+        scales[start : start + CHUNK_ROWS] = block
     return q, scales
 
 
