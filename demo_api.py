@@ -10,4 +10,4 @@ from artimuse.rest.app import create_app, main
 app = create_app()
 
 if __name__ == "__main__":
-    main()
+    main(prog="demo_api.py")

@@ -1,10 +1,13 @@
 """The ArtiMuse web app: `python demo_gradio.py [--host 0.0.0.0] [--port 7860]`.
 
 Checkpoint and device come from ARTIMUSE_CKPT, ARTIMUSE_DEVICE, ARTIMUSE_DTYPE and
-ARTIMUSE_MAX_NEW_TOKENS; HOST and PORT set the defaults of --host and --port.
+ARTIMUSE_MAX_NEW_TOKENS; HOST and PORT set the defaults of --host and --port. A bad variable or a
+port in use is one line before anything loads (exit status 2).
 """
 
-from artimuse.webapp.app import main
+import sys
+
+from artimuse.cli.servers import run_web_app
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_web_app(sys.argv[1:], prog="demo_gradio.py"))

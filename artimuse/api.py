@@ -59,22 +59,24 @@ def load(
     static cache and a compiled step. The steps after reading the checkpoint (`kernels`,
     `quantization`) are recorded in `ArtiMuse.kernels`.
     """
-    env = Settings.from_env()
-    torch_device = resolve_device(device or env.device)
-    torch_dtype = resolve_dtype(dtype or env.dtype, torch_device)
-    quant = check_quant(quant, "quant") if quant else env.quant
-    check_quant_support(quant, torch_device)  # before anything is read
+    # Only the variables of the arguments left unset are read (a torch.dtype passes through).
+    s = Settings.from_env(ckpt=ckpt or None, device=device or None, dtype=dtype or None,
+                          max_new_tokens=max_new_tokens or None,
+                          quant=check_quant(quant, "quant") if quant else None, compile=compile)
+    torch_device = resolve_device(s.device)
+    torch_dtype = resolve_dtype(s.dtype, torch_device)
+    check_quant_support(s.quant, torch_device)  # before anything is read
     checkpoint = load_checkpoint(
-        ckpt or env.ckpt, torch_device, torch_dtype, source_keys(quant, torch_device)
+        s.ckpt, torch_device, torch_dtype, source_keys(s.quant, torch_device)
     )
-    quantized = quant != "none" or checkpoint.prequantized is not None
+    quantized = s.quant != "none" or checkpoint.prequantized is not None
     choice = choose_cpu_kernels(torch_device, torch_dtype, lm_linear_bytes(checkpoint), quantized)
     checkpoint.kernels["quantization"] = quantize_model(
-        checkpoint, quant, torch_device, torch_dtype, choice.dense_dtype
+        checkpoint, s.quant, torch_device, torch_dtype, choice.dense_dtype
     )
     checkpoint.kernels["cpu"] = apply_cpu_kernels(checkpoint.model, choice)
-    engine = Engine(checkpoint, compiled=env.compile if compile is None else compile)
-    return ArtiMuse(engine, checkpoint.path, max_new_tokens or env.max_new_tokens)
+    engine = Engine(checkpoint, compiled=s.compile)
+    return ArtiMuse(engine, checkpoint.path, s.max_new_tokens)
 
 
 def lm_linear_bytes(checkpoint) -> int:

@@ -20,8 +20,9 @@ def available_devices() -> list[str]:
 
 
 def resolve_device(name: str | torch.device | None) -> torch.device:
-    """`auto` -> cuda:0, else mps, else cpu; anything that does not exist is an InputError."""
-    name = "auto" if name is None else str(name).strip()
+    """`auto` -> cuda:0, else mps, else cpu (any case: `CPU`, `CUDA:0`); anything that does not
+    exist is an InputError."""
+    name = "auto" if name is None else str(name).strip().lower()
     available = available_devices()
     if name == "auto":
         return torch.device(available[1] if len(available) > 1 else "cpu")
@@ -41,9 +42,13 @@ def resolve_dtype(name: str | torch.dtype | None, device: torch.device) -> torch
         if name not in DTYPES.values():
             raise InputError(f"dtype {name} is not supported; choose one of {', '.join(DTYPES)}")
         return name
-    name = "auto" if name is None else DTYPE_ALIASES.get(str(name).strip(), str(name).strip())
+    name = "auto" if name is None else str(name).strip().lower()
+    name = DTYPE_ALIASES.get(name, name)
     if name == "auto":
         return torch.float16 if device.type == "mps" else torch.bfloat16
     if name not in DTYPES:
-        raise InputError(f"dtype {name!r} is not supported; choose auto, {', '.join(DTYPES)}")
+        aliases = ", ".join(f"{alias} = {full}" for alias, full in DTYPE_ALIASES.items())
+        raise InputError(
+            f"dtype {name!r} is not supported; choose auto, {', '.join(DTYPES)} ({aliases})"
+        )
     return DTYPES[name]

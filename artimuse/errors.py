@@ -15,8 +15,39 @@ class ArtiMuseError(ValueError):
     """Base class: the message names the offending value and, where there is one, the fix."""
 
 
+# What can be wrong with an image, one short code each, so that a front end can say it in its
+# own words and language without reading the English message (which stays for REST and logs).
+IMAGE_ERROR_KINDS = (
+    "gone",  # a path that names no file
+    "empty",  # 0 bytes
+    "not_image",  # not one of the accepted formats (images.SUPPORTED)
+    "animated",  # more than one frame; details: frames
+    "no_pixels",  # a header that says 0 wide or 0 high
+    "mode",  # pixels Pillow cannot turn into RGB; details: mode
+    "too_large",  # too many pixels (ARTIMUSE_MAX_PIXELS); details: pixels, limit
+    "too_long",  # the longest side too long (ARTIMUSE_MAX_SIDE); details: side
+    "corrupt",  # broken or truncated bytes of an accepted format
+    "wrong_size",  # a PreparedImage made for another model's input size; details: size, wanted
+    "failed",  # ItemFailed: our bug, not the input's fault (no input should ever produce it)
+)
+
+
 class ImageError(ArtiMuseError):
-    """The input is not an image we can score (corrupt, empty, animated, too large, ...)."""
+    """The input is not an image we can score (corrupt, empty, animated, too large, ...).
+
+    `kind` is one of `IMAGE_ERROR_KINDS`; `details` holds the numbers the message quotes
+    (frames, mode, pixels, limit, side, ...), for a front end that words the message itself.
+    """
+
+    def __init__(self, message: str, *, kind: str, **details: object) -> None:
+        if kind not in IMAGE_ERROR_KINDS:
+            raise ValueError(f"unknown ImageError kind {kind!r}: one of {IMAGE_ERROR_KINDS}")
+        super().__init__(message)
+        self.kind = kind
+        self.details = details
+
+    def __reduce__(self):  # pickling (Ray workers, process pools) keeps kind and details
+        return _rebuild_image_error, (type(self), str(self), self.kind, self.details)
 
 
 class CheckpointError(ArtiMuseError):
@@ -41,6 +72,16 @@ class ItemFailed(ImageError):
     An `ImageError`, so every front end that reports a bad image beside its item and goes on
     does the same with this one, instead of losing the rest of the batch.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="failed")
+
+
+def _rebuild_image_error(cls: type[ImageError], message: str, kind: str, details: dict):
+    error = cls.__new__(cls)
+    ArtiMuseError.__init__(error, message)
+    error.kind, error.details = kind, details
+    return error
 
 
 def read_json(path: Path, error: type[ArtiMuseError], expected: str) -> object:

@@ -186,12 +186,12 @@ def present_images(
     kept now, as `outside` or `missing`."""
     for image in (i for i in todo if not dataset.is_inside(i)):
         detail = f"refused: the path leads outside the images folder {dataset.images_dir}"
-        keep(_failure(image, OUTSIDE, detail))
+        keep(failure_record(image, OUTSIDE, detail))
     todo = [i for i in todo if dataset.is_inside(i)]
     present = [i for i in todo if dataset.path_of(i).is_file()]
     found = set(present)
     for image in (i for i in todo if i not in found):
-        keep(_failure(image, MISSING, "no such file"))
+        keep(failure_record(image, MISSING, "no such file"))
     return present
 
 
@@ -201,14 +201,14 @@ def scored_record(image: str, total: float) -> dict:
 
 def failed_record(image: str, error: ImageError) -> dict:
     """`failed` for an unexpected failure (ItemFailed), `unreadable` for a bad image."""
-    return _failure(image, error_kind(error), str(error))
+    return failure_record(image, error_kind(error), str(error))
 
 
 def error_kind(error: ImageError) -> str:
     return FAILED if isinstance(error, ItemFailed) else UNREADABLE
 
 
-def _failure(image: str, kind: str, detail: str) -> dict:
+def failure_record(image: str, kind: str, detail: str) -> dict:
     return {"image": image, "error": kind, "detail": detail}
 
 
@@ -255,7 +255,8 @@ def build_report(dataset: Dataset, model_name: str, records: dict[str, dict]) ->
     rows = [{"image": s.image, "score": records[s.image]["score"]} for s in scored]
     metrics = correlations([r["score"] for r in rows], [s.gt_score for s in scored])
     failures = [
-        records.get(i) or _failure(i, MISSING, "not scored") for i in pending(dataset, records)
+        records.get(i) or failure_record(i, MISSING, "not scored")
+        for i in pending(dataset, records)
     ]
     return Report(dataset.name, model_name, rows, metrics, len(dataset.samples), failures)
 

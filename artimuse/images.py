@@ -105,7 +105,9 @@ def prepare_image(source: ImageInput | PreparedImage, size: int, name: str | Non
     """Decode (once) and preprocess for a model of input `size`: a `PreparedImage`."""
     if isinstance(source, PreparedImage):
         if source.pixels.shape[-1] != size:
-            raise ImageError(f"prepared for size {source.pixels.shape[-1]}, the model wants {size}")
+            prepared = source.pixels.shape[-1]
+            message = f"prepared for size {prepared}, the model wants {size}"
+            raise ImageError(message, kind="wrong_size", size=prepared, wanted=size)
         return source
     image, notes = _normalise(source, name)
     return PreparedImage(to_pixel_values(image, size), notes)
@@ -118,7 +120,8 @@ def _normalise(source: ImageInput, name: str | None) -> tuple[Image.Image, tuple
     image = source if isinstance(source, Image.Image) else _decode(source, label)
     frames = _frames(image, label)
     if frames > 1 and image.format != "MPO":  # MPO: the phones' JPEG + depth map, frame 0
-        raise ImageError(f"{label} is animated ({frames} frames); upload a still image")
+        message = f"{label} is animated ({frames} frames); upload a still image"
+        raise ImageError(message, kind="animated", frames=frames)
     _check_size(image, label)
     image, notes = _upright(image)
     try:
@@ -127,7 +130,7 @@ def _normalise(source: ImageInput, name: str | None) -> tuple[Image.Image, tuple
         return (image if image.mode == "RGB" else image.convert("RGB")), notes
     except (ValueError, OSError) as error:  # modes Pillow cannot turn into RGB
         message = f"{label} has pixels of mode {image.mode}, which we cannot read"
-        raise ImageError(message) from error
+        raise ImageError(message, kind="mode", mode=image.mode) from error
 
 
 def image_warnings(image: Image.Image) -> tuple[str, ...]:
@@ -139,14 +142,14 @@ def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.I
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
-            raise ImageError(f"no such image file: {path}")
+            raise ImageError(f"no such image file: {path}", kind="gone")
         data = path.read_bytes()
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     else:
         data = source.read()
     if not data:
-        raise ImageError(f"{label} is empty (0 bytes)")
+        raise ImageError(f"{label} is empty (0 bytes)", kind="empty")
     try:
         with _PIL_STATE, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's raw warnings never reach a user
@@ -155,15 +158,16 @@ def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.I
             image.load()
     except UnidentifiedImageError as error:
         message = f"{label} is not an image in a format we accept: send {SUPPORTED}"
-        raise ImageError(message) from error
+        raise ImageError(message, kind="not_image") from error
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, MemoryError) as error:
         # RuntimeError: the AVIF decoder's way of saying "corrupt"
-        raise ImageError(f"{label} is corrupt or truncated: {error}") from error
+        raise ImageError(f"{label} is corrupt or truncated: {error}", kind="corrupt") from error
     except Exception as error:  # a Pillow plugin failing its own way on hostile bytes
         log.warning("decoding %s failed unexpectedly", label, exc_info=True)
-        raise ImageError(f"{label} is corrupt: {type(error).__name__}: {error}") from error
+        message = f"{label} is corrupt: {type(error).__name__}: {error}"
+        raise ImageError(message, kind="corrupt") from error
     return image
 
 
@@ -175,7 +179,8 @@ def _frames(image: Image.Image, label: str) -> int:
             warnings.simplefilter("ignore")
             return getattr(image, "n_frames", 1) if getattr(image, "is_animated", False) else 1
     except Exception as error:
-        raise ImageError(f"{label} is corrupt: {type(error).__name__}: {error}") from error
+        message = f"{label} is corrupt: {type(error).__name__}: {error}"
+        raise ImageError(message, kind="corrupt") from error
 
 
 def _open_header(data: bytes) -> Image.Image:
@@ -192,16 +197,21 @@ def _check_size(image: Image.Image, label: str) -> None:
     width, height = image.size
     pixels, side = max_pixels(), max_side()
     if width < 1 or height < 1:
-        raise ImageError(f"{label} has no pixels ({width}x{height})")
+        raise ImageError(f"{label} has no pixels ({width}x{height})", kind="no_pixels")
     if width * height > pixels:
         raise ImageError(
             f"{label} is too large: {width}x{height} = {width * height:,} pixels, "
-            f"the limit is {pixels:,} (ARTIMUSE_MAX_PIXELS)"
+            f"the limit is {pixels:,} (ARTIMUSE_MAX_PIXELS)",
+            kind="too_large",
+            pixels=width * height,
+            limit=pixels,
         )
     if max(width, height) > side:  # resizing cost grows with the longest side
         raise ImageError(
             f"{label} is too long: {width}x{height}, the longest side may be at most "
-            f"{side:,} pixels (ARTIMUSE_MAX_SIDE)"
+            f"{side:,} pixels (ARTIMUSE_MAX_SIDE)",
+            kind="too_long",
+            side=side,
         )
 
 

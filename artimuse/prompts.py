@@ -5,6 +5,15 @@ The trained weights expect these strings byte for byte: do not reformat them.
 
 from __future__ import annotations
 
+from artimuse.templates import (  # the image tokens are named from here too
+    DEFAULT_TEMPLATE,
+    IMG_CONTEXT,
+    IMG_END,
+    IMG_START,
+    INTERNVL2_5_SYSTEM,
+    ChatTemplate,
+)
+
 # behaviour §4: eight aspects in this order; the radar chart uses the first seven.
 ASPECTS: tuple[str, ...] = (
     "Composition & Design",
@@ -19,17 +28,11 @@ ASPECTS: tuple[str, ...] = (
 RADAR_ASPECTS: tuple[str, ...] = ASPECTS[:7]
 COMPREHENSIVE: str = ASPECTS[7]
 
-# behaviour §5: the InternVL-Chat default, used when config.json has no `system_message` key.
-DEFAULT_SYSTEM_MESSAGE = (
-    "你是书生·万象，英文名是InternVL，是由上海人工智能实验室、清华大学及多家合作单位联合开发的"
-    "多模态大语言模型。"
-)
-
-IMG_START = "<img>"
-IMG_END = "</img>"
-IMG_CONTEXT = "<IMG_CONTEXT>"
+# behaviour §5: the chat templates live in artimuse.templates; these are the released
+# checkpoints' (`internvl2_5`) facts, kept here for the callers that name them.
+DEFAULT_SYSTEM_MESSAGE = INTERNVL2_5_SYSTEM
 IM_END = "<|im_end|>"
-REQUIRED_SPECIAL_TOKENS = (IMG_START, IMG_END, IMG_CONTEXT, IM_END)
+REQUIRED_SPECIAL_TOKENS = (IMG_START, IMG_END, IMG_CONTEXT)  # and the template's stop token
 
 # behaviour §6: exact question strings (leading newline, 8-space indents, trailing spaces).
 TOTAL_SCORE_QUESTION = (
@@ -77,22 +80,16 @@ SCORE_TOKENS: tuple[str, ...] = _score_tokens()
 assert len(SCORE_TOKENS) == 101  # a fact about this module, not user input
 
 
-def system_message(config: dict) -> str:
-    """behaviour §5: `str()` of the config's `system_message` if the key exists (null -> 'None')."""
-    if "system_message" in config:
-        return str(config["system_message"])
-    return DEFAULT_SYSTEM_MESSAGE
-
-
-def prompt_prefix(system: str, num_image_tokens: int) -> str:
+def prompt_prefix(
+    system: str, num_image_tokens: int, template: ChatTemplate = DEFAULT_TEMPLATE
+) -> str:
     """The part shared by every prompt of an image: it ends exactly at `</img>`.
 
     Ending at an added token keeps the tokenization of prefix + suffix identical to that of
     the whole prompt, which is what lets one prefill serve all 16 prompts.
     """
-    image = IMG_START + IMG_CONTEXT * num_image_tokens + IMG_END
-    return f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{image}"
+    return template.prefix(system, num_image_tokens)
 
 
-def prompt_suffix(question: str) -> str:
-    return f"\n{question}<|im_end|>\n<|im_start|>assistant\n"
+def prompt_suffix(question: str, template: ChatTemplate = DEFAULT_TEMPLATE) -> str:
+    return template.suffix(question)

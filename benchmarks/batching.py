@@ -50,7 +50,10 @@ class Service:
     """The REST app served by uvicorn in a background thread, for the `with` block."""
 
     def __init__(self, model: artimuse.ArtiMuse, score_batch: int, queue_size: int):
-        settings = ServiceSettings(queue_size=queue_size, score_batch=score_batch)
+        # Every client here has one address: give it the whole queue (no per-client cap).
+        settings = ServiceSettings(
+            queue_size=queue_size, client_jobs=queue_size, score_batch=score_batch
+        )
         self.app = create_app(model, settings)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -106,7 +109,7 @@ async def drive(port: int, clients: int, requests: int, images: list[bytes]) -> 
 def measure(model, mode: str, clients: int, requests: int, images: list[bytes]) -> dict:
     with Service(model, MODES[mode], queue_size=max(64, 2 * clients)) as service:
         result = asyncio.run(drive(service.port, clients, requests, images))
-        sizes = service.app.state.batcher.batch_sizes[1:]  # after the warm-up request
+        sizes = list(service.app.state.batcher.recent_sizes)[1:]  # after the warm-up request
     result["mean_batch"] = statistics.fmean(sizes) if sizes else None
     result["max_batch_seen"] = max(sizes, default=None)
     return result

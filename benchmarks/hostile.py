@@ -25,7 +25,8 @@ from PIL import Image
 
 import artimuse
 from artimuse.config import ServiceSettings
-from artimuse.rest import uploads, work_queue
+from artimuse.inference import work_queue
+from artimuse.rest import uploads
 from artimuse.rest.app import create_app
 from artimuse.testing.hostile import REFUSE, VALID, Hostile, hostile_inputs, png_chunk
 

@@ -6,8 +6,9 @@
     # or against a service that already runs on this machine:
     python -m benchmarks.load_test --url http://127.0.0.1:8000 --pid 12345
 
-Each client sends requests back to back, cycling through `--endpoints`; a 503 (queue full) is
-counted apart from errors and the client waits its Retry-After, as a polite client would.
+Each client sends requests back to back, cycling through `--endpoints`; a 503 (queue full) or a
+429 (this address has ARTIMUSE_CLIENT_JOBS jobs: every client here shares one address) is counted
+apart from errors and the client waits its Retry-After, as a polite client would.
 Prints one JSON object: counts, errors by kind, p50/p95/max latency of successful requests
 (overall and per endpoint), throughput, the server's peak RSS (VmHWM) and whether it still
 answered /health afterwards. Not a test: nothing here asserts.
@@ -42,7 +43,7 @@ BATCH_FILES = 4
 @dataclass
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=dict)  # endpoint -> seconds
-    rejected: int = 0  # 503 queue full
+    rejected: int = 0  # 503 queue full, 429 this address's share taken
     errors: Counter = field(default_factory=Counter)  # "endpoint: status or exception"
 
     def ok(self, endpoint: str, seconds: float) -> None:
@@ -90,7 +91,7 @@ async def run_client(client, endpoints, images, deadline, budget, tally: Tally, 
         elapsed = time.monotonic() - started
         if response.status_code == 200:
             tally.ok(endpoint, elapsed)
-        elif response.status_code == 503:
+        elif response.status_code in (429, 503):
             tally.rejected += 1
             wait = float(response.headers.get("Retry-After", "1"))
             await asyncio.sleep(min(wait, max(0.0, deadline - time.monotonic())))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
+import re
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from artimuse import cli
+from artimuse import __version__, cli
 from artimuse.cli import model as cli_model
 from artimuse.config import settings_from_args
 from artimuse.errors import CheckpointNotFound
@@ -222,15 +224,143 @@ def test_seed_flags_name_the_checkpoint_and_device(monkeypatch, capsys):
     assert code == 2 and "checkpoint directory not found" in err
 
 
-# --- servers --------------------------------------------------------------------------------
+# --- output: JSON lists and lines, folders, progress, failure reasons ------------------------
 
 
-def test_api_and_ui_hand_over_the_rest_of_the_line(monkeypatch):
-    calls = []
-    monkeypatch.setattr("artimuse.rest.app.main", lambda argv: calls.append(("api", argv)))
-    webapp = types.ModuleType("artimuse.webapp.app")
-    webapp.main = lambda argv: calls.append(("ui", argv))
-    monkeypatch.setitem(sys.modules, "artimuse.webapp.app", webapp)
-    assert cli.main(["api", "--port", "9000"]) == 0
-    assert cli.main(["ui", "--share"]) == 0
-    assert calls == [("api", ["--port", "9000"]), ("ui", ["--share"])]
+def test_assess_json_is_one_list_and_jsonl_one_object_a_line(toy, tiny_model, monkeypatch,
+                                                              capsys):
+    use_model(monkeypatch, tiny_model)
+    images = ["test_datasets/toy/images/a.png", "test_datasets/toy/images/broken.png"]
+    code, out, _ = run(["assess", *images, "--out", "out", "--json"], capsys)
+    rows = json.loads(out)
+    assert code == 1 and [row["image"] for row in rows] == images
+    assert rows[0]["result_file"] == str(Path("out/a_tiny-a_eval.json"))
+    assert list(rows[0]["Aesthetic Attributes"]) == list(ASPECTS)
+    assert "corrupt" in rows[1]["error"] or "not an image" in rows[1]["error"]
+    code, out, _ = run(["assess", *images, "--out", "out", "--jsonl"], capsys)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [line["image"] for line in lines] == images
+
+
+def test_score_json_and_jsonl_are_the_same_rows(toy, monkeypatch, capsys):
+    use_model(monkeypatch, BrightnessModel())
+    images = ["test_datasets/toy/images/a.png", "test_datasets/toy/images/b.png"]
+    listed = json.loads(run(["score", *images, "--json"], capsys)[1])
+    lines = [json.loads(line) for line in run(["score", *images, "--jsonl"], capsys)[1].split("\n")
+             if line]
+    assert listed == lines and [row["image"] for row in lines] == images
+    with pytest.raises(SystemExit) as refused:  # one or the other
+        cli.main(["score", *images, "--json", "--jsonl"])
+    assert refused.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
+def test_score_a_folder_scores_its_images_sorted(toy, monkeypatch, capsys):
+    model = BrightnessModel()
+    use_model(monkeypatch, model)
+    folder = toy / "test_datasets/toy/images"
+    (folder / "notes.txt").write_text("not an image")
+    code, out, _ = run(["score", str(folder), "--json"], capsys)
+    names = ["a.png", "b.png", "broken.png", "d.png", "e.png", "f.png"]  # sub/ is not entered
+    assert [Path(row["image"]).name for row in json.loads(out)] == names
+    assert code == 1  # broken.png
+    empty = toy / "empty"
+    empty.mkdir()
+    code, _, err = run(["score", str(empty)], capsys)
+    assert code == 2 and f"{empty} is a folder with no images in it" in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_assess_shows_progress_on_a_terminal_only(toy, tiny_model, monkeypatch, capsys):
+    use_model(monkeypatch, tiny_model)
+    argv = ["assess", "test_datasets/toy/images/a.png", "--out", "out"]
+    _, _, err = run(argv, capsys)
+    assert "comments" not in err and "saved out" in err  # a pipe: no progress line
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.main(argv) == 0
+    shown = terminal.getvalue()
+    assert "a.png: scores [" in shown
+    assert re.search(r"a\.png: score \d+\.\d; comments 0 of 8 done", shown)
+    assert "comments 8 of 8 done" in shown
+    assert shown.rstrip().endswith(f"saved {Path('out/a_tiny-a_eval.json')}")
+
+
+def test_assess_help_says_where_the_result_files_go(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["assess", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "<stem>_<model>_eval.json" in text and "results/image_results" in text
+
+
+def test_eval_names_the_failures_and_where_the_reasons_are(toy, monkeypatch, capsys):
+    use_model(monkeypatch, BrightnessModel())
+    code, out, _ = run(["eval", "--dataset", "toy", "--ckpt", "m"], capsys)
+    assert code == 0
+    assert "failed   2 entries, every reason in results/dataset_results/toy_m.metrics.json" in out
+    assert "  absent.jpg: missing" in out and "  broken.png: unreadable (" in out
+
+
+# --- settings at start, help ----------------------------------------------------------------
+
+
+def test_a_bad_limit_variable_is_a_setting_error_before_loading(toy, monkeypatch, capsys):
+    monkeypatch.setattr(cli_model, "load_model", lambda args: pytest.fail("model loaded"))
+    monkeypatch.setenv("ARTIMUSE_MAX_PIXELS", "1e6")
+    monkeypatch.setenv("ARTIMUSE_MAX_SIDE", "abc")
+    monkeypatch.setenv("ARTIMUSE_BODY_TIMEOUT", "abc")  # REST only: `score` does not read it
+    code, out, err = run(["score", "test_datasets/toy/images/a.png"], capsys)
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "artimuse score: error: ARTIMUSE_MAX_PIXELS must be an integer, got '1e6'",
+        "artimuse score: error: ARTIMUSE_MAX_SIDE must be an integer, got 'abc'",
+    ]
+    monkeypatch.setenv("ARTIMUSE_MAX_SIDE", "100")
+    monkeypatch.setenv("ARTIMUSE_MAX_PIXELS", "0")
+    code, _, err = run(["eval", "--dataset", "toy"], capsys)
+    assert code == 2 and err == "artimuse eval: error: ARTIMUSE_MAX_PIXELS must be >= 1, got 0\n"
+
+
+def test_a_bad_port_variable_does_not_stop_other_commands(toy, monkeypatch, capsys):
+    use_model(monkeypatch, BrightnessModel())
+    monkeypatch.setenv("PORT", "abc")
+    assert run(["score", "test_datasets/toy/images/a.png"], capsys)[0] == 0
+
+
+def _help(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as done:
+        cli.main([*argv, "--help"])
+    assert done.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("command", ["score", "assess", "eval", "serve"])
+def test_every_argument_has_help_and_each_command_names_its_variables(command, capsys):
+    text = _help([command], capsys)
+    assert text.startswith(f"usage: artimuse {command} ")
+    listed = set(re.findall(r"\b(ARTIMUSE_[A-Z_]+|HOST|PORT|RAY_ADDRESS)\b",
+                            text.split("Environment:")[1]))
+    assert listed == set(cli.VARIABLES_OF[command])
+    parser = cli._parser()._subparsers._group_actions[0].choices[command]
+    for action in parser._actions:
+        assert action.help, f"{command} {action.option_strings or action.dest} has no help"
+        if action.default not in (None, False, argparse.SUPPRESS) and action.dest != "help":
+            assert "default" in action.help, f"{command} {action.dest}: default not shown"
+
+
+def test_api_help_is_its_own_and_lists_the_api_key(capsys):
+    text = _help(["api"], capsys)
+    assert text.startswith("usage: artimuse api ") and "ARTIMUSE_API_KEY" in text
+    assert "ARTIMUSE_AUTO_DOWNLOAD" not in text  # the web app's, not the REST service's
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"artimuse {__version__}\n"
+    with pytest.raises(SystemExit):
+        cli.main(["api", "--version"])
+    assert capsys.readouterr().out == f"artimuse api {__version__}\n"

@@ -34,10 +34,10 @@ def artimuse(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProc
 def expected_total(hub_checkpoint) -> float:
     """What `score --json` prints for PICTURE with the served checkpoint loaded directly."""
     import artimuse as package
-    from artimuse.serialization import score_payload
+    from artimuse.serialization import ScoreAnswer
 
     model = package.load(str(hub_checkpoint), device="cpu", dtype="float32")
-    return score_payload(model.score(PICTURE))["total_score"]
+    return ScoreAnswer.of(model.score(PICTURE)).total_score
 
 
 def score_args(ckpt: str) -> list[str]:
@@ -162,3 +162,31 @@ def test_eval_results_are_named_after_model_name_symlink_or_not(tiny_a, tmp_path
     assert not list(results.glob("toy_tiny-a*"))  # not the symlink's target
     assert cli.main([*base, "--ckpt", "checkpoints/Linked", "--out-dir", "by_path"]) == 0
     assert Path("by_path/toy_Linked.json").is_file()
+
+
+def test_ctrl_c_stops_the_download_cleanly_and_the_next_run_finishes(
+    hub, hub_caches, tmp_path, monkeypatch, capsys
+):
+    import signal
+
+    hub.hold.add("model-00002-of-00002.safetensors")
+    environment = {**os.environ, "HF_ENDPOINT": hub.url, "PYTHONPATH": f"{ROOT}{os.pathsep}"
+                   + os.environ.get("PYTHONPATH", "")}
+    running = subprocess.Popen([sys.executable, "-c", RUN, "download"], cwd=tmp_path,
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert hub.halfway.wait(120)
+    running.send_signal(signal.SIGINT)
+    said = [running.stderr.readline()]
+    while said[-1] and "stopping the download" not in said[-1]:  # the interrupt is seen
+        said.append(running.stderr.readline())
+    hub.release()  # the next chunk arrives, and the download stops there
+    err = "".join(said) + running.stderr.read()  # the same reader: it may hold the rest
+    running.wait(120)
+    running.stdout.close(), running.stderr.close()
+    assert running.returncode == 130 and "Traceback" not in err
+    assert f"interrupted: finished files are kept in {hub_caches / 'hf'}" in err
+    hub.hold.clear()
+    monkeypatch.chdir(tmp_path)
+    code, out, err = in_process(["download", "--endpoint", hub.url], capsys)
+    assert code == 0 and "ArtiMuse is in " in out, err

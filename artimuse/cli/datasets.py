@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from artimuse.cli import model as cli_model
-from artimuse.config import settings_from_args
+from artimuse.config import API_PORT, listen_address, ray_address, settings_from_args
 from artimuse.errors import InputError
 from artimuse.evaluation import (
     Dataset,
@@ -22,6 +22,9 @@ from artimuse.evaluation import (
     score_dataset,
     write_outputs,
 )
+from artimuse.startup import check_listen
+
+FAILURES_SHOWN = 5  # failed entries `eval` prints with their reasons; the rest are in the file
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -107,8 +110,20 @@ def _eval_text(report, paths: dict[str, Path]) -> str:
             f"KRCC     {number(report.metrics['krcc'])}",
             f"results  {paths['results']}",
             f"metrics  {paths['metrics']}",
+            *_failure_lines(report.failures, paths["metrics"]),
         ]
     )
+
+
+def _failure_lines(failures: list[dict], metrics: Path) -> list[str]:
+    """The first few failed entries with their reasons, and where the others are."""
+    if not failures:
+        return []
+    lines = [f"  {f['image']}: {f['error']} ({f['detail']})" for f in failures[:FAILURES_SHOWN]]
+    rest = len(failures) - len(lines)
+    more = f"; {rest} more" if rest else ""
+    return [f"failed   {len(failures)} entries{more}, every reason in {metrics} "
+            '("failures"):', *lines]
 
 
 def _others(counts: dict) -> str:
@@ -119,4 +134,8 @@ def _others(counts: dict) -> str:
 def run_serve(args: argparse.Namespace) -> int:
     from artimuse.distributed.serve import main as serve
 
+    host, port = listen_address(API_PORT)
+    args.host, args.port = args.host or host, args.port or port
+    if not (args.address or ray_address()):  # a local Ray listens here: check before it starts
+        check_listen(args.host, args.port)
     return serve(args, settings_from_args(args))

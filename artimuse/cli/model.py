@@ -112,10 +112,11 @@ class DownloadBar:
                 thread.join(0.2)
         except KeyboardInterrupt:
             cancel.set()
+            print("\nstopping the download (at its next chunk)...", file=sys.stderr, flush=True)
             thread.join()
             self._close()
             where = self.last.target if self.last else "the hub cache"
-            print(f"\ninterrupted: finished files are kept in {where}; run the same command "
+            print(f"interrupted: finished files are kept in {where}; run the same command "
                   "to go on", file=sys.stderr)
             return None
         self._close()

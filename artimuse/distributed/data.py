@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from artimuse.api import batched, prepare_or_error
-from artimuse.config import DEFAULT_BATCH_SIZE, Settings, check_quant
+from artimuse.config import DEFAULT_BATCH_SIZE, check_quant, read
 from artimuse.distributed.cluster import (
     checkpoint_for_workers,
     connect,
@@ -34,7 +34,7 @@ from artimuse.distributed.cluster import (
     size_workers,
 )
 from artimuse.errors import InputError, ItemFailed
-from artimuse.evaluation import FAILED, error_kind
+from artimuse.evaluation import error_kind
 from artimuse.images import ImageError, PreparedImage
 from artimuse.prompts import RADAR_ASPECTS
 
@@ -76,18 +76,17 @@ def score_images(
     """
     ray = require_ray("data")
     connect(None)
-    env = Settings.from_env()
     if isinstance(images, ray.data.Dataset):
         groups = images.map_batches(_rows_to_group, batch_size=batch_size, batch_format="numpy")
     else:
         groups = group_dataset([str(p) for p in images], batch_size)
     scorer = ScorerSpec(
-        checkpoint_for_workers(ckpt or env.ckpt),
-        device or env.device,
-        dtype or env.dtype,
+        checkpoint_for_workers(ckpt or read("ARTIMUSE_CKPT")),  # only unset ones are read
+        device or read("ARTIMUSE_DEVICE"),
+        dtype or read("ARTIMUSE_DTYPE"),
         aspects,
-        quant=check_quant(quant, "quant") if quant else env.quant,
-        compile=env.compile if compile is None else compile,
+        quant=check_quant(quant, "quant") if quant else read("ARTIMUSE_QUANT"),
+        compile=read("ARTIMUSE_COMPILE") if compile is None else compile,
     )
     return scored(groups, scorer, size_workers(workers, cpus_per_worker, gpus_per_worker))
 
@@ -139,7 +138,7 @@ def _decode_group(row: dict, size: int) -> dict:
         "paths": paths,
         "pixels": np.stack([x.pixels[0].numpy() if x else blank for x, _ in good]),
         "errors": [str(e) if e else "" for _, e in good],
-        "kinds": [error_kind(e) if e else "" for _, e in good],
+        "kinds": [e.kind if e else "" for _, e in good],
         "warnings": [list(x.warnings) if x else [] for x, _ in good],
     }
 
@@ -147,7 +146,7 @@ def _decode_group(row: dict, size: int) -> dict:
 def _prepared(pixels: np.ndarray, error: str, kind: str, warnings) -> PreparedImage | ImageError:
     """A decoded image back from its columns, as the model takes it."""
     if error:
-        return (ItemFailed if kind == FAILED else ImageError)(error)
+        return ItemFailed(error) if kind == "failed" else ImageError(error, kind=kind)
     tensor = torch.from_numpy(np.array(pixels[None]))  # a writable copy of the block's memory
     return PreparedImage(tensor, tuple(str(w) for w in warnings))
 

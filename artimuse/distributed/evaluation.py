@@ -21,18 +21,15 @@ from artimuse.distributed.cluster import (
     size_workers,
 )
 from artimuse.distributed.data import ScorerSpec, group_dataset, scored
-from artimuse.errors import ItemFailed
 from artimuse.evaluation import (
-    FAILED,
     Dataset,
     ProgressLog,
-    failed_record,
+    failure_record,
     pending,
     present_images,
     recorder,
     scored_record,
 )
-from artimuse.images import ImageError
 
 log = logging.getLogger(__name__)
 
@@ -90,5 +87,4 @@ def score_dataset_on_ray(
 def _record(image: str, row: dict) -> dict:
     if row["error"] is None:
         return scored_record(image, row["total"])
-    error = (ItemFailed if row["error_kind"] == FAILED else ImageError)(row["error"])
-    return failed_record(image, error)
+    return failure_record(image, row["error_kind"], row["error"])

@@ -6,7 +6,9 @@ Whoever asks first becomes the leader: it takes the model lock, waits at most `m
 for more requests to arrive (never when `max_batch` are already waiting), runs the oldest
 `max_batch` as one batch and hands every request its own result. Requests whose result another
 leader computed return at once. The REST service asks on its one model thread, the web app from
-gradio's worker threads: the same class serves both.
+gradio's worker threads, a Serve replica as the REST service (in place of `@serve.batch`, so
+one batcher with one set of constants, `config.SCORE_BATCH_MAX` / `SCORE_BATCH_WAIT_S`, serves
+every front end, and `/score/batch`'s files join the same batches as `/score` requests).
 
 Batched scores equal single ones to float rounding (~1e-5 in float32): the batch's matmuls add
 up the same products in another order, nothing else differs.
@@ -19,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from artimuse.config import SCORE_BATCH_MAX, SCORE_BATCH_WAIT_S
@@ -28,6 +31,7 @@ if TYPE_CHECKING:  # for the type hints only
     from artimuse.images import PreparedImage
     from artimuse.results import Scores
 
+RECENT_BATCHES = 256  # sizes of the last batches kept, for benchmarks and tests
 RunBatch = Callable[[Sequence["PreparedImage"]], list["Scores | Exception"]]
 
 
@@ -41,6 +45,13 @@ class Ticket:
         self.done = threading.Event()
         self.scores: Scores | None = None
         self.error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    batches: int  # run since start
+    requests: int  # scored in them
+    largest: int
 
 
 class ScoreBatcher:
@@ -64,7 +75,8 @@ class ScoreBatcher:
         self._lock = lock if lock is not None else threading.Lock()
         self._pending: deque[Ticket] = deque()
         self._arrived = threading.Condition()
-        self.batch_sizes: list[int] = []  # of every batch run, for benchmarks and tests
+        self.recent_sizes: deque[int] = deque(maxlen=RECENT_BATCHES)  # bounded
+        self._batches = self._requests = self._largest = 0
 
     def submit(self, image: PreparedImage) -> Ticket:
         ticket = Ticket(image)
@@ -72,6 +84,25 @@ class ScoreBatcher:
             self._pending.append(ticket)
             self._arrived.notify_all()
         return ticket
+
+    def submit_many(self, images: Sequence[PreparedImage]) -> list[Ticket]:
+        """Several images at once, in order (a batch request): they join the same batches."""
+        tickets = [Ticket(image) for image in images]
+        with self._arrived:
+            self._pending.extend(tickets)
+            self._arrived.notify_all()
+        return tickets
+
+    def outcome(self, ticket: Ticket) -> Scores | Exception:
+        """`result`, with an image's own failure returned in place of its scores."""
+        try:
+            return self.result(ticket)
+        except Exception as error:
+            return error
+
+    def stats(self) -> BatchStats:
+        with self._arrived:
+            return BatchStats(self._batches, self._requests, self._largest)
 
     def discard(self, ticket: Ticket) -> None:
         """Forget a ticket whose requester went away (a no-op once it ran)."""
@@ -108,7 +139,10 @@ class ScoreBatcher:
             return [self._pending.popleft() for _ in range(count)]
 
     def _run(self, batch: list[Ticket]) -> None:
-        self.batch_sizes.append(len(batch))
+        with self._arrived:
+            self.recent_sizes.append(len(batch))
+            self._batches, self._requests = self._batches + 1, self._requests + len(batch)
+            self._largest = max(self._largest, len(batch))
         try:
             results = self.run_batch([t.image for t in batch])
         except Exception as error:  # every request of the batch gets it, raised in its thread

@@ -3,7 +3,8 @@
 All 16 prompts of an image share one prefix (system prompt + image tokens, ending at `</img>`)
 and differ only in a short question. So per image: one vision pass, one prefill of the prefix,
 the 8 score questions as one batch of suffixes over that cache (one forward), and the comments as
-one batch of suffixes decoded greedily together, each row stopping at its own `<|im_end|>`.
+one batch of suffixes decoded greedily together, each row stopping at its own stop token
+(the chat template's: `<|im_end|>` for the released checkpoints).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from artimuse.errors import CheckpointError
 from artimuse.inference.compiled import CompiledDecoder
 from artimuse.loading.checkpoint import Checkpoint
 from artimuse.prompts import (
+    ASPECTS,
     SCORE_KEYS,
     SCORE_QUESTIONS,
     comment_question,
@@ -42,9 +44,13 @@ class Engine:
         # transformers 5 renames `past_key_values` to `cache`; accept either (5.17 .. 5.24+).
         params = inspect.signature(self.backbone.forward).parameters
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
-        prefix = prompt_prefix(checkpoint.system, self.model.config.num_image_tokens)
-        self.prefix_ids = self._encode(prefix)
-        self.score_suffixes = {k: self._suffix(prefix, q) for k, q in SCORE_QUESTIONS.items()}
+        self.template = checkpoint.template
+        self.prefix = prompt_prefix(
+            checkpoint.system, self.model.config.num_image_tokens, self.template
+        )
+        self.prefix_ids = self._encode(self.prefix)
+        self.score_suffixes = {k: self._suffix(q) for k, q in SCORE_QUESTIONS.items()}
+        self.comment_suffixes = {a: self._suffix(comment_question(a)) for a in ASPECTS}
         self.score_rows = checkpoint.score_rows  # (101, H)
         self.score_values = torch.arange(101, dtype=torch.float32, device=self.model.device)
         # Flash attention takes no custom mask, so it scores over padded copies of the prefix.
@@ -55,19 +61,20 @@ class Engine:
         self.ignore_eos = False  # benchmarks and tests: every comment runs to `max_new_tokens`
 
     def _encode(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text, add_special_tokens=False)
+        # As the original tokenizes a prompt: with the tokenizer's own additions (a `<s>`).
+        return self.tokenizer.encode(text, add_special_tokens=True)
 
-    def _suffix(self, prefix: str, question: str) -> list[int]:
-        """The question's token ids after the shared prefix, checked against the full prompt."""
-        suffix = self._encode(prompt_suffix(question))
-        if self.prefix_ids + suffix != self._encode(prefix + prompt_suffix(question)):
+    def _suffix(self, question: str) -> list[int]:
+        """The question's token ids after the shared prefix: the tail of the whole prompt's."""
+        whole = self._encode(self.prefix + prompt_suffix(question, self.template))
+        if whole[: len(self.prefix_ids)] != self.prefix_ids:
             raise CheckpointError(
                 "the tokenizer does not split prompts at `</img>`: cannot share the prefix"
             )
-        return suffix
+        return whole[len(self.prefix_ids) :]
 
     def comment_suffix(self, aspect: str) -> list[int]:
-        return self._encode(prompt_suffix(comment_question(aspect)))
+        return self.comment_suffixes.get(aspect) or self._suffix(comment_question(aspect))
 
     @torch.no_grad()
     def prefill(self, pixel_values: torch.Tensor) -> DynamicCache:

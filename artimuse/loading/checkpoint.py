@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import transformers
 
 from artimuse.errors import CheckpointError, CheckpointNotFound, read_json
 from artimuse.loading.config_checks import check_config, check_object
@@ -22,9 +21,10 @@ from artimuse.loading.hub_resolve import resolve
 from artimuse.loading.prequantized import PreQuantized, read_record, split_quantized
 from artimuse.loading.tokenizer import TokenIds, load_tokenizer, token_ids
 from artimuse.loading.weights import load_strict, read_tensors, weight_files
+from artimuse.model.families import LanguageModel, language_model
 from artimuse.model.internvl import ArtiMuseModel, ModelConfig
 from artimuse.model.vision import VisionConfig
-from artimuse.prompts import system_message
+from artimuse.templates import DEFAULT_TEMPLATE, ChatTemplate, chat_template, system_message
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class Checkpoint:
     ids: TokenIds
     system: str  # the system message (behaviour §5)
     score_rows: torch.Tensor  # (101, H): lm_head's rows of the score tokens (behaviour §7)
+    template: ChatTemplate = DEFAULT_TEMPLATE  # config.json's `template` (behaviour §5)
     prequantized: PreQuantized | None = None  # a quantized checkpoint's layers, still to build
     # What the loading steps after reading (api.load) did: kernels and quantization, with why.
     kernels: dict = field(default_factory=dict)
@@ -108,30 +109,19 @@ def attention_backend(requested: str | None, device: torch.device) -> str:
     return "sdpa"
 
 
-def language_model_config(config: dict, device: torch.device, path: Path):
+def language_model_spec(config: dict, device: torch.device, path: Path) -> LanguageModel:
     llm = dict(config["llm_config"])
-    arch = llm["architectures"][0]  # a list of names: `check_config`
-    cls = getattr(transformers, str(arch), None)
-    if cls is None or not hasattr(cls, "config_class"):
-        raise CheckpointError(
-            f"{path / 'config.json'}: language model {arch!r} is not a transformers class; "
-            "supported: any causal LM in transformers (Qwen2ForCausalLM for ArtiMuse)"
-        )
     requested = llm.pop("attn_implementation", None) or llm.pop("_attn_implementation", None)
     requested = requested or config.get("attn_implementation")
-    try:
-        lm_config = cls.config_class.from_dict(llm)
-    except (TypeError, ValueError) as error:  # transformers' own checks of the values
-        raise CheckpointError(f"{path / 'config.json'}: llm_config: {error}") from error
-    lm_config._attn_implementation = attention_backend(requested, device)
-    return cls, lm_config
+    lm = language_model(llm, path / "config.json")  # the family's module (artimuse.model)
+    lm.config._attn_implementation = attention_backend(requested, device)
+    return lm
 
 
-def build_model(config: dict, device: torch.device, path: Path) -> ArtiMuseModel:
+def build_model(config: dict, lm: LanguageModel) -> ArtiMuseModel:
     """The full module tree on `meta`: no memory, no random initialisation."""
-    cls, lm_config = language_model_config(config, device, path)
     with torch.device("meta"):
-        return ArtiMuseModel(model_config(config), cls(lm_config))
+        return ArtiMuseModel(model_config(config), lm.build())
 
 
 def load_checkpoint(
@@ -148,20 +138,24 @@ def load_checkpoint(
     """
     path = resolve_checkpoint(ckpt)
     config = read_config(path)
+    template = chat_template(config, path / "config.json")
     record = read_record(config, path / "config.json")
     files = weight_files(path)
     tokenizer = load_tokenizer(path)
-    ids = token_ids(tokenizer, path)
-    model = build_model(config, device, path)
+    ids = token_ids(tokenizer, path, template)
+    lm = language_model_spec(config, device, path)
+    model = build_model(config, lm)
     tensors = read_tensors(files, dtype, device, stay_mapped or (lambda key: False))
     prequantized = split_quantized(tensors, record, path) if record else None
+    tensors = lm.model_weights(tensors)
     absent = prequantized.dense_keys if prequantized else set()
     load_strict(model, tensors, path, device, absent)
     model.eval().requires_grad_(False)
     score_rows = _score_rows(model, ids, prequantized, path).to(device, dtype)
     log.info("read %s onto %s as %s%s", path, device, dtype,
              f" ({prequantized.mode}-quantized)" if prequantized else "")
-    return Checkpoint(path, model, tokenizer, ids, system_message(config), score_rows, prequantized)
+    system = system_message(config, template)
+    return Checkpoint(path, model, tokenizer, ids, system, score_rows, template, prequantized)
 
 
 def _score_rows(model, ids: TokenIds, prequantized: PreQuantized | None, path: Path):

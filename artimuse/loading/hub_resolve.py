@@ -159,10 +159,12 @@ def find_locally(hub: HubSpec, local_dir: str | Path | None = None) -> Path | No
 
 def not_downloaded(hub: HubSpec) -> CheckpointNotFound:
     name = hub.known.name if hub.known else hub.label
-    where = " --source modelscope" if hub.source != HF and not hub.label.startswith("ms:") else ""
+    source = " --source modelscope" if hub.source != HF and hub.known else ""
+    revision = f" --revision {hub.revision}" if hub.revision and hub.known else ""
+    legacy = f", nor in {default_target(hub.repo)}" if hub.known else ""
     return CheckpointNotFound(
-        f"{hub.label} is not downloaded (not in the hub cache, nor in "
-        f"{default_target(hub.repo)}). Download it with: artimuse download {name}{where}"
+        f"{hub.label} is not downloaded (not in the hub cache{legacy}). Download it with: "
+        f"artimuse download {name}{source}{revision}"
     )
 
 

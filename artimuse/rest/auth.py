@@ -1,60 +1,24 @@
-"""How the REST service refuses: API-key check and the mapping of errors to statuses.
+"""Who may call the REST service: the API key and the origins of web pages.
 
-401 no or wrong bearer key      413 upload or batch too large    415 not an image
-422 corrupt / truncated / animated / too many pixels / malformed request
-503 queue full (with Retry-After)   500 anything else, as `internal error`, no trace
+Both are checked before a request's body is read. The statuses they answer with are declared
+with the rest in `rest.refusals`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from artimuse.errors import ArtiMuseError
-from artimuse.rest.work_queue import QueueFull
+from fastapi.security import HTTPBearer
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = ("/health",)  # liveness probes carry no key; the docs too are behind it
-
-
-def add_error_handlers(app: FastAPI) -> None:
-    """Every refusal as `{"detail": ...}` with its status; nothing else leaks out."""
-
-    async def user_error(request: Request, error: ArtiMuseError) -> JSONResponse:
-        # ImageError and the rest of the hierarchy: the request was at fault, and says why.
-        return JSONResponse({"detail": str(error)}, status_code=422)
-
-    async def queue_full(request: Request, error: QueueFull) -> JSONResponse:
-        headers = {"Retry-After": str(error.retry_after)}
-        return JSONResponse({"detail": str(error)}, status_code=503, headers=headers)
-
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        detail = error.detail
-        return JSONResponse(
-            {"detail": detail},
-            status_code=error.status_code,
-            headers=getattr(error, "headers", None),
-        )
-
-    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        # FastAPI's default echoes the offending input; an upload must never come back.
-        detail = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in error.errors()]
-        return JSONResponse({"detail": detail}, status_code=422)
-
-    async def internal_error(request: Request, error: Exception) -> JSONResponse:
-        log.error("internal error on %s %s", request.method, request.url.path, exc_info=error)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
-
-    app.add_exception_handler(ArtiMuseError, user_error)
-    app.add_exception_handler(QueueFull, queue_full)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(Exception, internal_error)
+# Declares bearer auth in the OpenAPI document (the "Authorize" button of /docs) when a key is
+# set; the check itself is `ApiKeyMiddleware`, which runs before a body is read.
+BEARER = HTTPBearer(auto_error=False, description="ARTIMUSE_API_KEY")
 
 
 class ApiKeyMiddleware:
@@ -78,3 +42,47 @@ class ApiKeyMiddleware:
         headers = dict(scope["headers"])
         scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
         return scheme.lower() == b"bearer" and secrets.compare_digest(token.strip(), self.key)
+
+
+class OriginGuard:
+    """ASGI middleware: 403 for a request sent by a web page of another origin that is not
+    allowed (ARTIMUSE_CORS_ORIGINS), before anything else runs: otherwise any page could make
+    its visitors' browsers spend this server's model time (a cross-site multipart POST needs no
+    CORS preflight). Requests without an `Origin` header (curl, scripts, servers) and the
+    service's own pages (/docs) pass; Starlette's CORSMiddleware, inside this one, answers the
+    allowed origins' preflights and adds their headers."""
+
+    def __init__(self, app, allowed: tuple[str, ...]):
+        self.app, self.allowed = app, set(allowed)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or self._passes(dict(scope["headers"])):
+            return await self.app(scope, receive, send)
+        response = JSONResponse(
+            {"detail": "cross-origin requests from this origin are not allowed "
+                       "(the service's ARTIMUSE_CORS_ORIGINS lists the allowed ones)"},
+            status_code=403,
+        )
+        await response(scope, receive, send)
+
+    def _passes(self, headers: dict[bytes, bytes]) -> bool:
+        origin = headers.get(b"origin")
+        if origin is None or "*" in self.allowed:
+            return True
+        text = origin.decode("latin-1").rstrip("/")
+        if text in self.allowed:
+            return True
+        # Same origin: the page was served by this service (host:port as the browser sent it;
+        # the scheme may differ behind a TLS-terminating proxy).
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        return bool(host) and urlsplit(text).netloc.lower() == host
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything

@@ -1,30 +1,36 @@
-"""The REST service's routes and the dependencies they take (model, queue, limits, decoder,
-scorer); `rest.app.create_app` mounts them. What each route answers is in `rest.app`'s
-docstring and the OpenAPI page."""
+"""The REST service's routes and the dependencies they take (model, admission, decoder, batcher);
+`rest.app.create_app` mounts them. What each answers is a model of `artimuse.serialization` or
+`rest.answers`; what each refuses is declared with it (`rest.refusals`). Every model route's
+request was admitted before its body was read (`rest.gate`)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import StreamingResponse
-from fastapi.security import HTTPBearer
 
 from artimuse import __version__
 from artimuse.api import ArtiMuse
-from artimuse.config import (
-    DEFAULT_BATCH_SIZE,
-    ServiceSettings,
-    UploadLimits,
-    max_pixels,
-    max_side,
-)
+from artimuse.config import ServiceSettings, UploadLimits, max_pixels, max_side
 from artimuse.errors import ItemFailed
 from artimuse.images import ImageError, PreparedImage
+from artimuse.inference.admission import Admission
 from artimuse.inference.batcher import ScoreBatcher
-from artimuse.prompts import ASPECTS, RADAR_ASPECTS
+from artimuse.inference.work_queue import WorkQueue
+from artimuse.prompts import ASPECTS
+from artimuse.rest.answers import (
+    BatchAnswer,
+    FailedFile,
+    HealthAnswer,
+    Limits,
+    MetaAnswer,
+    QueueState,
+    ScoredFile,
+)
+from artimuse.rest.refusals import image_parts, responses, stream_responses
 from artimuse.rest.uploads import (
     Decoder,
     check_image_bytes,
@@ -32,17 +38,19 @@ from artimuse.rest.uploads import (
     single_file,
     upload_label,
 )
-from artimuse.rest.work_queue import WorkQueue
-from artimuse.results import Event, Scores
-from artimuse.serialization import event_payload, infer_payload, score_payload
+from artimuse.results import Event
+from artimuse.serialization import (
+    ErrorEvent,
+    InferAnswer,
+    ScoreAnswer,
+    aspect_lists,
+    stream_event,
+)
 
 log = logging.getLogger(__name__)
 NDJSON = "application/x-ndjson"
-ScoreUpload = Callable[[PreparedImage], Awaitable[Scores]]  # how `/score` scores one upload
-
-# Declares bearer auth in the OpenAPI schema (the "Authorize" button of /docs); the check
-# itself is `ApiKeyMiddleware`, which runs before a body is read.
-BEARER = HTTPBearer(auto_error=False, description="ARTIMUSE_API_KEY, when the server sets one")
+STARTING = "the service is starting"
+INTERNAL = "internal error while"
 
 
 # --- dependencies -------------------------------------------------------------------------
@@ -55,11 +63,19 @@ def get_model(request: Request) -> ArtiMuse:
     return model
 
 
+def _started(request: Request, name: str):
+    part = getattr(request.app.state, name)
+    if part is None:
+        raise HTTPException(503, STARTING, headers={"Retry-After": "5"})
+    return part
+
+
 def get_queue(request: Request) -> WorkQueue:
-    queue = request.app.state.queue
-    if queue is None:
-        raise HTTPException(503, "the service is starting", headers={"Retry-After": "5"})
-    return queue
+    return _started(request, "queue")
+
+
+def get_batcher(request: Request) -> ScoreBatcher:
+    return _started(request, "batcher")
 
 
 def get_limits(request: Request) -> UploadLimits:
@@ -68,112 +84,110 @@ def get_limits(request: Request) -> UploadLimits:
 
 async def accepted_upload(
     request: Request,
-    file: UploadFile = File(..., description="the image (PNG, JPEG, WebP, ...)"),
+    file: UploadFile = File(
+        ..., description="the image (PNG, JPEG, WebP, GIF, BMP, TIFF, AVIF)",
+        json_schema_extra={"minLength": 1},  # an empty upload is refused (422)
+    ),
     limits: UploadLimits = Depends(get_limits),
     model: ArtiMuse = Depends(get_model),
 ) -> PreparedImage:
     """The upload, checked (size, format), decoded and preprocessed once, off the model thread."""
     single_file(await request.form())  # parsed already: Starlette keeps it on the request
     label = upload_label(file)
-    async with _decoder(request).admit() as decoder:
-        data = await read_upload(file, limits)
-        kind = check_image_bytes(data, label)
-        log.info("upload %s: %s, %d bytes", label, kind, len(data))  # never the bytes
-        return await decoder.prepare(model, data, label)
+    data = await read_upload(file, limits)
+    kind = check_image_bytes(data, label)
+    log.info("upload %s: %s, %d bytes", label, kind, len(data))  # never the bytes
+    return await _decoder(request).prepare(model, data, label)
 
 
 def _decoder(request: Request) -> Decoder:
-    decoder = request.app.state.decoder
-    if decoder is None:
-        raise HTTPException(503, "the service is starting", headers={"Retry-After": "5"})
-    return decoder
+    return _started(request, "decoder")
 
 
 # --- routes ---------------------------------------------------------------------------------
 
 
-async def health(request: Request) -> dict:
+async def health(request: Request) -> HealthAnswer:
     """Liveness: always 200 while the process serves; says whether the model is loaded."""
-    queue: WorkQueue | None = request.app.state.queue
-    return {
-        "status": "ok",
-        "model_loaded": request.app.state.model is not None,
-        "queue": {"pending": queue.pending, "capacity": queue.capacity} if queue else None,
-    }
+    admission: Admission | None = request.app.state.admission
+    queue = None
+    if admission is not None:
+        queue = QueueState(
+            pending=admission.pending, capacity=admission.capacity,
+            per_client=admission.per_client,
+        )
+    return HealthAnswer(status="ok", model_loaded=request.app.state.model is not None, queue=queue)
 
 
-def api_router() -> APIRouter:
+def api_router(settings: ServiceSettings) -> APIRouter:
+    """The routes, each with the refusals it can give under these settings."""
+    keyed, one_image = bool(settings.api_key), image_parts("file")
     router = APIRouter()
-    router.get("/meta", tags=["service"])(meta)
-    router.post("/infer", tags=["assessment"])(infer)
-    router.post("/score", tags=["assessment"])(score)
-    router.post("/infer/stream", response_class=StreamingResponse, tags=["assessment"])(
-        infer_stream
-    )
-    router.post("/score/batch", tags=["assessment"])(score_batch)
+    router.get("/meta", tags=["service"], responses=responses("meta", keyed))(meta)
+    for path, endpoint, answer in (("/infer", infer, InferAnswer), ("/score", score, ScoreAnswer)):
+        router.post(path, tags=["assessment"], response_model=answer, openapi_extra=one_image,
+                    responses=responses("upload", keyed))(endpoint)
+    router.post("/infer/stream", response_class=StreamingResponse, tags=["assessment"],
+                openapi_extra=one_image,
+                responses={**stream_responses(), **responses("upload", keyed)})(infer_stream)
+    router.post("/score/batch", tags=["assessment"], response_model=BatchAnswer,
+                responses=responses("batch", keyed))(batch_route(settings.limits))
     return router
 
 
-async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> dict:
-    """Aspect names, device, dtype, checkpoint, version and the service's limits."""
+async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> MetaAnswer:
+    """Aspect names, device, dtype, checkpoint, version and the service's limits.
+
+    `dimensions`: the 7 scored aspects (the keys of `aspect_scores`); `aspects`: the 8
+    commented aspects, those 7 and Comprehensive Evaluation (`serialization.ASPECT_FIELDS`).
+    """
     settings: ServiceSettings = request.app.state.settings
-    return {
-        "dimensions": list(RADAR_ASPECTS),
-        "aspects": list(ASPECTS),
-        "device": str(model.device),
-        "dtype": str(model.dtype).removeprefix("torch."),
-        "checkpoint": model.name,  # the name only: where it lies is the server's business
-        "model_name": model.name,
-        "version": __version__,
-        "max_new_tokens": model.max_new_tokens,
-        "kernels": model.kernels,  # quantization and CPU kernels, with why (api.load)
-        "limits": {
-            "max_upload_bytes": settings.limits.max_bytes,
-            "max_batch_files": settings.limits.max_files,
-            "max_pixels": max_pixels(),
-            "max_side": max_side(),
-            "queue_size": settings.queue_size,
-        },
-    }
+    return MetaAnswer(
+        **aspect_lists(),
+        device=str(model.device),
+        dtype=str(model.dtype).removeprefix("torch."),
+        checkpoint=model.name,  # the name only: where it lies is the server's business
+        model_name=model.name,
+        version=__version__,
+        max_new_tokens=model.max_new_tokens,
+        kernels=model.kernels,  # quantization and CPU kernels, with why (api.load)
+        limits=Limits(
+            max_upload_bytes=settings.limits.max_bytes,
+            max_batch_files=settings.limits.max_files,
+            max_pixels=max_pixels(),
+            max_side=max_side(),
+            queue_size=settings.queue_size,
+            client_jobs=settings.client_jobs,
+        ),
+    )
 
 
 async def infer(
     upload: PreparedImage = Depends(accepted_upload),
     model: ArtiMuse = Depends(get_model),
     queue: WorkQueue = Depends(get_queue),
-) -> dict:
+) -> InferAnswer:
     """Total and aspect scores with the comments of all eight aspects.
 
     `total_score`, `aspect_scores` and `aspect_comments` (seven) are the original demo's
-    answer; `comprehensive_evaluation`, `score_std` and `score_distribution` are added."""
-    assessment = await queue.run(lambda: model.assess(upload, ASPECTS))
-    return infer_payload(assessment)
-
-
-def get_scorer(request: Request, queue: WorkQueue = Depends(get_queue)) -> ScoreUpload:
-    """How `/score` scores an upload: with the requests waiting at the same time, as one batch
-    (`inference.batcher`) on the work queue. A Ray Serve replica overrides this dependency with
-    its own `@serve.batch` (artimuse.distributed.serve)."""
-    batcher: ScoreBatcher = request.app.state.batcher
-
-    async def score_waiting(upload: PreparedImage) -> Scores:
-        ticket = batcher.submit(upload)
-        try:
-            return await queue.run(lambda: batcher.result(ticket))
-        finally:
-            batcher.discard(ticket)  # a client gone before its turn: nobody scores its image
-
-    return score_waiting
+    answer; `comprehensive_evaluation`, `score_std`, `score_distribution` and `warnings` are
+    added."""
+    return InferAnswer.of(await queue.run(lambda: model.assess(upload, ASPECTS)))
 
 
 async def score(
     upload: PreparedImage = Depends(accepted_upload),
-    scorer: ScoreUpload = Depends(get_scorer),
-) -> dict:
+    batcher: ScoreBatcher = Depends(get_batcher),
+    queue: WorkQueue = Depends(get_queue),
+) -> ScoreAnswer:
     """Total score, the seven aspect scores and the total's distribution; no comments.
 
-    Requests waiting at the same time are scored as one batch (`get_scorer`)."""
-    return score_payload(await scorer(upload))
+    Requests waiting at the same time are scored as one batch (`inference.batcher`)."""
+    ticket = batcher.submit(upload)
+    try:
+        return ScoreAnswer.of(await queue.run(lambda: batcher.result(ticket)))
+    finally:
+        batcher.discard(ticket)  # a client gone before its turn: nobody scores its image
 
 
 async def infer_stream(
@@ -181,8 +195,9 @@ async def infer_stream(
     model: ArtiMuse = Depends(get_model),
     queue: WorkQueue = Depends(get_queue),
 ) -> StreamingResponse:
-    """One JSON object a line: `scores`, then `comment` deltas and `comment_done` per aspect,
-    then `done` with the whole `/infer` answer. Hanging up stops the generation."""
+    """One JSON object a line (`StreamEvent`): `scores`, then `comment` deltas and
+    `comment_done` per aspect, then `done` with the whole `/infer` answer. Hanging up stops
+    the generation."""
     events = queue.stream(lambda: model.stream(upload, ASPECTS))
     # Wait for the scores before answering, so a bad image still gets its 422 status.
     first = await anext(events)
@@ -191,62 +206,81 @@ async def infer_stream(
 
 async def _ndjson(first: Event, events: AsyncIterator[Event]) -> AsyncIterator[str]:
     try:
-        yield _event_line(first)
+        yield _line(stream_event(first))
         async for event in events:
-            yield _event_line(event)
+            yield _line(stream_event(event))
     except Exception:  # the status line is sent: report in-band, without the trace
         log.exception("stream failed")
-        yield json.dumps({"event": "error", "detail": "internal error"}) + "\n"
+        yield _line(ErrorEvent(detail="internal error"))
     finally:
         await events.aclose()
 
 
-def _event_line(event: Event) -> str:
-    return json.dumps(event_payload(event), ensure_ascii=False) + "\n"
+def _line(event) -> str:
+    """One NDJSON line, `event` first (the model's field order puts it last in two events)."""
+    return json.dumps({"event": event.event, **event.model_dump(mode="json")},
+                      ensure_ascii=False) + "\n"
 
 
-async def score_batch(
-    request: Request,
-    files: list[UploadFile] = File(..., description="images, at most ARTIMUSE_MAX_BATCH"),
-    model: ArtiMuse = Depends(get_model),
-    queue: WorkQueue = Depends(get_queue),
-    limits: UploadLimits = Depends(get_limits),
-) -> dict:
-    """`/score` for several files, in order. A bad file gets its own `status` and `detail`;
-    the others are still scored. More than ARTIMUSE_MAX_BATCH files: 413."""
-    if len(files) > limits.max_files:
-        raise HTTPException(413, limits.too_many(len(files)))
-    async with _decoder(request).admit() as decoder:
-        items = [await _batch_item(upload, limits, decoder, model) for upload in files]
-    good = [item for item in items if "prepared" in item]
-    images = [item.pop("prepared") for item in good]
-    scored = (
-        await queue.run(lambda: list(model.score_many(images, DEFAULT_BATCH_SIZE, aspects=True)))
-        if images
-        else []
+def batch_route(limits: UploadLimits):
+    """`/score/batch`, its file count bounded in the document as in validation."""
+    files_field = File(
+        ..., min_length=1, max_length=limits.max_files,
+        description="the images, 1 to ARTIMUSE_MAX_BATCH (formats as `/score`); a file that "
+        "is no image gets its own status in the answer, the others are still scored",
+        # Any bytes are a file part (answered per file), so the items have no JSON type that a
+        # request could violate; FastAPI's own items say `type: string`.
+        json_schema_extra={"items": {"contentMediaType": "application/octet-stream"}},
     )
-    for item, result in zip(good, scored, strict=True):
-        if isinstance(result, ItemFailed):  # logged with its traceback where it happened
-            item.update(status=500, detail="internal error while scoring this file")
-        elif isinstance(result, ImageError):
-            item.update(status=422, detail=str(result))
-        else:
-            item.update(status=200, **score_payload(result))
-    return {"count": len(items), "failed": sum(x["status"] != 200 for x in items), "results": items}
+
+    async def score_batch(
+        request: Request,
+        files: list[UploadFile] = files_field,
+        model: ArtiMuse = Depends(get_model),
+        batcher: ScoreBatcher = Depends(get_batcher),
+        queue: WorkQueue = Depends(get_queue),
+    ) -> BatchAnswer:
+        """`/score` for several files, in order, in the same batches as `/score` requests. A
+        bad file gets its own `status` and `detail`; the others are still scored."""
+        decoder = _decoder(request)
+        items = [await _batch_item(upload, limits, decoder, model) for upload in files]
+        good = [i for i, item in enumerate(items) if isinstance(item, PreparedImage)]
+        tickets = batcher.submit_many([items[i] for i in good])
+        try:
+            scored = await queue.run(lambda: [batcher.outcome(t) for t in tickets])
+        finally:
+            for ticket in tickets:
+                batcher.discard(ticket)
+        for i, result in zip(good, scored, strict=True):
+            items[i] = _scored_file(files[i], result)
+        failed = sum(isinstance(item, FailedFile) for item in items)
+        return BatchAnswer(count=len(items), failed=failed, results=items)
+
+    return score_batch
 
 
-async def _batch_item(upload: UploadFile, limits: UploadLimits, decoder: Decoder, model) -> dict:
-    """{"filename", "prepared"} for a good upload, {"filename", "status", "detail"} else."""
-    item = {"filename": upload.filename or ""}
-    label = upload_label(upload)
+def _scored_file(upload: UploadFile, result) -> ScoredFile | FailedFile:
+    name = upload.filename or ""
+    if isinstance(result, ImageError) and not isinstance(result, ItemFailed):
+        return FailedFile(filename=name, status=422, detail=str(result))
+    if isinstance(result, Exception):  # a bug; ItemFailed was logged where it happened
+        if not isinstance(result, ItemFailed):
+            log.error("batch scoring failed", exc_info=result)
+        return FailedFile(filename=name, status=500, detail=f"{INTERNAL} scoring this file")
+    return ScoredFile(filename=name, **ScoreAnswer.of(result).model_dump())
+
+
+async def _batch_item(upload: UploadFile, limits: UploadLimits, decoder: Decoder, model):
+    """The prepared image of a good upload, a `FailedFile` saying why not for a bad one."""
+    name, label = upload.filename or "", upload_label(upload)
     try:
         data = await read_upload(upload, limits)
         check_image_bytes(data, label)
-        return {**item, "prepared": await decoder.prepare(model, data, label)}
+        return await decoder.prepare(model, data, label)
     except HTTPException as error:
-        return {**item, "status": error.status_code, "detail": error.detail}
+        return FailedFile(filename=name, status=error.status_code, detail=error.detail)
     except ImageError as error:
-        return {**item, "status": 422, "detail": str(error)}
+        return FailedFile(filename=name, status=422, detail=str(error))
     except Exception:  # one file's unexpected failure must not lose the others
         log.exception("batch item %s failed", label)
-        return {**item, "status": 500, "detail": "internal error while reading this file"}
+        return FailedFile(filename=name, status=500, detail=f"{INTERNAL} reading this file")

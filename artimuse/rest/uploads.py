@@ -10,7 +10,6 @@ never trusted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import HTTPException, UploadFile
@@ -18,7 +17,6 @@ from fastapi.responses import JSONResponse
 
 from artimuse.config import UploadLimits
 from artimuse.images import SUPPORTED, ImageError, PreparedImage, sniff_format
-from artimuse.rest.work_queue import QueueFull
 
 CHUNK = 1 << 20  # read uploads 1 MiB at a time
 MULTIPART_SLACK = 64 * 1024  # boundaries, part headers and file name around each file
@@ -82,7 +80,7 @@ async def read_upload(upload: UploadFile, limits: UploadLimits) -> bytes:
 def check_image_bytes(data: bytes, label: str) -> str:
     """Raise `ImageError` (422) for an empty upload, HTTPException 415 for a non-image."""
     if not data:
-        raise ImageError(f"{label} is empty (0 bytes)")
+        raise ImageError(f"{label} is empty (0 bytes)", kind="empty")
     kind = sniff_format(data)
     if kind is None:
         raise HTTPException(415, f"{label} is not a supported image: send {SUPPORTED}")
@@ -106,25 +104,11 @@ def single_file(form, field: str = "file") -> None:
 
 class Decoder:
     """Decoding and preprocessing off the model's thread, one upload at a time: the model
-    thread only ever sees pixel values, and at most one full-size image is in memory.
+    thread only ever sees pixel values, and at most one full-size image is in memory. How many
+    requests hold their bytes meanwhile is bounded by admission (`inference.admission`)."""
 
-    `admit()` bounds the requests reading or decoding their uploads at once (each holds its
-    bytes in memory meanwhile); past `capacity` a request is refused with 503.
-    """
-
-    def __init__(self, capacity: int):
+    def __init__(self):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="artimuse-decode")
-        self.capacity, self.admitted = capacity, 0
-
-    @contextlib.asynccontextmanager
-    async def admit(self):
-        if self.admitted >= self.capacity:
-            raise QueueFull(self.capacity, retry_after=1)
-        self.admitted += 1  # one event loop: no lock needed
-        try:
-            yield self
-        finally:
-            self.admitted -= 1
 
     async def prepare(self, model, data: bytes, label: str) -> PreparedImage:
         """`model.prepare(data, label)` on the decoding thread (ImageError for a bad image)."""

@@ -22,16 +22,24 @@ import os
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import transformers
 from safetensors.torch import save_file
 
-from artimuse.testing.checkpoint_config import ABSENT, llm_config, model_config
-from artimuse.testing.tokenizer_files import base_vocab_and_merges, write_tokenizer
+from artimuse.testing.checkpoint_config import (
+    ABSENT,
+    internlm2_shapes,
+    llm_config,
+    model_config,
+    stop_token_id,
+    tokenizer_fingerprint,
+    write_tokenizer,
+)
+from artimuse.testing.spec import DTYPES, PRESETS, CheckpointSpec
 
+__all__ = ["PRESETS", "CheckpointSpec", "ensure_checkpoint", "make_checkpoint", "weight_shapes"]
 log = logging.getLogger(__name__)
 
 SPEC_FILE = "artimuse_spec.json"
@@ -40,78 +48,6 @@ _CHUNK = 1 << 22  # elements per random chunk: the unit of seeding and of parall
 # Logits of the score tokens get std ~ _LM_HEAD_GAIN (the final RMSNorm output has unit scale):
 # wide enough that different images give visibly different score distributions.
 _LM_HEAD_GAIN = 3.0
-_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
-
-
-@dataclass(frozen=True)
-class CheckpointSpec:
-    """Shape and storage of a random checkpoint; the defaults run in well under a second on CPU."""
-
-    vision_layers: int = 2
-    vision_hidden: int = 64
-    vision_heads: int = 4
-    vision_mlp: int = 256
-    image_size: int = 448  # 448 / 14 = 32 patches a side -> 256 image tokens, as released
-    patch_size: int = 14
-    norm_type: str = "layer_norm"  # or "rms_norm" (InternViT-6B)
-    qk_normalization: bool = False
-    qkv_bias: bool = True
-    llm_arch: str = "Qwen2ForCausalLM"  # any transformers *ForCausalLM with a Llama-like config
-    llm_layers: int = 2
-    llm_hidden: int = 64
-    llm_heads: int = 4
-    llm_kv_heads: int = 2
-    llm_mlp: int = 176
-    vocab_size: int | None = None  # None: the tokenizer's length; may be larger (padded rows)
-    dtype: str = "bfloat16"  # as the released checkpoints
-    shards: int = 1  # > 1: model-0000k-of-0000n.safetensors + model.safetensors.index.json
-    system_message: object = ABSENT  # any other value (None too) is written to config.json
-    attn_implementation: str | None = None  # e.g. "flash_attention_2", as training writes it
-    tokenizer_json: bool = True  # False: no tokenizer.json, like the released checkpoints
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.norm_type not in ("layer_norm", "rms_norm"):
-            raise ValueError(f"norm_type must be layer_norm or rms_norm, not {self.norm_type!r}")
-        if self.dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, not {self.dtype!r}")
-        grid, rest = divmod(self.image_size, self.patch_size)
-        if rest or grid % 2:  # pixel shuffle with ratio 0.5 needs an even patch grid
-            raise ValueError(
-                f"image_size {self.image_size} must be an even multiple of the "
-                f"patch size {self.patch_size}"
-            )
-        if self.vision_hidden % self.vision_heads or self.llm_hidden % self.llm_heads:
-            raise ValueError("hidden sizes must be multiples of the head counts")
-        if self.llm_heads % self.llm_kv_heads or self.shards < 1:
-            raise ValueError("llm_heads must be a multiple of llm_kv_heads; shards must be >= 1")
-
-
-_VIT_300M = {"vision_layers": 24, "vision_hidden": 1024, "vision_heads": 16, "vision_mlp": 4096}
-PRESETS: dict[str, CheckpointSpec] = {
-    "tiny": CheckpointSpec(),
-    # InternViT-300M + Qwen2.5-0.5B (InternVL3-1B shape), ~1.9 GB in bf16.
-    "1b": CheckpointSpec(
-        **_VIT_300M,
-        llm_layers=24,
-        llm_hidden=896,
-        llm_heads=14,
-        llm_kv_heads=2,
-        llm_mlp=4864,
-        vocab_size=151674,
-    ),
-    # InternViT-300M + Qwen2.5-7B (ArtiMuse 8B shape), ~16 GB in bf16, four ~4 GB shards.
-    "8b": CheckpointSpec(
-        **_VIT_300M,
-        llm_layers=28,
-        llm_hidden=3584,
-        llm_heads=28,
-        llm_kv_heads=4,
-        llm_mlp=18944,
-        vocab_size=151674,
-        shards=4,
-    ),
-}
 
 
 def weight_shapes(spec: CheckpointSpec) -> dict[str, tuple[int, ...]]:
@@ -159,6 +95,8 @@ def weight_shapes(spec: CheckpointSpec) -> dict[str, tuple[int, ...]]:
 
 def _lm_shapes(spec: CheckpointSpec) -> dict[str, tuple[int, ...]]:
     """The LM's state dict shapes, from transformers itself (a meta-device instance)."""
+    if spec.llm_arch == "InternLM2ForCausalLM":  # remote code only: its names written out
+        return internlm2_shapes(spec)
     fields = llm_config(spec)
     for key in ("attn_implementation", "_attn_implementation"):  # flash-attn may be missing
         fields.pop(key, None)
@@ -179,9 +117,9 @@ def _init_stats(name: str, shape: tuple[int, ...]) -> tuple[float, float]:
         return 0.0, 0.05
     if leaf in ("class_embedding", "position_embedding"):
         return 0.0, 0.2
-    if name.endswith("embed_tokens.weight"):  # same scale as the projected image features
+    if name.endswith(("embed_tokens.weight", "tok_embeddings.weight")):  # as image features
         return 0.0, 1.0
-    gain = _LM_HEAD_GAIN if name.endswith("lm_head.weight") else 1.0
+    gain = _LM_HEAD_GAIN if name.endswith(("lm_head.weight", ".output.weight")) else 1.0
     return 0.0, gain / math.sqrt(math.prod(shape[1:]))
 
 
@@ -189,7 +127,7 @@ def _random_tensors(
     names: list[str], shapes: dict, spec: CheckpointSpec
 ) -> dict[str, torch.Tensor]:
     """Draw the named tensors in spec.dtype, chunk by chunk on all cores (seeded per chunk)."""
-    tensors = {n: torch.empty(shapes[n], dtype=_DTYPES[spec.dtype]) for n in names}
+    tensors = {n: torch.empty(shapes[n], dtype=DTYPES[spec.dtype]) for n in names}
     jobs = []
     for name, tensor in tensors.items():
         mean, std = _init_stats(name, shapes[name])
@@ -222,16 +160,25 @@ def _partition(sizes: list[int], n: int) -> list[list[int]]:
     return groups
 
 
+def _scale_stop_row(tensors: dict[str, torch.Tensor], spec: CheckpointSpec) -> None:
+    if spec.stop_gain == 1.0:
+        return
+    for key in ("language_model.lm_head.weight", "language_model.output.weight"):
+        if key in tensors:
+            tensors[key][stop_token_id(spec)] *= spec.stop_gain
+
+
 def _write_weights(path: Path, spec: CheckpointSpec) -> None:
     """Write model.safetensors or the shards + index, one shard in memory at a time."""
     shapes = weight_shapes(spec)
     names = list(shapes)
-    sizes = [math.prod(shapes[n]) * _DTYPES[spec.dtype].itemsize for n in names]
+    sizes = [math.prod(shapes[n]) * DTYPES[spec.dtype].itemsize for n in names]
     weight_map = {}
     for k, group in enumerate(_partition(sizes, spec.shards), start=1):
         file = f"model-{k:05d}-of-{spec.shards:05d}.safetensors"
         file = "model.safetensors" if spec.shards == 1 else file
         shard = _random_tensors([names[i] for i in group], shapes, spec)
+        _scale_stop_row(shard, spec)
         save_file(shard, str(path / file), metadata={"format": "pt"})
         (path / file).chmod(0o644)  # safetensors creates 0600; match the other files
         weight_map |= dict.fromkeys(shard, file)
@@ -249,9 +196,10 @@ def _spec_record(spec: CheckpointSpec) -> dict:
     record = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
     if spec.system_message is ABSENT:
         del record["system_message"]
-    # The merges derive from artimuse.prompts: a changed prompt must invalidate cached checkpoints.
-    merges = hashlib.sha256(json.dumps(base_vocab_and_merges()).encode()).hexdigest()[:16]
-    record |= {"generator_version": _GENERATOR_VERSION, "tokenizer": merges}
+    # The vocabulary derives from artimuse.prompts: a changed prompt must invalidate cached
+    # checkpoints.
+    vocab = hashlib.sha256(tokenizer_fingerprint(spec)).hexdigest()[:16]
+    record |= {"generator_version": _GENERATOR_VERSION, "tokenizer_files": vocab}
     return json.loads(json.dumps(record))
 
 
@@ -263,10 +211,11 @@ def make_checkpoint(path: str | os.PathLike, spec: CheckpointSpec = CheckpointSp
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    stale = [path / SPEC_FILE, path / "tokenizer.json", path / "model.safetensors.index.json"]
+    stale = [path / SPEC_FILE, path / "tokenizer.json", path / "model.safetensors.index.json",
+             path / "tokenizer.model", path / "vocab.json", path / "merges.txt"]
     for file in [*stale, *path.glob("model*.safetensors")]:
         file.unlink(missing_ok=True)
-    write_tokenizer(path, tokenizer_json=spec.tokenizer_json)
+    write_tokenizer(path, spec)
     _dump(path / "config.json", model_config(spec))
     _write_weights(path, spec)
     _dump(path / SPEC_FILE, _spec_record(spec))
@@ -288,12 +237,18 @@ def _dump(path: Path, obj: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write a random-weight ArtiMuse checkpoint.")
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
-    parser.add_argument("--dtype", choices=sorted(_DTYPES), help="default: the preset's")
+    parser = argparse.ArgumentParser(
+        prog="python -m artimuse.testing.checkpoints",
+        description="Write a random-weight ArtiMuse checkpoint.",
+    )
+    parser.add_argument("out_dir", type=Path, help="the folder to write (made if missing)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="tiny",
+                        help="the shapes: tiny (default, for tests), 1b (the InternVL3-1B "
+                        "shape), 8b (the released checkpoints' shape), and one tiny preset per "
+                        "language-model family")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), help="default: the preset's")
     parser.add_argument("--shards", type=int, help="default: the preset's")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="of the random weights (default 0)")
     parser.add_argument("--dry-run", action="store_true", help="print the sizes, write nothing")
     args = parser.parse_args(argv)
     spec = dataclasses.replace(PRESETS[args.preset], seed=args.seed)
@@ -303,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         spec = dataclasses.replace(spec, shards=args.shards)
     shapes = weight_shapes(spec)
     params = [math.prod(shape) for shape in shapes.values()]
-    itemsize = _DTYPES[spec.dtype].itemsize
+    itemsize = DTYPES[spec.dtype].itemsize
     shard_mb = [sum(params[i] for i in g) * itemsize / 1e6 for g in _partition(params, spec.shards)]
     print(
         f"{args.preset}: {len(shapes)} tensors, {sum(params) / 1e6:,.1f} M parameters, "

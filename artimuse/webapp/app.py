@@ -1,23 +1,25 @@
 """The ArtiMuse web app (gradio 6 Blocks): assess one picture with a live radar and streamed
 expert comments, compare 2-4 pictures, rank a batch, export the results.
 
-    python demo_gradio.py [--host 0.0.0.0] [--port 7860]      # or: artimuse ui
+    python demo_gradio.py [--host 0.0.0.0] [--port 7860] [--public]      # or: artimuse ui
 
-The model loads in a background thread once the app starts (never at import); until then, and
-when no checkpoint is found, the page says so. Model jobs run one at a time, behind a bounded
-queue whose position gradio shows.
+The model loads in a background thread once the app starts (never at import). Who may switch
+the checkpoint or download one is `access.py`'s business; how many model jobs a visitor may
+have is `jobs.py`'s; the named API (`/assess`, `/score`) is `endpoints.py`.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from artimuse.config import (
     DEFAULT_BATCH_SIZE,
@@ -25,6 +27,7 @@ from artimuse.config import (
     ServiceSettings,
     Settings,
     UploadLimits,
+    WebSettings,
     environment_help,
     listen_address,
     model_options,
@@ -34,70 +37,104 @@ from artimuse.config import auto_download as auto_download_from_env
 from artimuse.devices import resolve_device
 from artimuse.errors import ArtiMuseError
 from artimuse.loading.downloads import DownloadService
-from artimuse.webapp import download
+from artimuse.webapp import download, layout
+from artimuse.webapp.access import Access
 from artimuse.webapp.assess import Assess
 from artimuse.webapp.batch import Batch
-from artimuse.webapp.common import HTML, MODEL_JOB, QUICK, Shared
+from artimuse.webapp.common import Shared, quoted
 from artimuse.webapp.compare import Compare
-from artimuse.webapp.i18n import EN, LANGUAGES, gradio_i18n, language, ui
-from artimuse.webapp.layout import assess_tab, batch_tab, compare_tab
-from artimuse.webapp.messages import Message
-from artimuse.webapp.state import LOADING, ModelHolder, ModelStatus, list_checkpoints
-from artimuse.webapp.style import (
-    CSS,
-    REMEMBER_LANGUAGE,
-    SCRIPT,
-    START_LANGUAGE,
-    SWITCH_LANGUAGE,
-)
-from artimuse.webapp.views import notice_html, status_html
+from artimuse.webapp.endpoints import Endpoints
+from artimuse.webapp.guards import SafeStream, UploadQuota
+from artimuse.webapp.i18n import EN, gradio_i18n, language, text, ui
+from artimuse.webapp.jobs import Admission
+from artimuse.webapp.state import FAILED, LOADING, ModelHolder, checkpoint_name, list_checkpoints
+from artimuse.webapp.style import CSS
+from artimuse.webapp.views import status_markdown
 
 log = logging.getLogger(__name__)
 
 TITLE = "ArtiMuse · image aesthetics"
-COMMENT_LENGTHS = (("length.short", 200), ("length.medium", 600))  # tokens; "full": the cap
+DELETE_CACHE = (600, 3600)  # every 10 min, gradio deletes uploads and outputs older than 1 h
+WATCH_S = 1.0  # how often a page hears about a model that is loading
 
 
 @dataclass
 class WebApp:
-    """The page's handlers: the shared model and cache, one object per tab, the model panel."""
+    """The handlers of the page's header and operator panel, and one object per tab."""
 
     shared: Shared
-    assess: Assess = field(init=False)
-    compare: Compare = field(init=False)
-    batch: Batch = field(init=False)
+    downloads: download.DownloadPanel
 
     def __post_init__(self):
-        self.assess, self.compare, self.batch = (
-            Assess(self.shared),
-            Compare(self.shared),
-            Batch(self.shared),
-        )
+        self.assess, self.compare = Assess(self.shared), Compare(self.shared)
+        self.batch, self.api = Batch(self.shared), Endpoints(self.shared)
 
     @property
     def holder(self) -> ModelHolder:
         return self.shared.holder
 
-    def model_status(self, lang: str | None = EN) -> tuple[str, Any]:
-        """The status pill, and the poll timer switched off once loading has ended."""
-        status = self.holder.status
-        return status_html(status, language(lang)), gr.Timer(active=status.state == LOADING)
+    @property
+    def access(self) -> Access:
+        return self.shared.access
 
-    def switch_checkpoint(self, ckpt: str | None, lang: str | None = EN) -> Iterator[tuple]:
-        """Check `ckpt`, then swap it in for the working model (which stays if it fails)."""
-        ckpt, lang = (ckpt or "").strip(), language(lang)
-        if not ckpt:
-            yield notice_html(Message("model.choose"), lang), gr.skip()
+    def status(self, lang: Any = EN, request: gr.Request = None, password: Any = None) -> str:
+        operator = self.access.is_operator(request, password)
+        return status_markdown(self.holder.status, language(lang), operator)
+
+    async def watch_status(self, lang: Any = EN, request: gr.Request = None) -> AsyncIterator:
+        """The status line while the model loads (an async generator: no thread held)."""
+        yield self.status(lang, request)
+        while self.holder.status.state == LOADING:
+            await asyncio.sleep(WATCH_S)
+            yield self.status(lang, request)
+
+    def page(self, lang: Any = EN, request: gr.Request = None) -> tuple:
+        """On page load: the operator's controls for an operator, the sign-in box where asked
+        for (`?operator=1`), nothing of either for a visitor."""
+        operator = self.access.is_operator(request)
+        params = getattr(request, "query_params", None) or {}
+        asked = "operator" in params and self.access.sign_in_offered and not operator
+        return self._operator_view(operator, language(lang)) + (gr.Column(visible=asked),)
+
+    def sign_in(self, password: Any, lang: Any = EN, request: gr.Request = None) -> tuple:
+        lang = language(lang)
+        if not self.access.is_operator(request, password):
+            log.warning("operator sign-in refused from %s", quoted(getattr(request, "client", "")))
+            return self._operator_view(False, lang) + (text("operator.wrong", lang),)
+        return self._operator_view(True, lang) + (text("operator.signed_in", lang),)
+
+    def _operator_view(self, operator: bool, lang: str) -> tuple:
+        """(operator panel, checkpoint choices, status): names only, and only for operators."""
+        names = list(list_checkpoints(self.holder.settings.ckpt)) if operator else []
+        value = (
+            checkpoint_name(self.holder.source or self.holder.settings.ckpt) if operator else None
+        )
+        return (
+            gr.Accordion(visible=operator, open=operator and self.holder.status.state == FAILED),
+            gr.Dropdown(choices=names, value=value),
+            status_markdown(self.holder.status, lang, operator),
+        )
+
+    def switch_checkpoint(
+        self, ckpt: Any, password: Any = None, lang: Any = EN, request: gr.Request = None
+    ) -> Iterator[str]:
+        """An operator's switch: a name from the list, or (operator-typed) a folder or a hub id
+        already downloaded; the working model stays if it fails."""
+        lang = language(lang)
+        if not self.access.is_operator(request, password):
+            yield text("operator.refused", lang)
             return
-        yield status_html(ModelStatus(LOADING, ckpt), lang), gr.skip()
+        ckpt = ckpt.strip() if isinstance(ckpt, str) else ""
+        if not ckpt:
+            yield text("model.choose", lang)
+            return
+        ckpt = list_checkpoints(self.holder.settings.ckpt).get(ckpt, ckpt)
+        log.info("operator switches the checkpoint to %s", quoted(ckpt))
+        yield (
+            status_markdown(self.holder.status, lang, True) + "\n\n" + text("model.switching", lang)
+        )
         self.holder.load(ckpt)
-        yield self.model_status(lang)
-
-
-def comment_lengths(cap: int) -> list[tuple[Any, int]]:
-    """The comment-length choices (label, max new tokens), each shorter than the cap."""
-    shorter = [(ui(key), tokens) for key, tokens in COMMENT_LENGTHS if tokens < cap]
-    return [*shorter, (ui("length.full"), cap)]
+        yield status_markdown(self.holder.status, lang, True)
 
 
 def build_app(
@@ -107,14 +144,17 @@ def build_app(
     batch_size: int = DEFAULT_BATCH_SIZE,
     downloads: DownloadService | None = None,
     auto_download: bool | None = None,
+    web: WebSettings | None = None,
 ) -> gr.Blocks:
     """The whole page. Without a `holder`, one is made from `settings` (default: the
     environment) and starts loading its checkpoint in the background now, or downloading it
     first (`auto_download`, default ARTIMUSE_AUTO_DOWNLOAD; or a hub id as the checkpoint).
-    `queue_size`: model jobs admitted at once (default ARTIMUSE_QUEUE_SIZE). `downloads`: the
-    server's one download (default: a new one, from huggingface_hub's endpoint)."""
+    `queue_size`: model jobs admitted at once (default ARTIMUSE_QUEUE_SIZE). `web`: public
+    mode, operator password, time limit (default: the environment)."""
     settings = settings or (holder.settings if holder else Settings.from_env())
-    queue_size = queue_size or ServiceSettings.from_env().queue_size
+    service_settings = ServiceSettings.from_env()
+    total = queue_size or service_settings.queue_size
+    web = web or WebSettings.from_env()
     downloads = downloads or DownloadService()
     if holder is None:
         holder = ModelHolder(settings)
@@ -122,74 +162,93 @@ def build_app(
         download.start_model(holder, downloads, auto)
     elif downloads.on_done is None:
         downloads.on_done = lambda folder: holder.start_loading(str(folder))
-    web = WebApp(Shared(holder, batch_size=batch_size))
-    fetch = download.DownloadHandlers(holder, downloads)
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        app.artimuse = web  # tests and embedders reach the state through the app
-        app.artimuse_download = fetch
-        status, timer, lang = _header(web)
-        length = _model_panel(web, settings, status, timer, lang)
-        download.download_panel(app, fetch, status, Path(settings.ckpt).name, lang)
-        with gr.Tabs():
-            with gr.Tab(ui("tab.assess"), id="assess"):
-                assess_tab(web.assess, length, lang)
-            with gr.Tab(ui("tab.compare"), id="compare"):
-                compare_tab(web.compare, length, lang)
-            with gr.Tab(ui("tab.batch"), id="batch"):
-                batch_tab(web.batch, length, lang)
-        # The page starts in the remembered or the browser's language (see style.SCRIPT).
-        app.load(web.shared.set_language, lang, lang, js=START_LANGUAGE, **QUICK)
-        lang.input(None, lang, None, js=REMEMBER_LANGUAGE)
-        lang.change(None, lang, None, js=SWITCH_LANGUAGE)
-        lang.change(web.model_status, lang, [status, timer], **QUICK)
-        timer.tick(web.model_status, lang, [status, timer], **QUICK)
-    app.queue(max_size=queue_size, default_concurrency_limit=1)
+    access = Access(web)
+    shared = Shared(
+        holder,
+        access=access,
+        admission=Admission(total, web.job_time_limit, per_client=service_settings.client_jobs),
+        limits=service_settings.limits,
+        batch_size=batch_size,
+    )
+    app_state = WebApp(shared, download.DownloadPanel(holder, downloads, access))
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
+        app.artimuse = app_state  # tests and embedders reach the state through the app
+        _page(app, app_state, total)
+    app.queue(default_concurrency_limit=1)
     return app
 
 
-def _header(web: WebApp) -> tuple[gr.HTML, gr.Timer, gr.Radio]:
+def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
+    lang = gr.Textbox(EN, visible=False)  # the page's language, read by `layout.LANG`
     with gr.Row(elem_classes="am-header", equal_height=False):
-        with gr.Column(scale=3, min_width=300):
-            gr.Markdown(ui("app.header"), elem_classes="am-title")
-        with gr.Column(scale=1, min_width=300, elem_classes="am-header-side"):
-            lang = gr.Radio(
-                [(name, code) for code, name in LANGUAGES.items()],
-                value=EN,
-                label=ui("app.language"),
-                container=False,
-                elem_id="language",
-                elem_classes="am-language",
-            )
-            status = gr.HTML(status_html(web.holder.status), **HTML, elem_id="model-status")
-    return status, gr.Timer(1.0), lang
+        gr.Markdown(ui("app.header"), elem_classes="am-title")
+        status = gr.Markdown(elem_id="model-status")
+    lengths = [(str(n), n) for n in web.shared.comment_lengths()]
+    length = gr.Radio(
+        lengths, value=web.shared.max_new_tokens, label=ui("length.label"),
+        info=ui("length.info"), elem_id="comment-length",
+    )  # fmt: skip
+    with gr.Column(visible=False, elem_id="operator-sign-in") as sign_in_box:
+        password = gr.Textbox(label=ui("operator.password"), type="password", elem_id="password")
+        sign_in = gr.Button(ui("operator.sign_in"), elem_id="sign-in")
+        sign_in_note = gr.Markdown()
+    panel, checkpoint, download_outputs = _operator_panel(web, password, lang)
+    with gr.Tabs():
+        with gr.Tab(ui("tab.assess"), id="assess"):
+            layout.assess_tab(web.assess, length, lang, total)
+        with gr.Tab(ui("tab.compare"), id="compare"):
+            layout.compare_tab(web.compare, length, lang, total)
+        with gr.Tab(ui("tab.batch"), id="batch"):
+            layout.batch_tab(web.batch, length, lang, total)
+    operator_outputs = [panel, checkpoint, status]
+    browser_lang = "() => [document.documentElement.lang || navigator.language]"
+    load = app.load(language, lang, lang, js=browser_lang, **layout.QUICK)
+    load.then(web.page, lang, [*operator_outputs, sign_in_box], **layout.QUICK)
+    load.then(web.downloads.view_for, [password, lang], download_outputs, **layout.QUICK)
+    load.then(web.watch_status, lang, status, concurrency_limit=None, **layout.PRIVATE,
+              show_progress="hidden")  # fmt: skip
+    signed = sign_in.click(web.sign_in, [password, lang], [*operator_outputs, sign_in_note],
+                           js=layout.LANG, **layout.QUICK)  # fmt: skip
+    signed.then(web.downloads.view_for, [password, lang], download_outputs, **layout.QUICK)
+    app.unload(web.shared.forget)
+    model = dict(concurrency_id="model", concurrency_limit=total)  # admission decides who waits
+    gr.api(web.api.assess, api_name="assess", **model)
+    gr.api(web.api.score, api_name="score", **model)
 
 
-def _model_panel(web: WebApp, settings: Settings, status, timer, lang) -> gr.Radio:
-    with gr.Accordion(ui("model.title"), open=False, elem_id="model-panel"):
+def _operator_panel(web: WebApp, password: gr.Textbox, lang: gr.Textbox) -> tuple:
+    """The checkpoint switcher and the Download panel: built hidden, shown to operators."""
+    panel_handlers = web.downloads
+    with gr.Accordion(ui("model.title"), open=False, visible=False, elem_id="model-panel") as panel:
         with gr.Row():
             checkpoint = gr.Dropdown(
-                list_checkpoints(settings.ckpt),
-                value=settings.ckpt,
-                label=ui("model.checkpoint"),
-                info=ui("model.checkpoint_info"),
-                allow_custom_value=True,
-                scale=3,
-                elem_id="checkpoint",
-            )
+                [], label=ui("model.checkpoint"), info=ui("model.checkpoint_info"),
+                allow_custom_value=True, scale=3, elem_id="checkpoint",
+            )  # fmt: skip
             load = gr.Button(ui("model.load"), scale=1, elem_id="checkpoint-load")
-            length = gr.Radio(
-                comment_lengths(settings.max_new_tokens),
-                value=settings.max_new_tokens,
-                label=ui("length.label"),
-                info=ui("length.info"),
-                scale=2,
-                elem_id="comment-length",
-            )
-    checkpoint.focus(
-        lambda: gr.Dropdown(choices=list_checkpoints(settings.ckpt)), None, checkpoint, **QUICK
-    )
-    load.click(web.switch_checkpoint, [checkpoint, lang], [status, timer], **MODEL_JOB)
-    return length
+        switch_note = gr.Markdown(elem_id="switch-note")
+        with gr.Column(visible=False, elem_id="download-panel") as box:
+            shown = gr.Markdown(elem_id="download-progress")
+            with gr.Row():
+                choice = gr.Dropdown(
+                    download.choices(), value=download.DEFAULT_CHECKPOINT.name,
+                    label=ui("download.choice"), info=ui("download.choice_info"), scale=3,
+                    elem_id="download-choice",
+                )  # fmt: skip
+                start = gr.Button(ui("download.start"), variant="primary", scale=2,
+                                  elem_id="download-start")  # fmt: skip
+                cancel = gr.Button(ui("download.cancel"), variant="stop", visible=False, scale=1,
+                                   elem_id="download-cancel")  # fmt: skip
+    outputs = [box, shown, start, cancel]
+    load.click(web.switch_checkpoint, [checkpoint, password, lang], switch_note, js=layout.LANG,
+               concurrency_id="switch", **layout.PRIVATE)  # fmt: skip
+    following = start.click(panel_handlers.start, [choice, password, lang], outputs,
+                            js=layout.LANG, concurrency_limit=None, **layout.PRIVATE)  # fmt: skip
+    cancel.click(panel_handlers.cancel, [password, lang], outputs, js=layout.LANG,
+                 **layout.QUICK)  # fmt: skip
+    panel.expand(panel_handlers.follow, lang, outputs, concurrency_limit=None, cancels=[following],
+                 **layout.PRIVATE)  # fmt: skip
+    return panel, checkpoint, outputs
 
 
 def theme() -> gr.themes.Base:
@@ -203,7 +262,7 @@ def theme() -> gr.themes.Base:
         "Microsoft YaHei",
         "Noto Sans CJK SC",
         "sans-serif",
-    )  # the last three: Chinese
+    )  # fmt: skip  (the last 3: Chinese)
     soft = gr.themes.Soft(
         primary_hue="orange",
         neutral_hue="stone",
@@ -222,19 +281,28 @@ def theme() -> gr.themes.Base:
         button_primary_background_fill_hover_dark="*primary_800",
         checkbox_label_background_fill_selected="*primary_700",
         checkbox_label_background_fill_selected_dark="*primary_700",
+        block_label_text_color="*primary_800",  # on Soft's light orange label: 4.5:1
+        block_title_text_color="*primary_800",
+        block_label_text_color_dark="*primary_100",
+        block_title_text_color_dark="*primary_100",
+        block_label_background_fill_dark="*primary_800",
+        button_secondary_background_fill_dark="*primary_800",
+        button_secondary_background_fill_hover_dark="*primary_700",
     )
 
 
 def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
-    """Start the server with the app's look; `options` go to `Blocks.launch`."""
+    """Start the server with the app's look and limits; `options` go to `Blocks.launch`."""
+    limits = UploadLimits.from_env()
+    quota = Middleware(UploadQuota, max_bytes=limits.max_bytes)
     app.launch(
         server_name=host,
         server_port=port,
         theme=theme(),
-        css=CSS + download.CSS,
-        js=SCRIPT,
+        css=CSS,
         i18n=gradio_i18n(),
-        max_file_size=UploadLimits.from_env().max_bytes,
+        max_file_size=limits.max_bytes,
+        app_kwargs={"middleware": [quota]},
         **options,
     )
     return app
@@ -250,19 +318,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--queue-size", type=int, help="model jobs admitted at once (ARTIMUSE_QUEUE_SIZE)"
     )
+    parser.add_argument(
+        "--public",
+        action="store_true",
+        default=None,
+        help="public demo: no checkpoint switch or downloads but for a signed-in operator "
+        "(ARTIMUSE_PUBLIC; on when SPACE_ID is set)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python demo_gradio.py [--ckpt ...] [--device ...]` / `artimuse ui`: load the model in
-    the background and serve."""
+    """`python demo_gradio.py [--ckpt ...] [--device ...] [--public]` / `artimuse ui`: load the
+    model in the background and serve."""
+    from artimuse.rest.connections import limit_logging
+
     args = parse_args(argv)
+    sys.stderr = SafeStream(sys.stderr)  # gradio's tracebacks of hostile values: bounded
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    limit_logging()  # a flood of bad requests must not flood the log
     try:
         settings = settings_from_args(args)
         resolve_device(settings.device)
+        web = WebSettings.from_env(public=args.public)
     except ArtiMuseError as error:
         raise SystemExit(f"artimuse ui: {error}") from None
-    app = build_app(settings=settings, queue_size=args.queue_size)
-    log.info("serving on http://%s:%d", args.host, args.port)
+    app = build_app(settings=settings, queue_size=args.queue_size, web=web)
+    mode = "public" if web.public else "local"
+    log.info("serving on http://%s:%d (%s mode)", args.host, args.port, mode)
     launch(app, args.host, args.port)

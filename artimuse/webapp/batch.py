@@ -1,39 +1,48 @@
-"""The Batch tab's handlers: many pictures scored in batches, ranked as they come, downloadable
-as CSV and JSON; one bad file is named and skipped, never failing the batch.
-
-What the tab shows is a `BatchView`, kept in a `gr.State` so that a language switch re-draws it
-(`redraw`) and the downloads know whether there is anything to download.
-"""
+"""The Batch tab: up to ARTIMUSE_MAX_BATCH pictures scored in model batches, ranked as they
+come, downloadable as CSV and JSON once the batch ends; one bad file is named and skipped,
+never failing the batch."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
-from artimuse.errors import ImageError
-from artimuse.prompts import ASPECTS
+from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.webapp import export
-from artimuse.webapp.common import ModelUnavailable, Shared, read_upload, upload_name
-from artimuse.webapp.i18n import EN
-from artimuse.webapp.messages import Message, image_problem
+from artimuse.webapp.assess import gpu_steps, refusal
+from artimuse.webapp.common import ModelUnavailable, Shared, session_of
+from artimuse.webapp.i18n import EN, aspect_name, band_name, language, text
+from artimuse.webapp.jobs import Refused
+from artimuse.webapp.messages import Message
 from artimuse.webapp.state import image_digest
-from artimuse.webapp.tables import batch_html
-from artimuse.webapp.views import notice_html, status_html, thumbnail_uri
-
-UPDATE_INTERVAL_S = 1.0  # the table and the downloads are rewritten at most once a second
+from artimuse.webapp.views import notice, problems_markdown
 
 
-@dataclass
-class BatchView:
-    rows: list[dict] = field(default_factory=list)  # name, thumb, digest, scores[, comments]
-    problems: list[tuple[str, Message]] = field(default_factory=list)  # file name, what is wrong
-    total: int = 0  # files asked for
-    note: Message | None = None
-    unavailable: bool = False
+def batch_table(rows: Sequence[dict], lang: str = EN) -> dict:
+    """A `gr.Dataframe` value: the scored pictures ranked by total."""
+    headers = [
+        text("batch.rank", lang),
+        text("batch.file", lang),
+        text("compare.total", lang),
+        text("batch.band", lang),
+        text("batch.spread", lang),
+        *(aspect_name(a, lang, short=True) for a in RADAR_ASPECTS),
+    ]
+    ranked = sorted(rows, key=lambda r: -r["scores"].total)
+    data = [
+        [
+            rank,
+            row["name"],
+            round(row["scores"].total, 1),
+            band_name(row["scores"].band, lang),
+            round(row["scores"].spread, 1),
+            *(round(row["scores"].aspects.get(a, float("nan")), 1) for a in RADAR_ASPECTS),
+        ]
+        for rank, row in enumerate(ranked, 1)
+    ]
+    return {"headers": headers, "data": data}
 
 
 class Batch:
@@ -44,86 +53,82 @@ class Batch:
         self,
         files: Sequence[Any] | None,
         with_comments: bool = False,
-        max_new_tokens: Any = None,
-        lang: str | None = EN,
+        comment_length: Any = None,
+        lang: Any = EN,
         request: gr.Request = None,
-        progress=gr.Progress(),
     ) -> Iterator[tuple]:
-        """Many images, in batches: (ranked table, CSV download, JSON download, view), growing."""
-        language = lambda: self.shared.language(lang, request)  # noqa: E731 - follows the switch
-        files = list(files or [])
-        view = BatchView(total=len(files))
+        """(table, summary, CSV file, JSON file), growing chunk by chunk."""
+        lang, with_comments = language(lang), with_comments is True
+        files = list(files) if isinstance(files, list) else []
+        rows: list[dict] = []
         if not files:
-            view.note = Message("batch.choose")
-            yield self.outputs(view, language(), None)
+            yield self.outputs(rows, [], 0, lang, Message("batch.choose"))
+            return
+        limit = self.shared.limits.max_files
+        if len(files) > limit:
+            yield self.outputs(rows, [], len(files), lang, Message("batch.too_many", {"n": limit}))
             return
         try:
-            model = self.shared.model()
-        except ModelUnavailable:
-            view.unavailable = True
-            yield self.outputs(view, language(), None)
+            tokens = self.shared.comment_length(comment_length) if with_comments else None
+        except ValueError:
+            yield self.outputs(rows, [], len(files), lang, Message("length.invalid"))
             return
-        tokens = int(max_new_tokens or model.max_new_tokens) if with_comments else None
-        last_update, size = 0.0, self.shared.batch_size
-        for start in range(0, len(files), size):
-            progress((start, len(files)), unit="images")
-            self._chunk(model, files[start : start + size], view, tokens)
-            done = start + size >= len(files)
-            if done or time.monotonic() - last_update >= UPDATE_INTERVAL_S:
-                last_update = time.monotonic()
-                lang_now = language()
-                paths = export.write_batch(
-                    view.rows, view.problems, self.shared.export_dir, lang_now
-                )
-                yield self.outputs(view, lang_now, paths)
+        problems: list = []
+        try:
+            with self.shared.admit(request, "batch") as job:
+                for ahead in job.wait_turn():
+                    note = Message("progress.queued", {"n": ahead})
+                    yield self.outputs(rows, problems, len(files), lang, note)
+                model = self.shared.model()
+                size = self.shared.batch_size
+                for start in range(0, len(files), size):
+                    if job.expired:
+                        break
+                    self._chunk(model, files[start : start + size], rows, problems, tokens, job)
+                    yield self.outputs(rows, problems, len(files), lang)
+                folder = self.shared.exports.fresh(session_of(request), "batch")
+                paths = export.write_batch(rows, problems, folder, lang)
+                note = Message("progress.time_limit_batch") if job.expired else None
+                yield self.outputs(rows, problems, len(files), lang, note, paths)
+        except Refused as error:
+            yield self.outputs(rows, problems, len(files), lang, refusal(error))
+        except ModelUnavailable:
+            name = self.shared.holder.status.name
+            note = Message("model.unavailable", {"ckpt": name})
+            yield self.outputs(rows, problems, len(files), lang, note)
 
-    def _chunk(self, model, chunk: list, view: BatchView, tokens: int | None) -> None:
-        """Decode a chunk (bad files -> problems), score the uncached ones as one batch, and
-        write their comments when asked."""
-        decoded = []
-        for upload in chunk:
-            try:
-                image, name = read_upload(upload)
-            except ImageError as error:
-                name = upload_name(upload)
-                view.problems.append((name, image_problem(error, name)))
-                continue
-            row = {"name": name, "thumb": thumbnail_uri(image), "digest": image_digest(image)}
-            # Batched scores equal single ones to ~1e-5, not bit for bit: their own cache key.
-            row["scores"] = self.shared.cache.get(self.shared.cache_key(row["digest"], "batch"))
-            decoded.append((row, image))
-        todo = [(row, image) for row, image in decoded if row["scores"] is None]
-        if todo:
-            with self.shared.holder.lock:
-                results = list(model.score_many([im for _, im in todo], len(todo), aspects=True))
-            for (row, _), scores in zip(todo, results, strict=True):
-                row["scores"] = scores
-                self.shared.cache.put(self.shared.cache_key(row["digest"], "batch"), scores)
-        for row, image in decoded:
-            if tokens:
-                assessment = self.shared.assessment(model, image, row["digest"], tokens, ASPECTS)
-                row["comments"] = dict(assessment.comments)
-            view.rows.append(row)
+    def _chunk(self, model, chunk: list, rows: list, problems: list, tokens, job) -> None:
+        """Decode a chunk (bad files -> problems), score it as one model batch, and write the
+        comments when asked (until the job's time is up)."""
+        pictures, bad = self.shared.read_many(chunk)
+        problems += bad
+        if not pictures:
+            return
+        with self.shared.holder.lock:
+            images = [image for _, image in pictures]
+            scores = list(model.score_many(images, len(images), aspects=True))
+        for (name, image), result in zip(pictures, scores, strict=True):
+            row = {"name": name, "scores": result, "digest": image_digest(image)}
+            if tokens and not job.expired:
+                for event in gpu_steps(model, image, ASPECTS, tokens, self.shared.holder):
+                    if job.expired:
+                        break
+                    if hasattr(event, "assessment"):
+                        row["comments"] = dict(event.assessment.comments)
+            rows.append(row)
 
-    def outputs(self, view: BatchView, lang: str, paths: tuple[str, str] | None) -> tuple:
-        """(table, CSV download, JSON download, view); `paths` None leaves the downloads empty."""
-        if view.unavailable:
-            table = status_html(self.shared.holder.status, lang)
-        elif view.rows or view.problems:
-            table = batch_html(view.rows, view.problems, view.total, lang)
-        else:
-            table = ""
+    def outputs(
+        self, rows, problems, total: int, lang: str, note: Message | None = None, paths=None
+    ) -> tuple:
+        summary = ""
+        if total:
+            done = len(rows) + len(problems)
+            summary = text("batch.summary", lang, done=done, total=total, scored=len(rows))
+        parts = (summary, problems_markdown(problems, lang), notice(note, lang))
         csv_path, json_path = paths or (None, None)
-        return table + notice_html(view.note, lang), csv_path, json_path, view
-
-    def redraw(self, lang: str | None, view: BatchView | None, request: gr.Request = None) -> str:
-        """The table again in `lang` (the language switch), from what it showed."""
-        lang = self.shared.set_language(lang, request)
-        return self.outputs(view or BatchView(), lang, None)[0]
-
-    def download(self, view: BatchView | None, lang: str | None = EN) -> str:
-        """A download button clicked: the note beside it says when there is nothing yet (with
-        results, the button itself downloads and the note is cleared)."""
-        if view is None or not view.rows and not view.problems:
-            return notice_html(Message("batch.nothing"), lang)
-        return ""
+        return (
+            batch_table(rows, lang),
+            "\n\n".join(filter(None, parts)),
+            gr.update(value=csv_path, interactive=csv_path is not None),
+            gr.update(value=json_path, interactive=json_path is not None),
+        )

@@ -1,15 +1,15 @@
-"""What the three tabs share: the model and its cache (`Shared`), reading an upload, the
-visitor's language, and the gradio event options every tab uses.
+"""What the tabs and the named API share: the model (`holder`), who may do what (`access`),
+the admission of model jobs, the per-session result cache, the export folders, and reading an
+upload within the server's limits.
 
-The tabs' handlers (`assess`, `compare`, `batch`) are plain (generator) methods that gradio
-calls and tests call directly: they take what the page sends (upload paths, checkbox values,
-the language) and return what the page shows (HTML, plotly figures, file paths).
+Handlers are plain (generator) functions that gradio calls and tests call directly; `request`
+is gradio's `gr.Request` (None when called in-process).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,103 +18,155 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
+from artimuse.config import DEFAULT_BATCH_SIZE, UploadLimits
+from artimuse.errors import ImageError
 from artimuse.images import open_image
-from artimuse.results import Assessment, Scores
-from artimuse.webapp.i18n import EN, language
-from artimuse.webapp.state import READY, ModelHolder, ModelStatus, ResultCache, RunTickets
+from artimuse.webapp.access import Access, client_host
+from artimuse.webapp.export import ExportFolders
+from artimuse.webapp.jobs import Admission
+from artimuse.webapp.messages import Message
+from artimuse.webapp.state import READY, ModelHolder, ResultCache
 
 log = logging.getLogger(__name__)
 
 MODEL_WAIT_S = 900.0  # a job arriving while the model loads waits this long for it
-MODEL_JOB = dict(concurrency_id="model", concurrency_limit=1)  # every event that runs the model
-QUICK = dict(queue=False, show_progress="hidden")  # bookkeeping that must not wait for the model
-HTML = dict(js_on_load=None, apply_default_css=False)  # our panels bring their own CSS
+COMMENT_LENGTHS = (200, 600)  # tokens offered besides the server's cap, when shorter than it
+COMPARE_LIMITS = (2, 4)
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+LOGGED_CHARS = 120  # of an untrusted string in a log line
+
+
+def quoted(value: object) -> str:
+    """An untrusted string for a log line: one line, bounded, visibly quoted."""
+    text = str(value)
+    return repr(text[:LOGGED_CHARS] + ("…" if len(text) > LOGGED_CHARS else ""))
+
+
+class UploadRefused(ImageError):
+    """An upload the page refuses before decoding: `kind` "gone" (not a file of this page) or
+    "too_large_file" (over ARTIMUSE_MAX_UPLOAD_MB, a transport limit the REST service answers
+    with 413, hence no kind of `errors.IMAGE_ERROR_KINDS`)."""
+
+    def __init__(self, message: str, kind: str):
+        Exception.__init__(self, message)
+        self.kind, self.details = kind, {}
 
 
 class ModelUnavailable(Exception):
-    """The model is not loaded (missing checkpoint, or a failed load): the page says why."""
-
-    def __init__(self, status: ModelStatus):
-        super().__init__(status.detail or status.state)
-        self.status = status
+    """The model is not loaded (missing checkpoint, or a failed load)."""
 
 
 @dataclass
 class Shared:
-    """The server's model, result cache, run tickets and export folder, and each browser
-    session's language; one instance serves every tab and every visitor."""
-
     holder: ModelHolder
+    access: Access = field(default_factory=Access)
+    admission: Admission = field(default_factory=lambda: Admission(16, 600))
+    limits: UploadLimits = field(default_factory=UploadLimits)
+    batch_size: int = DEFAULT_BATCH_SIZE
     cache: ResultCache = field(default_factory=ResultCache)
-    tickets: RunTickets = field(default_factory=RunTickets)
-    export_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="artimuse-")))
-    batch_size: int = 8
-    languages: dict[str, str] = field(default_factory=dict)  # session -> its chosen language
+    exports: ExportFolders = field(default_factory=ExportFolders)
+    upload_roots: tuple[Path, ...] = ()  # where an upload's path may point (besides examples)
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.holder.settings.max_new_tokens
+
+    def comment_lengths(self) -> list[int]:
+        """The comment lengths offered (tokens): the shorter presets and the server's cap."""
+        cap = self.max_new_tokens
+        return [*(n for n in COMMENT_LENGTHS if n < cap), cap]
+
+    def comment_length(self, asked: Any) -> int:
+        """`asked` if it is one of the offered lengths (default: the cap), else ValueError."""
+        if asked is None or asked == "":
+            return self.max_new_tokens
+        if isinstance(asked, float) and asked.is_integer():
+            asked = int(asked)
+        if isinstance(asked, str) and asked.strip().isdigit():
+            asked = int(asked)
+        if isinstance(asked, bool) or not isinstance(asked, int):
+            raise ValueError("comment_length")
+        tokens = asked
+        if tokens not in self.comment_lengths():
+            raise ValueError("comment_length")
+        return tokens
 
     def model(self):
         """The loaded model, waiting for a load in progress; ModelUnavailable otherwise."""
         status = self.holder.wait(MODEL_WAIT_S)
         if status.state != READY or self.holder.model is None:
-            raise ModelUnavailable(status)
+            raise ModelUnavailable()
         return self.holder.model
 
-    def cache_key(self, digest: str, *settings: Any) -> tuple:
-        return (digest, self.holder.status.ckpt, *settings)
+    def admit(self, request, kind: str = "job"):
+        return self.admission.admit(session_of(request), client_host(request), kind)
 
-    def scores(self, model, image: Image.Image, digest: str) -> Scores:
-        """Exactly `model.score(image)`, answered from the cache when seen before."""
-        key = self.cache_key(digest, "scores")
-        scores = self.cache.get(key)
-        if scores is None:
-            scores = self.holder.score(image)  # batched with other sessions' score passes
-            self.cache.put(key, scores)
-        return scores
+    def cache_key(self, request, digest: str, *settings: Any) -> tuple:
+        """Per session: one visitor's cache never answers (or times) another's picture."""
+        return (session_of(request), digest, self.holder.status.ckpt, *settings)
 
-    def assessment(
-        self, model, image: Image.Image, digest: str, tokens: int, aspects: Sequence[str]
-    ) -> Assessment:
-        """Exactly `model.assess(image, aspects, tokens)`, from the cache when seen before."""
-        key = self.cache_key(digest, tokens, tuple(aspects))
-        assessment = self.cache.get(key)
-        if assessment is None:
-            with self.holder.lock:
-                assessment = model.assess(image, aspects, tokens)
-            self.cache.put(key, assessment)
-        return assessment
+    def forget(self, request: gr.Request) -> None:
+        """`demo.unload`: the session's cached results and export files go."""
+        self.cache.drop_session(session_of(request))
+        self.exports.remove(session_of(request))
 
-    def set_language(self, lang: str | None, request: gr.Request | None = None) -> str:
-        """The language switch: remembered per session, so a stream already running follows."""
-        chosen = language(lang)
-        session = session_of(request)
-        if session is not None:
-            self.languages[session] = chosen
-        return chosen
+    def read(self, upload: Any) -> tuple[Image.Image | None, str]:
+        """What gradio or a client sends for a file (a path, a FileData dict, None) -> (RGB
+        image, file name). Only files gradio stored (or the examples) are read, never a path a
+        client made up; size and pixel limits apply (ImageError)."""
+        path = upload_path(upload)
+        if path is None:
+            return None, ""
+        name = upload_name(upload)
+        if not self._allowed(path):
+            log.warning("refused an upload outside the upload folder: %s", quoted(path))
+            raise UploadRefused(f"{name} is not an upload of this page", "gone")
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise UploadRefused(f"no such image file: {name}", "gone") from None
+        if size > self.limits.max_bytes:
+            raise UploadRefused(self.limits.too_large(), "too_large_file")
+        return open_image(path, name=name), name
 
-    def language(self, lang: str | None, request: gr.Request | None = None) -> str:
-        """The session's language: the switch's latest choice, else `lang` (the page's)."""
-        session = session_of(request)
-        chosen = self.languages.get(session) if session is not None else None
-        return chosen or language(lang or EN)
+    def read_many(self, uploads: Sequence[Any]) -> tuple[list[tuple], list[tuple[str, Message]]]:
+        """-> ([(name, image)], [(name, what is wrong)]); names made unique."""
+        from artimuse.webapp.messages import image_problem
+
+        pictures, problems = [], []
+        for upload in uploads:
+            try:
+                image, name = self.read(upload)
+            except ImageError as error:
+                problems.append((upload_name(upload), image_problem(error, upload_name(upload))))
+                continue
+            if image is not None:
+                pictures.append((unique_name(name, [p[0] for p in pictures]), image))
+        return pictures, problems
+
+    def _allowed(self, path: Path) -> bool:
+        from gradio.utils import get_upload_folder
+
+        resolved = path.resolve()
+        roots = (Path(get_upload_folder()), EXAMPLES_DIR, *self.upload_roots)
+        return any(resolved.is_relative_to(root.resolve()) for root in roots)
 
 
-def read_upload(upload: Any) -> tuple[Image.Image | None, str]:
-    """What gradio sends for a file (a path, a FileData dict, None) -> (RGB image, file name).
-
-    The bytes are decoded here, not by gradio, so that a bad file gets our specific message.
-    """
-    if upload is None:
-        return None, ""
-    path = upload.get("path") if isinstance(upload, dict) else getattr(upload, "path", upload)
-    if path is None:
-        return None, ""
-    name = upload_name(upload)
-    return open_image(Path(path), name=name), name
+def upload_path(upload: Any) -> Path | None:
+    if isinstance(upload, dict):
+        upload = upload.get("path")
+    else:
+        upload = getattr(upload, "path", upload)
+    return Path(upload) if isinstance(upload, (str, Path)) and str(upload) else None
 
 
 def upload_name(upload: Any) -> str:
-    if isinstance(upload, dict):
-        return upload.get("orig_name") or Path(upload.get("path") or "image").name
-    return getattr(upload, "orig_name", None) or Path(getattr(upload, "path", upload)).name
+    """The file's own name (as the visitor's computer called it), printable and bounded."""
+    name = upload.get("orig_name") if isinstance(upload, dict) else None
+    path = upload_path(upload)
+    name = str(name or (path.name if path else "image"))
+    name = re.sub(r"[\x00-\x1f\x7f]", "", Path(name).name)[:120]
+    return name or "image"
 
 
 def unique_name(name: str, taken: Sequence[str]) -> str:
@@ -125,5 +177,5 @@ def unique_name(name: str, taken: Sequence[str]) -> str:
     return candidate
 
 
-def session_of(request: gr.Request | None) -> str | None:
+def session_of(request) -> str | None:
     return getattr(request, "session_hash", None)

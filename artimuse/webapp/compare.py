@@ -1,40 +1,41 @@
-"""The Compare tab's handlers: 2-4 pictures on one radar and in one table, the best of each row
-marked, optionally each picture's Comprehensive Evaluation.
-
-Every file that cannot be read is named with what is wrong with it, and when fewer than two
-pictures are left the page asks for another. What the tab shows is a `CompareView`, kept in a
-`gr.State` so that a language switch re-draws it (`redraw`).
-"""
+"""The Compare tab: 2-4 pictures on one radar, in one table (the best of each row starred) and
+a gallery, optionally with each picture's Comprehensive Evaluation. Every file that cannot be
+read is named with what is wrong with it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
-from artimuse.errors import ImageError
-from artimuse.prompts import COMPREHENSIVE
+from artimuse.prompts import COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import Scores
+from artimuse.webapp.assess import gpu_steps, refusal
 from artimuse.webapp.charts import radar_figure
-from artimuse.webapp.common import ModelUnavailable, Shared, read_upload, unique_name, upload_name
-from artimuse.webapp.i18n import EN
-from artimuse.webapp.messages import Message, image_problem
+from artimuse.webapp.common import COMPARE_LIMITS, ModelUnavailable, Shared
+from artimuse.webapp.i18n import EN, aspect_name, language, text
+from artimuse.webapp.jobs import Refused
+from artimuse.webapp.messages import Message
 from artimuse.webapp.state import image_digest
-from artimuse.webapp.tables import compare_comments_html, compare_html, problems_html
-from artimuse.webapp.views import notice_html, status_html, thumbnail_uri
-
-COMPARE_LIMITS = (2, 4)
+from artimuse.webapp.views import md, notice, problems_markdown
 
 
-@dataclass
-class CompareView:
-    entries: list[tuple[str, str, Scores]] = field(default_factory=list)  # name, thumb, scores
-    problems: list[tuple[str, Message]] = field(default_factory=list)  # file name, what is wrong
-    comments: dict[str, str] = field(default_factory=dict)  # name -> Comprehensive Evaluation
-    note: Message | None = None  # what the visitor must do before there is a comparison
-    unavailable: bool = False  # the model is not loaded: the status says why
+def compare_table(entries: Sequence[tuple[str, Scores]], lang: str = EN) -> dict:
+    """A `gr.Dataframe` value: a row per score (total, then the aspects), a column per
+    picture, the best of each row starred."""
+    headers = [text("md.aspect", lang), *(name for name, _ in entries)]
+    rows = []
+    for key in ("total", *RADAR_ASPECTS):
+        label = text("compare.total", lang) if key == "total" else aspect_name(key, lang)
+        values = [s.total if key == "total" else s.aspects.get(key) for _, s in entries]
+        best = max((v for v in values if v is not None), default=None)
+        cells = [
+            "–" if v is None else f"★ {v:.1f}" if v == best and len(values) > 1 else f"{v:.1f}"
+            for v in values
+        ]
+        rows.append([label, *cells])
+    return {"headers": headers, "data": rows}
 
 
 class Compare:
@@ -45,64 +46,66 @@ class Compare:
         self,
         files: Sequence[Any] | None,
         with_comments: bool = False,
-        max_new_tokens: Any = None,
-        lang: str | None = EN,
+        comment_length: Any = None,
+        lang: Any = EN,
         request: gr.Request = None,
     ) -> Iterator[tuple]:
-        """2-4 images: (overlaid radar, score table, Comprehensive Evaluation cards, view)."""
-        language = lambda: self.shared.language(lang, request)  # noqa: E731 - follows the switch
-        files, view = list(files or []), CompareView()
+        """(radar, table, gallery, notes, comments) after each picture."""
+        lang, files = language(lang), list(files) if isinstance(files, list) else []
         low, high = COMPARE_LIMITS
         if not low <= len(files) <= high:
-            view.note = Message("compare.count", {"n": len(files)})
-            yield self.outputs(view, language())
+            yield self.outputs([], [], Message("compare.count", {"n": len(files)}), {}, lang)
             return
-        pictures = self._read(files, view)
+        pictures, problems = self.shared.read_many(files)
         if len(pictures) < low:
-            view.note = Message("compare.need_two", {"n": len(pictures)})
-            yield self.outputs(view, language())
+            note = Message("compare.need_two", {"n": len(pictures)})
+            yield self.outputs([], problems, note, {}, lang)
             return
         try:
-            model = self.shared.model()
-        except ModelUnavailable:
-            view.unavailable = True
-            yield self.outputs(view, language())
+            tokens = self.shared.comment_length(comment_length)
+        except ValueError:
+            yield self.outputs([], problems, Message("length.invalid"), {}, lang)
             return
-        for name, image, digest in pictures:
-            scores = self.shared.scores(model, image, digest)
-            view.entries.append((name, thumbnail_uri(image), scores))
-            yield self.outputs(view, language())
-        if with_comments:
-            tokens = int(max_new_tokens or model.max_new_tokens)
-            for name, image, digest in pictures:
-                assessment = self.shared.assessment(model, image, digest, tokens, [COMPREHENSIVE])
-                view.comments[name] = assessment.comments[COMPREHENSIVE]
-                yield self.outputs(view, language())
+        try:
+            with self.shared.admit(request, "compare") as job:
+                for ahead in job.wait_turn():
+                    yield self.outputs(
+                        [], problems, Message("progress.queued", {"n": ahead}), {}, lang
+                    )
+                model = self.shared.model()
+                entries, comments = [], {}
+                for name, image in pictures:
+                    entries.append((name, self._scores(image, request), image))
+                    yield self.outputs(entries, problems, None, comments, lang)
+                for name, image in pictures if with_comments is True else ():
+                    if job.expired:
+                        break
+                    comments[name] = self._verdict(model, image, tokens)
+                    yield self.outputs(entries, problems, None, comments, lang)
+        except Refused as error:
+            yield self.outputs([], problems, refusal(error), {}, lang)
+        except ModelUnavailable:
+            name = self.shared.holder.status.name
+            yield self.outputs([], problems, Message("model.unavailable", {"ckpt": name}), {}, lang)
 
-    @staticmethod
-    def _read(files: list, view: CompareView) -> list[tuple]:
-        """Decode every file; each bad one becomes a problem of `view`, named."""
-        pictures: list[tuple] = []
-        for upload in files:
-            try:
-                image, name = read_upload(upload)
-            except ImageError as error:
-                name = upload_name(upload)
-                view.problems.append((name, image_problem(error, name)))
-                continue
-            name = unique_name(name, [p[0] for p in pictures])
-            pictures.append((name, image, image_digest(image)))
-        return pictures
+    def _scores(self, image, request) -> Scores:
+        key = self.shared.cache_key(request, image_digest(image), "scores")
+        scores = self.shared.cache.get(key)
+        if scores is None:
+            scores = self.shared.holder.score(image)
+            self.shared.cache.put(key, scores)
+        return scores
 
-    def outputs(self, view: CompareView, lang: str) -> tuple:
-        radar = radar_figure({name: scores.aspects for name, _, scores in view.entries}, lang)
-        table = compare_html(view.entries, lang) if view.entries else ""
-        if view.unavailable:
-            table = status_html(self.shared.holder.status, lang)
-        table += problems_html(view.problems, lang) + notice_html(view.note, lang)
-        return radar, table, compare_comments_html(view.comments, lang), view
+    def _verdict(self, model, image, tokens: int) -> str:
+        for event in gpu_steps(model, image, [COMPREHENSIVE], tokens, self.shared.holder):
+            if hasattr(event, "assessment"):
+                return event.assessment.comments[COMPREHENSIVE]
+        return ""
 
-    def redraw(self, lang: str | None, view: CompareView | None, request: gr.Request = None):
-        """The tab again in `lang` (the language switch), from what it showed."""
-        lang = self.shared.set_language(lang, request)
-        return self.outputs(view or CompareView(), lang)[:3]
+    def outputs(self, entries, problems, note: Message | None, comments: dict, lang: str) -> tuple:
+        radar = radar_figure({name: scores.aspects for name, scores, _ in entries}, lang)
+        table = compare_table([(name, scores) for name, scores, _ in entries], lang)
+        gallery = [(image, name) for name, _, image in entries]
+        notes = "\n\n".join(filter(None, (problems_markdown(problems, lang), notice(note, lang))))
+        verdicts = "\n\n".join(f"### {md(name)}\n\n{md(body)}" for name, body in comments.items())
+        return radar, table, gallery, notes, verdicts

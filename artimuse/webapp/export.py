@@ -1,45 +1,95 @@
-"""Files the web app hands out: one assessment as JSON (behaviour §9 single-image format plus aspect
-scores and the distribution) or Markdown, and a batch as CSV and JSON (behaviour §9 dataset format
-plus aspect scores). Every file goes into its own fresh folder, so two users never share one.
+"""Files the web app hands out: one assessment as JSON (behaviour §9 single-image format plus
+aspect scores and the distribution) and Markdown, and a batch as CSV and JSON (behaviour §9
+dataset format plus aspect scores).
+
+They are written once, when a run ends, from what the server computed (never from anything
+the client sends), into the session's own folder under one root per server process. The
+root goes when the server stops, a session's folder when its page closes (`demo.unload`),
+and roots left by servers that died are removed at start.
 """
 
 from __future__ import annotations
 
+import atexit
 import csv
 import json
+import os
+import re
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Assessment, Scores
-from artimuse.serialization import assessment_from_json, assessment_json
+from artimuse.serialization import assessment_json
 from artimuse.webapp.i18n import EN, aspect_name, band_name, text
 from artimuse.webapp.messages import Message
 
+ROOT_PREFIX = "artimuse-web-"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 
-def result_stem(result: dict) -> str:
+
+class ExportFolders:
+    """One folder per session under this process's root (`artimuse-web-<pid>-*`)."""
+
+    def __init__(self, parent: Path | None = None):
+        parent = Path(parent or tempfile.gettempdir())
+        remove_stale_roots(parent)
+        self.root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-", dir=parent))
+        atexit.register(self.close)
+
+    def fresh(self, session: str | None, tab: str) -> Path:
+        """An empty folder of `session` for `tab`: its earlier exports there are replaced, so
+        a session keeps at most one set per tab."""
+        folder = self.root / _safe(session or "local") / tab
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder
+
+    def remove(self, session: str | None) -> None:
+        shutil.rmtree(self.root / _safe(session or "local"), ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def remove_stale_roots(parent: Path) -> None:
+    """Remove the export roots of server processes that no longer run."""
+    for root in parent.glob(f"{ROOT_PREFIX}*"):
+        pid = root.name.removeprefix(ROOT_PREFIX).split("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80] or "file"
+
+
+def result_stem(image: str, assessment: Assessment) -> str:
     """`{image_stem}_{model_name}_eval`: the original tool's file name (behaviour §9)."""
-    image = Path(result.get("image") or "image").stem
-    checkpoint = result["assessment"].get("Checkpoint") or "ArtiMuse"
-    return f"{image}_{checkpoint}_eval"
+    return _safe(f"{Path(image or 'image').stem}_{assessment.checkpoint or 'ArtiMuse'}_eval")
 
 
-def has_assessment(result: dict | None) -> bool:
-    return bool(result) and "assessment" in result
-
-
-def write_result(result: dict, root: Path, kind: str, lang: str = EN) -> Path:
-    """Write the current assessment as `kind`: "json" (the seed format, English keys) or "md"
-    (headings in `lang`; the comments are the model's own words)."""
-    assessment = assessment_from_json(result["assessment"])
-    path = _fresh_dir(root) / f"{result_stem(result)}.{kind}"
-    if kind == "json":
-        body = json.dumps(assessment_json(assessment), indent=2, ensure_ascii=False) + "\n"
-    else:
-        body = markdown(assessment, result.get("image") or "image", lang)
-    path.write_text(body, encoding="utf-8")
-    return path
+def write_result(assessment: Assessment, image: str, folder: Path, lang: str = EN) -> tuple:
+    """-> (JSON path, Markdown path) of one assessment: the seed format (English keys) and a
+    page with headings in `lang` (the comments are the model's own words)."""
+    stem = result_stem(image, assessment)
+    json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
+    body = json.dumps(assessment_json(assessment), indent=2, ensure_ascii=False) + "\n"
+    json_path.write_text(body, encoding="utf-8")
+    md_path.write_text(markdown(assessment, image or "image", lang), encoding="utf-8")
+    return str(json_path), str(md_path)
 
 
 def markdown(assessment: Assessment, image: str, lang: str = EN) -> str:
@@ -92,11 +142,10 @@ def batch_records(
 
 
 def write_batch(
-    rows: Sequence[dict], errors: Sequence[tuple[str, Message]], root: Path, lang: str = EN
+    rows: Sequence[dict], errors: Sequence[tuple[str, Message]], folder: Path, lang: str = EN
 ) -> tuple[str, str]:
-    """-> (CSV path, JSON path) of the batch so far (error texts in `lang`)."""
+    """-> (CSV path, JSON path) of the batch (error texts in `lang`)."""
     records = batch_records(rows, errors, lang)
-    folder = _fresh_dir(root)
     json_path = folder / "artimuse_batch.json"
     json_path.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     csv_path = folder / "artimuse_batch.csv"
@@ -108,10 +157,13 @@ def write_batch(
         writer = csv.DictWriter(handle, columns, extrasaction="ignore")
         writer.writeheader()
         for record in records:
-            writer.writerow({**record, **record.get("comments", {})})
+            row = {**record, **record.get("comments", {})}
+            writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
     return str(csv_path), str(json_path)
 
 
-def _fresh_dir(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=root))
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading `'`."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value

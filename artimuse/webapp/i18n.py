@@ -2,9 +2,10 @@
 the catalogue (`texts`).
 
 Static texts (tab names, labels, button captions) are marked `ui("key")` and translated in the
-browser by gradio's `gr.I18n` from the page's locale; everything the handlers build in Python
-(panels, messages, chart titles, exports) is translated here with `text(key, lang, ...)` for
-the language the page reports. The model's prompts, its comments and the JSON keys stay in
+browser by gradio's `gr.I18n` from the browser's language (or the one picked in gradio's own
+Settings, in the footer); everything the handlers build in Python (panels, messages, chart
+labels, exports) is translated here with `text(key, lang, ...)` for the language the page
+reports with each event (`layout.LANG`). The model's prompts, its comments and the JSON keys stay in
 English, as the checkpoints and the seed format require (behaviour §9).
 """
 
@@ -52,23 +53,12 @@ def seconds(elapsed: float, lang: str | None = EN) -> str:
     return text("seconds", lang, n=shown)
 
 
-def language(tag: str | None) -> str:
+def language(tag: object) -> str:
     """A browser language tag (`zh-CN`, `zh-Hans-SG`, `zh`, `en-US`, ...) -> EN or ZH.
 
     Every Chinese tag gets Simplified Chinese, the one Chinese we have (gradio does the same
     for the static texts, see `gradio_i18n`)."""
-    return ZH if (tag or "").strip().lower().startswith("zh") else EN
-
-
-def from_accept_language(header: str | None) -> str:
-    """The first language of an HTTP Accept-Language header that we have, else English."""
-    for part in (header or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return ZH
-        if tag.startswith("en"):
-            return EN
-    return EN
+    return ZH if isinstance(tag, str) and tag.strip().lower().startswith("zh") else EN
 
 
 def ui(key: str) -> I18nData:

@@ -1,10 +1,14 @@
-"""The three tabs' components and events. Static texts are `ui("key")` (translated in the
-browser); every panel built in Python is re-drawn by the tab's `redraw` when the visitor
-switches languages (`lang`, the switch)."""
+"""The page's components and events. Static texts are `ui("key")` (translated in the browser by
+`gr.I18n`); what the handlers build is in the page's language, which every event reads from
+the page itself (`LANG`, the locale gradio shows) into the hidden `lang` input.
+
+Every event is private (`PRIVATE`): the named API is `endpoints.py`'s two functions. Model
+events start at once (admission, not gradio's queue, decides who waits: see `jobs`); Stop is
+`cancels=`.
+"""
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import gradio as gr
@@ -12,96 +16,99 @@ import gradio as gr
 from artimuse.webapp.assess import Assess
 from artimuse.webapp.batch import Batch
 from artimuse.webapp.charts import distribution_figure, radar_figure
-from artimuse.webapp.common import HTML, MODEL_JOB, QUICK
+from artimuse.webapp.common import EXAMPLES_DIR
 from artimuse.webapp.compare import Compare
-from artimuse.webapp.i18n import text, ui
-from artimuse.webapp.views import placeholder_html, progress_html
-from artimuse.webapp.zerogpu import assess_duration, many_duration, on_gpu
+from artimuse.webapp.i18n import ui
 
-EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+# The page's current language (gradio sets <html lang> from its locale) as the last input.
+LANG = "(...args) => [...args.slice(0, -1), document.documentElement.lang || navigator.language]"
+# Every event is private, and takes what the client sends as it is (`preprocess=False`): the
+# handlers check every value themselves, and a hostile one never makes gradio's preprocessing
+# print its traceback (with the value in it) into the server's log.
+PRIVATE = dict(api_visibility="private", preprocess=False)
+QUICK = dict(queue=False, show_progress="hidden", **PRIVATE)
+
+
+def nothing() -> None:
+    """The backend of Stop (its work is `cancels=`): an event without one, called by
+    `fn_index`, makes gradio print a traceback."""
+
+
+def model_job(total: int) -> dict:
+    """Options of every event that runs the model: they start at once, up to the admission
+    cap (`total`), and the handler itself admits or refuses."""
+    return dict(concurrency_id="model", concurrency_limit=total, js=LANG, **PRIVATE)
 
 
 def example_images() -> list[str]:
-    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
+    return sorted(str(p) for p in Path(EXAMPLES_DIR).glob("*.jpg"))
 
 
 def _plot(figure, key: str, elem_id: str) -> gr.Plot:
-    gr.Markdown(ui(key), elem_classes="am-chart-title")
-    return gr.Plot(figure, label=ui(key), show_label=False, elem_classes="am-plot", elem_id=elem_id)
+    return gr.Plot(figure, label=ui(key), elem_classes="am-plot", elem_id=elem_id)
 
 
-def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Radio) -> None:
+def _downloads(*buttons: tuple[str, str]) -> list[gr.DownloadButton]:
+    """(text key, element id) each: disabled until a run has written its file."""
+    with gr.Row():
+        return [
+            gr.DownloadButton(ui(key), interactive=False, size="sm", elem_id=elem_id)
+            for key, elem_id in buttons
+        ]
+
+
+def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=280):
             image = gr.Image(
                 type="filepath",
-                image_mode=None,
                 sources=["upload", "clipboard"],
                 label=ui("assess.picture"),
                 height=340,
                 elem_id="assess-image",
             )
             with gr.Row():
-                run = gr.Button(
-                    ui("assess.run"), variant="primary", min_width=100, elem_id="assess-run"
-                )
-                stop = gr.Button(
-                    ui("assess.stop"), variant="stop", min_width=100, elem_id="assess-stop"
-                )
-            progress = gr.HTML(progress_html(None), **HTML, elem_id="assess-progress")
+                run = gr.Button(ui("assess.run"), variant="primary", elem_id="assess-run")
+                stop = gr.Button(ui("assess.stop"), variant="stop", elem_id="assess-stop")
+            progress = gr.Markdown(elem_id="assess-progress")
             examples = None
             if example_images():
                 examples = gr.Examples(
-                    [[p] for p in example_images()], inputs=[image], label=ui("assess.examples")
+                    [[p] for p in example_images()],
+                    inputs=[image],
+                    label=ui("assess.examples"),
+                    example_labels=[Path(p).stem for p in example_images()],  # their names
                 )
         with gr.Column(scale=4, min_width=280):
-            score = gr.HTML(placeholder_html(text("assess.invite")), **HTML, elem_id="assess-score")
-            with gr.Row():
-                to_json = gr.Button(ui("export.json"), size="sm", elem_id="export-json")
-                to_markdown = gr.Button(ui("export.markdown"), size="sm", elem_id="export-markdown")
-            export_note = gr.HTML(**HTML, elem_id="export-note")
-            exported = gr.File(
-                label=ui("export.file"),
-                interactive=False,
-                visible=False,
-                height=80,
-                elem_id="export-file",
+            score = gr.Markdown(ui("assess.invite"), elem_id="assess-score")
+            aspects = gr.Label(
+                label=ui("assess.aspects"), show_heading=False, elem_id="assess-aspects"
             )
-            distribution = _plot(distribution_figure(), "chart.spread", "assess-distribution")
+            to_json, to_md = _downloads(
+                ("export.json", "export-json"), ("export.markdown", "export-markdown")
+            )
         with gr.Column(scale=4, min_width=280):
             radar = _plot(radar_figure({}), "chart.radar", "assess-radar")
+            distribution = _plot(distribution_figure(), "chart.spread", "assess-distribution")
             gr.Markdown(ui("note.aspects"), elem_classes="am-note")
-    comments = gr.HTML(**HTML, elem_id="assess-comments")
-    result = gr.JSON(visible=False)
-
-    outputs = [score, radar, distribution, comments, result, progress, run, image]
-    ticket = gr.State()
+    comments = gr.Markdown(elem_id="assess-comments")
+    outputs = [score, aspects, radar, distribution, comments, progress, to_json, to_md, image]
     stream = dict(
-        fn=on_gpu(tab.run, assess_duration),  # ZeroGPU: a GPU for this event
-        inputs=[image, length, ticket, lang],
+        fn=tab.run,
+        inputs=[image, length, lang],
         outputs=outputs,
-        preprocess=False,  # the handler decodes the upload itself, to name what is wrong
-        show_progress="full",  # over the progress line: gradio's queue position while waiting
+        show_progress="minimal",
         show_progress_on=[progress],
-        **MODEL_JOB,
+        **model_job(total),
     )
-    # A new picture, a click or Stop first takes a new ticket (outside the queue): the
-    # session's previous run stops at its next token, keeping what it wrote; the queued job
-    # then streams the new picture. `input` is the visitor's own change only, so the handler
-    # clearing a bad file from the box starts nothing.
-    start = dict(fn=tab.start, inputs=lang, outputs=[ticket, progress, run], **QUICK)
-    image.input(**start).then(api_name="assess", **stream)
+    # `input`: the visitor's own change only, so the handler clearing a bad file starts nothing.
+    jobs = [image.input(**stream), run.click(**stream)]
     if examples is not None:
-        examples.load_input_event.then(**start).then(api_name=False, **stream)
-    run.click(**start).then(api_name=False, **stream)
-    stop.click(tab.stop, lang, [ticket, progress, run], **QUICK)
-    for button, kind in ((to_json, "json"), (to_markdown, "md")):
-        button.click(partial(tab.export, kind), [result, lang], [exported, export_note], **QUICK)
-    lang.change(tab.redraw, [lang, result], outputs[:7], **QUICK)
-    lang.change(lambda: "", None, export_note, **QUICK)
+        jobs.append(examples.load_input_event.then(**stream))
+    stop.click(nothing, cancels=jobs, **QUICK)
 
 
-def compare_tab(tab: Compare, length: gr.Radio, lang: gr.Radio) -> None:
+def compare_tab(tab: Compare, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=280):
             files = gr.File(
@@ -114,24 +121,27 @@ def compare_tab(tab: Compare, length: gr.Radio, lang: gr.Radio) -> None:
             with gr.Row():
                 run = gr.Button(ui("compare.run"), variant="primary", elem_id="compare-run")
                 stop = gr.Button(ui("assess.stop"), variant="stop")
+            notes = gr.Markdown(elem_id="compare-notes")
         with gr.Column(scale=3, min_width=280):
             radar = _plot(radar_figure({}), "chart.radar", "compare-radar")
-    table = gr.HTML(**HTML, elem_id="compare-table")
-    comments = gr.HTML(**HTML, elem_id="compare-comments")
-    view = gr.State()
-    job = run.click(
-        on_gpu(tab.run, many_duration),
-        [files, with_comments, length, lang],
-        [radar, table, comments, view],
-        api_name="compare",
-        show_progress_on=[table],
-        **MODEL_JOB,
+    gallery = gr.Gallery(
+        label=ui("compare.pictures"), columns=4, height=180, elem_id="compare-gallery"
     )
-    stop.click(None, cancels=[job])
-    lang.change(tab.redraw, [lang, view], [radar, table, comments], **QUICK)
+    table = gr.Dataframe(
+        label=ui("compare.table"), interactive=False, wrap=True, elem_id="compare-table"
+    )
+    comments = gr.Markdown(elem_id="compare-comments")
+    job = run.click(
+        tab.run,
+        [files, with_comments, length, lang],
+        [radar, table, gallery, notes, comments],
+        show_progress_on=[notes],
+        **model_job(total),
+    )
+    stop.click(nothing, cancels=[job], **QUICK)
 
 
-def batch_tab(tab: Batch, length: gr.Radio, lang: gr.Radio) -> None:
+def batch_tab(tab: Batch, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
     with gr.Row(equal_height=False):
         files = gr.File(
             file_count="multiple",
@@ -145,23 +155,18 @@ def batch_tab(tab: Batch, length: gr.Radio, lang: gr.Radio) -> None:
             with gr.Row():
                 run = gr.Button(ui("batch.run"), variant="primary", elem_id="batch-run")
                 stop = gr.Button(ui("assess.stop"), variant="stop")
-            with gr.Row():
-                csv_file = gr.DownloadButton(ui("batch.csv"), size="sm", elem_id="batch-csv")
-                json_file = gr.DownloadButton(ui("batch.json"), size="sm", elem_id="batch-json")
-            note = gr.HTML(**HTML, elem_id="batch-note")
-    table = gr.HTML(**HTML, elem_id="batch-table")
-    view = gr.State()
-    job = run.click(
-        on_gpu(tab.run, many_duration),
-        [files, with_comments, length, lang],
-        [table, csv_file, json_file, view],
-        api_name="batch",
-        show_progress_on=[table],
-        **MODEL_JOB,
+            csv_file, json_file = _downloads(
+                ("batch.csv", "batch-csv"), ("batch.json", "batch-json")
+            )
+            summary = gr.Markdown(elem_id="batch-summary")
+    table = gr.Dataframe(
+        label=ui("batch.table"), interactive=False, max_height=600, elem_id="batch-table"
     )
-    run.click(lambda: "", None, note, **QUICK)  # results are coming: no "nothing yet" note
-    stop.click(None, cancels=[job])
-    for button in (csv_file, json_file):
-        button.click(tab.download, [view, lang], note, **QUICK)
-    lang.change(tab.redraw, [lang, view], table, **QUICK)
-    lang.change(lambda: "", None, note, **QUICK)
+    job = run.click(
+        tab.run,
+        [files, with_comments, length, lang],
+        [table, summary, csv_file, json_file],
+        show_progress_on=[summary],
+        **model_job(total),
+    )
+    stop.click(nothing, cancels=[job], **QUICK)

@@ -1,17 +1,16 @@
 """What the page tells a visitor, as data: a catalogue key and its fields, rendered in the
-visitor's language when shown (and again if they switch languages).
+visitor's language when shown.
 
-`image_problem` turns the `ImageError` that `artimuse.images.open_image` raises into one of the
-catalogue's own sentences, so a bad upload is explained in the page's words and language.
+`image_problem` turns an `ImageError` into one of the catalogue's sentences by the error's
+`kind` code, so a bad upload is explained in the page's words and language.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from artimuse.errors import ImageError
-from artimuse.webapp.i18n import seconds, text
+from artimuse.webapp.i18n import EN, TEXTS, seconds, text
 
 
 @dataclass(frozen=True)
@@ -27,51 +26,27 @@ class Message:
             fields["elapsed"] = seconds(fields["elapsed"], lang)
         return text(self.key, lang, **fields)
 
-    def to_json(self) -> list:
-        return [self.key, self.fields]
 
-    @classmethod
-    def from_json(cls, data: list | None) -> Message | None:
-        return cls(data[0], dict(data[1])) if data else None
-
-
-# (kind, pattern over `open_image`'s English message): the first match names the problem.
-_IMAGE_PROBLEMS = (
-    ("gone", re.compile(r"^no such image file")),
-    ("empty", re.compile(r" is empty \(0 bytes\)")),
-    ("not_image", re.compile(r" is not an image in a format")),
-    ("animated", re.compile(r" is animated \((?P<frames>\d+) frames\)")),
-    ("no_pixels", re.compile(r" has no pixels")),
-    ("mode", re.compile(r" has pixels of mode (?P<mode>\S+), which we cannot read")),
-    (
-        "too_long",
-        re.compile(r" is too long: \S+, the longest side may be at most (?P<side>[\d,]+)"),
-    ),
-    (
-        "too_large",
-        re.compile(
-            r" is too large: \S+ = (?P<pixels>[\d,]+) pixels, the limit is (?P<limit>[\d,]+)"
-        ),
-    ),
-    ("corrupt", re.compile(r" is corrupt")),  # "corrupt or truncated", "corrupt: <why>"
-)
+def image_problem(error: ImageError, name: str) -> Message:
+    """The catalogue's sentence for what is wrong with the upload `name`, by the error's kind
+    (with the numbers it quotes: frames, pixels, limit, side, mode)."""
+    key = f"error.{error.kind}"
+    if key not in TEXTS:
+        return Message("error.other", {"name": name})  # a kind we have no words for
+    details = {k: f"{v:,}" if isinstance(v, int) else str(v) for k, v in error.details.items()}
+    try:
+        text(key, EN, name=name, **details)
+    except (KeyError, IndexError):  # a detail the sentence needs is missing: the plain words
+        return Message("error.other", {"name": name})
+    return Message(key, {**details, "name": name})
 
 
 def image_notes(image) -> list[Message]:
     """What `open_image` noticed about a picture it accepted, in the catalogue's words."""
     from artimuse.images import ORIENTATION_IGNORED, image_warnings
 
-    known = {ORIENTATION_IGNORED: "note.exif_ignored"}
     return [
-        Message(known.get(note, "error.other"), {} if note in known else {"detail": note})
+        Message("note.exif_ignored")
         for note in image_warnings(image)
+        if note == ORIENTATION_IGNORED
     ]
-
-
-def image_problem(error: ImageError, name: str) -> Message:
-    """The catalogue's sentence for what is wrong with the upload `name`."""
-    for kind, pattern in _IMAGE_PROBLEMS:
-        found = pattern.search(str(error))
-        if found:
-            return Message(f"error.{kind}", {"name": name, **found.groupdict()})
-    return Message("error.other", {"detail": str(error)})  # a new kind: its English words

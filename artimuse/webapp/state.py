@@ -1,5 +1,5 @@
-"""What the web app keeps between requests: the one loaded model, a small result cache, and
-which run of each browser session is the current one.
+"""What the web app keeps between requests: the one loaded model and a small result cache
+whose entries belong to one browser session each.
 
 Nothing here imports gradio, so all of it is tested without a server.
 """
@@ -10,7 +10,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,14 +36,30 @@ class ModelStatus:
     missing: bool = False  # failed: nothing (or no weights) where the checkpoint should be
     rejected: ModelStatus | None = None  # ready after a failed switch: how that switch failed
 
+    @property
+    def name(self) -> str:
+        """What visitors may see of the checkpoint: its name, never a server path."""
+        return checkpoint_name(self.ckpt)
+
+
+def checkpoint_name(ckpt: str) -> str:
+    return Path(str(ckpt).rstrip("/")).name or str(ckpt)
+
 
 def check_checkpoint(ckpt: str) -> None:
     """The cheap checks of a checkpoint (folder, config, weight files) that run before the
-    working model is unloaded: a typo must not take the model away from every visitor."""
-    from artimuse.loading.checkpoint import read_config, resolve_checkpoint
+    working model is unloaded: a typo must not take the model away from every visitor. Only
+    what is on this disk counts: a hub id not downloaded yet is the download panel's job
+    (a switch never downloads, and never while holding the model)."""
+    from artimuse.loading.checkpoint import read_config
+    from artimuse.loading.hub import default_target, hub_repo
     from artimuse.loading.weights import weight_files
 
-    path = resolve_checkpoint(ckpt)
+    path, repo = Path(ckpt).expanduser(), hub_repo(ckpt)
+    if not path.is_dir() and repo is not None:
+        path = default_target(repo)
+    if not path.is_dir():
+        raise FileNotFoundError(f"checkpoint directory not found: {path}")
     read_config(path)
     weight_files(path)
 
@@ -120,13 +136,13 @@ class ModelHolder:
         """Switch to `ckpt`; never raises, the status says what happened. With a working model,
         `ckpt` is checked first and the working model stays (named in the status, with why the
         switch failed) when the check or the load fails."""
+        if self.model is not None:  # checked before taking the model from anyone
+            problem = self._problem(ckpt)
+            if problem is not None:
+                self.status = replace(self.status, rejected=problem)
+                return self.status
         with self.lock:
             working = self.source if self.model is not None else None
-            if working is not None:
-                problem = self._problem(ckpt)
-                if problem is not None:
-                    self.status = replace(self.status, rejected=problem)
-                    return self.status
             self._ready.clear()
             self.status = ModelStatus(LOADING, ckpt)
             self._unload()
@@ -142,7 +158,7 @@ class ModelHolder:
             if self._check is not None:
                 self._check(ckpt)
         except Exception as error:  # whatever is wrong, the working model stays
-            log.warning("not switching to %s: %s", ckpt, error)
+            log.warning("not switching to %r: %s", str(ckpt)[:200], error)
             return failure(ckpt, error)
         return None
 
@@ -152,7 +168,7 @@ class ModelHolder:
             model = self._load(ckpt)
         except Exception as error:  # a broken checkpoint must not take the page down
             expected = isinstance(error, (ArtiMuseError, OSError))  # else a bug: its traceback
-            log.warning("could not load %s: %s", ckpt, error, exc_info=not expected)
+            log.warning("could not load %r: %s", str(ckpt)[:200], error, exc_info=not expected)
             self.status = failure(ckpt, error)
             return self.status
         self._set_ready(model, ckpt)
@@ -188,12 +204,15 @@ class ModelHolder:
         return self.status
 
 
-def list_checkpoints(current: str, root: Path = CHECKPOINTS_DIR) -> list[str]:
-    """The checkpoint directories under `root` (those with a config.json), and `current`."""
-    found = []
+def list_checkpoints(current: str, root: Path = CHECKPOINTS_DIR) -> dict[str, str]:
+    """name -> folder of the checkpoints under `root` (those with a config.json), and the
+    current one: the switcher shows the names, the server keeps the paths."""
+    found = {checkpoint_name(current): current}
     if root.is_dir():
-        found = sorted(str(d) for d in root.iterdir() if (d / "config.json").is_file())
-    return ([current] if current not in found else []) + found
+        for folder in sorted(root.iterdir()):
+            if (folder / "config.json").is_file():
+                found.setdefault(folder.name, str(folder))
+    return found
 
 
 def image_digest(image: Image.Image) -> str:
@@ -205,50 +224,32 @@ def image_digest(image: Image.Image) -> str:
 
 
 class ResultCache:
-    """A small thread-safe LRU: (image digest, checkpoint, settings...) -> result."""
+    """A small thread-safe LRU: (session, image digest, checkpoint, settings...) -> result. The
+    session comes first in every key, so `drop_session` can release one session's entries."""
 
     def __init__(self, capacity: int = 64):
         self.capacity = capacity
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = 0
 
-    def get(self, key: Hashable) -> Any | None:
+    def get(self, key: tuple) -> Any | None:
         with self._lock:
             if key not in self._items:
                 return None
             self._items.move_to_end(key)
-            self.hits += 1
             return self._items[key]
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: tuple, value: Any) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
 
+    def drop_session(self, session: str | None) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == session]:
+                del self._items[key]
+
     def __len__(self) -> int:
         return len(self._items)
-
-
-class RunTickets:
-    """Per browser session, the number of the newest run it asked for.
-
-    A run keeps streaming only while it is the newest: a new picture or Stop (both handled
-    outside the model queue) ends the old run at its next token, so the model never keeps
-    writing about a picture nobody is looking at.
-    """
-
-    def __init__(self):
-        self._newest: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def issue(self, session: str | None) -> int:
-        with self._lock:
-            self._newest[session or ""] = self._newest.get(session or "", 0) + 1
-            return self._newest[session or ""]
-
-    def current(self, session: str | None) -> int:
-        with self._lock:
-            return self._newest.get(session or "", 0)

@@ -18,7 +18,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "# ArtiMuse\nAn aesthetic score, seven aspects and an expert's comments for any picture.",
         "# ArtiMuse\n为任何图片给出美学评分、七个方面的分数和专家点评。",
     ),
-    "app.language": ("Language · 语言", "语言 · Language"),
     "tab.assess": ("Assess", "评估"),
     "tab.compare": ("Compare", "对比"),
     "tab.batch": ("Batch", "批量"),
@@ -44,37 +43,70 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Download the weights into that folder with:",
         "用下面的命令把权重下载到该文件夹：",
     ),
-    "model.press_download": (
-        "Press Download below, or download the weights into that folder with:",
-        "点击下方的“下载”，或用下面的命令把权重下载到该文件夹：",
-    ),
-    "model.then_load": (
-        "then load it again under Model (no restart needed).",
-        "然后在“模型”中重新加载（无需重启）。",
-    ),
     "model.failed": ("Could not load {ckpt}: {detail}", "无法加载 {ckpt}：{detail}"),
     "model.kept": ("Still using {current}.", "仍在使用 {current}。"),
-    "length.label": ("Comment length", "点评长度"),
+    "model.unavailable": (
+        "The model {ckpt} is not available right now; please come back later.",
+        "模型 {ckpt} 目前不可用，请稍后再来。",
+    ),
+    "model.switching": ("Switching the checkpoint…", "正在切换模型权重…"),
+    "operator.refused": (
+        "Only the server's operator may do this.",
+        "只有服务器的管理员可以这样做。",
+    ),
+    "operator.password": ("Operator password", "管理员密码"),
+    "operator.sign_in": ("Sign in", "登录"),
+    "operator.wrong": (
+        "Wrong password (or too many tries: wait a minute).",
+        "密码错误（或尝试次数太多：请等一分钟）。",
+    ),
+    "operator.signed_in": (
+        "Signed in: the Model panel is below.",
+        "已登录：模型面板在下方。",
+    ),
+    "jobs.full": (
+        "The server is busy (queue full): please try again in a minute.",
+        "服务器正忙（队列已满）：请一分钟后再试。",
+    ),
+    "jobs.yours": (
+        "You already have {n} jobs waiting or running: let them finish first.",
+        "你已经有 {n} 个任务在等待或运行：请先等它们完成。",
+    ),
+    "length.invalid": (
+        "That comment length is not on offer: choose one of the lengths shown.",
+        "没有这个点评长度：请选择页面上列出的长度。",
+    ),
+    "length.invalid_api": (
+        "comment_length must be one of {offered} (tokens)",
+        "comment_length 必须是 {offered} 之一（词元数）",
+    ),
+    "api.no_image": ("no image was sent", "没有收到图片"),
+    "api.aspects": (
+        "aspects must be a list of aspect names: {known}",
+        "aspects 必须是方面名称的列表：{known}",
+    ),
+    "api.unavailable": (
+        "the model is not available right now",
+        "模型目前不可用",
+    ),
+    "api.time_limit": (
+        "the job ran past the server's time limit (ARTIMUSE_JOB_TIME_LIMIT)",
+        "任务超过了服务器的时间上限（ARTIMUSE_JOB_TIME_LIMIT）",
+    ),
+    "length.label": ("Comment length (tokens)", "点评长度（词元）"),
     "length.info": ("shorter comments are ready sooner", "点评越短，完成越快"),
-    "length.short": ("Short", "简短"),
-    "length.medium": ("Medium", "中等"),
-    "length.full": ("Full", "完整"),
     # Assess
     "assess.picture": ("Your picture", "你的图片"),
     "assess.run": ("Assess", "评估"),
-    "assess.working": ("Assessing…", "评估中…"),
+    "assess.aspects": ("The seven aspects", "七个方面"),
     "assess.stop": ("Stop", "停止"),
     "assess.examples": ("Or try one of these", "或者试试这些图片"),
     "assess.invite": (
         "Drop a picture to hear what the model thinks of it.",
         "放入一张图片，听听模型怎么看。",
     ),
-    "assess.waiting_model": (
-        "Loading the model; your picture is next…",
-        "正在加载模型，马上轮到你的图片…",
-    ),
     "assess.looking": ("Looking at the picture…", "正在看这张图片…"),
-    "progress.queued": ("In line for the model…", "正在排队等待模型…"),
+    "progress.queued": ("In line for the model: {n} ahead…", "正在排队等待模型：前面还有 {n} 个…"),
     "progress.scores": (
         "Scores ready in {elapsed}; writing the comments…",
         "评分用时 {elapsed}，正在写点评…",
@@ -87,6 +119,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "progress.cached": (
         "Shown from an earlier run of the same picture.",
         "同一张图片之前评估过，直接显示结果。",
+    ),
+    "progress.time_limit": (
+        "Stopped at the time limit after {elapsed}: {done} of {total} comments finished.",
+        "已达到时间上限，在 {elapsed} 后停止：完成了 {done} / {total} 条点评。",
+    ),
+    "progress.time_limit_batch": (
+        "Stopped at the time limit: the rest of the files were not scored.",
+        "已达到时间上限：其余文件没有评分。",
     ),
     "progress.stopped": (
         "Stopped after {elapsed}: {done} of {total} comments finished.",
@@ -126,23 +166,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "comment.none": ("(no comment)", "（没有点评）"),
     "comment.stopped": ("… stopped", "……已停止"),
     "comment.waiting": ("waiting for the model…", "等待模型…"),
-    "comments.region": ("The model's comments", "模型的点评"),
     # exports
     "export.json": ("Export JSON", "导出 JSON"),
     "export.markdown": ("Export Markdown", "导出 Markdown"),
-    "export.file": ("Download", "下载"),
-    "export.nothing": (
-        "Assess a picture first: there is nothing to export yet.",
-        "请先评估一张图片：现在还没有可导出的结果。",
-    ),
-    "export.ready": ("Ready to download: {name}", "可以下载了：{name}"),
     "md.title": ("ArtiMuse assessment of {image}", "ArtiMuse 对 {image} 的评估"),
     "md.score": ("Aesthetic score: {total} / 100", "美学评分：{total} / 100"),
     "md.aspect": ("Aspect", "方面"),
     "md.value": ("Score", "分数"),
     "md.checkpoint": ("Checkpoint: {name}", "模型权重：{name}"),
     # bad files, in our words (kinds as `messages.image_error_kind` names them)
-    "error.title": ("Cannot assess this file.", "无法评估这个文件。"),
     "error.skipped": ("Skipped, and why:", "跳过的文件及原因："),
     "error.not_image": (
         "{name} is not a picture in a format we can read (PNG, JPEG, WebP, …).",
@@ -160,6 +192,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "error.too_large": (
         "{name} is too large: {pixels} pixels, the limit is {limit}.",
         "{name} 太大：{pixels} 像素，上限是 {limit}。",
+    ),
+    "error.too_large_file": (
+        "{name} is too large a file for this server.",
+        "{name} 文件太大，超出了这台服务器的上限。",
     ),
     "error.mode": (
         "{name} has pixels of a kind we cannot read ({mode}).",
@@ -179,9 +215,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{name} is no longer on the server; upload it again.",
         "服务器上已没有 {name}，请重新上传。",
     ),
-    "error.other": ("{detail}", "{detail}"),
+    "error.other": ("{name} cannot be read as a picture.", "{name} 无法作为图片读取。"),
     # the download panel (a server without weights)
-    "download.button": ("Download {name} ({size} GB)", "下载 {name}（{size} GB）"),
+    "download.start": ("Download", "下载"),
     "download.choice": ("Checkpoint", "模型权重"),
     "download.choice_info": (
         "ArtiMuse is the general model; the others are tuned on one dataset each",
@@ -211,10 +247,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "download.of": ("{done} of {total}", "已下载 {done}，共 {total}"),
     "download.left": ("{time} left", "还剩 {time}"),
     "download.stalled": ("waiting for the hub…", "等待模型库响应…"),
-    "download.status": (
-        "Downloading {name}… the model loads when it is here",
-        "正在下载 {name}……下载完成后模型会自动加载",
-    ),
     "minutes": ("{n} min", "{n} 分钟"),
     "hours": ("{n} h", "{n} 小时"),
     # Compare
@@ -233,7 +265,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "你的图片中只有 {n} 张可以读取：请再添加一张图片来对比。",
     ),
     "compare.total": ("Total", "总分"),
-    "compare.best": ("★ best in this row", "★ 本行最高"),
+    "compare.pictures": ("The pictures", "图片"),
+    "compare.table": ("Scores (★ best in its row)", "分数（★ 本行最高）"),
     # Batch
     "batch.files": ("Pictures", "图片"),
     "batch.with_comments": (
@@ -244,9 +277,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "batch.csv": ("Download CSV", "下载 CSV"),
     "batch.json": ("Download JSON", "下载 JSON"),
     "batch.choose": ("Choose some pictures first.", "请先选择一些图片。"),
-    "batch.nothing": (
-        "Score some pictures first: there is nothing to download yet.",
-        "请先给一些图片评分：现在还没有可下载的结果。",
+    "batch.too_many": (
+        "Too many files: at most {n} in one batch.",
+        "文件太多：一批最多 {n} 个。",
     ),
     "batch.summary": (
         "{done} of {total} files · {scored} scored",
@@ -256,7 +289,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "batch.file": ("File", "文件"),
     "batch.rank": ("#", "名次"),
     "batch.spread": ("±", "±"),
-    "batch.scroll": ("Scroll sideways for every aspect →", "左右滑动查看所有方面 →"),
+    "batch.band": ("Band", "等级"),
     "batch.table": ("Ranked scores", "评分排名"),
 }
 

@@ -1,4 +1,11 @@
-"""ZeroGPU (Hugging Face Spaces' shared GPUs): the events that run the model get a GPU only
+"""Hugging Face Spaces: the Space's defaults and checkpoint, and ZeroGPU.
+
+`SPACE_DEFAULTS` are the settings a Space runs with unless its variables say otherwise;
+`space_model(settings)` loads the checkpoint before the app launches, reading it from the hub
+cache that `preload_from_hub` filled at build time (or from the persistent storage under
+`/data`), so a cold start downloads nothing.
+
+ZeroGPU (Hugging Face Spaces' shared GPUs): the events that run the model get a GPU only
 inside `@spaces.GPU(duration=...)`, for about `duration` seconds, the visitor's daily quota
 paying for it. `on_gpu(fn, duration)` wraps a handler that way when the `spaces` package is
 installed; `spaces.GPU` itself returns the handler untouched unless ZeroGPU is active
@@ -10,11 +17,29 @@ expects: `spaces` emulates the device then and moves the weights onto the GPU it
 from __future__ import annotations
 
 import importlib.util
+import logging
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from artimuse.config import DEFAULT_MAX_NEW_TOKENS
+from artimuse.config import DEFAULT_MAX_NEW_TOKENS, Settings
+from artimuse.errors import CheckpointNotFound
+from artimuse.loading.hub import known_checkpoint
+from artimuse.loading.hub_resolve import resolve
+
+log = logging.getLogger(__name__)
+
+# What a Space runs with unless its variables say otherwise (the Space's app.py sets them as
+# defaults of the environment, before anything reads it).
+SPACE_DEFAULTS = {
+    "ARTIMUSE_CKPT": "ArtiMuse",  # the released name: preload_from_hub's copy in the hub cache
+    "ARTIMUSE_MAX_NEW_TOKENS": "512",  # ~46 s of GPU asked per assessment instead of 2048's 120
+    "ARTIMUSE_COMPILE": "0",  # ZeroGPU has no torch.compile at run time
+    "ARTIMUSE_PUBLIC": "1",  # every visitor is a stranger (SPACE_ID turns it on as well)
+}
+PERSISTENT_STORAGE = Path("/data")  # a Space's persistent storage, when it has some
 
 # An estimate for the 8B model on a ZeroGPU H200 slice (not measured: no ZeroGPU here): the
 # project's GPU goal is 8 comments x 256 tokens in <= 8 s, about 30 ms a batched decode step;
@@ -70,3 +95,37 @@ def on_gpu(handler: Callable, duration: Callable[..., int]) -> Callable:
     if spaces is None:
         return handler
     return spaces.GPU(duration=duration)(handler)
+
+
+def space_checkpoint(spec: str) -> Path:
+    """The checkpoint's folder on a Space, fetched over the network only as a last resort:
+    found without a request (the hub cache `preload_from_hub` filled, a folder, or a copy in
+    the persistent storage), else downloaded into the persistent storage when the Space has
+    one (kept across restarts), else into the hub cache."""
+    try:
+        return resolve(spec, download=False)
+    except CheckpointNotFound:
+        stored = stored_copy(spec)
+        if stored is None:
+            log.info("%s is not in the hub cache: downloading it", spec)
+        return resolve(spec, local_dir=stored)  # looks in `stored` first
+
+
+def stored_copy(spec: str) -> Path | None:
+    """Where the persistent storage keeps `spec` (`/data/checkpoints/<name>`), or None when
+    the Space has no persistent storage."""
+    if not (PERSISTENT_STORAGE.is_dir() and os.access(PERSISTENT_STORAGE, os.W_OK)):
+        return None
+    known = known_checkpoint(spec)
+    name = known.name if known else spec.strip().replace("/", "--")
+    return PERSISTENT_STORAGE / "checkpoints" / name
+
+
+def space_model(settings: Settings):
+    """The Space's model, loaded now, before `launch()`: onto `cuda` on ZeroGPU (which emulates
+    the device at start-up and packs what is there for its GPU workers), compile off."""
+    from artimuse.api import load  # torch and transformers load here, not at import
+
+    device = "cuda" if zerogpu_active() else settings.device
+    folder = space_checkpoint(settings.ckpt)
+    return load(str(folder), device, settings.dtype, settings.max_new_tokens, compile=False)

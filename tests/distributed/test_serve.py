@@ -1,31 +1,40 @@
-"""`artimuse serve`: the REST service on Ray Serve with 2 CPU replicas, against the one-process
-service: the same answers and refusals, from both replicas, each response naming its replica."""
+"""The REST service on Ray Serve, deployed as an operator does: `serve run` on a config file whose
+import path is `artimuse.distributed.serve:app`. Two CPU replicas answer as the one-process
+service, each response naming its replica; past the proxy's queue requests get 503 with
+Retry-After; a replica whose model failed is reported by its health check; the docs' config
+files are Serve's format with the builder's options."""
 
 from __future__ import annotations
 
-import asyncio
 import io
+import re
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
+from pathlib import Path
 
 import httpx
 import pytest
 import torch
+import yaml
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from artimuse.config import ServiceSettings, Settings
-from artimuse.errors import ItemFailed
 from artimuse.rest.app import create_app
-from artimuse.rest.work_queue import WorkQueue
 from tests.helpers import CONFORMANCE_IMAGES, TINY_A
 
 pytest.importorskip("ray.serve", reason='Ray Serve is not installed: pip install "artimuse[ray]"')
 pytestmark = pytest.mark.ray
 KEY = "serve-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-SETTINGS = ServiceSettings(model=Settings(str(TINY_A), "cpu", "float32", 12), api_key=KEY)
+QUEUE = 2  # per replica: Serve's max_ongoing_requests
+QUEUED = 3  # at the proxy: max_queued_requests
+SETTINGS = ServiceSettings(
+    model=Settings(str(TINY_A), "cpu", "float32", 12), api_key=KEY, queue_size=QUEUE
+)
+ROOT = Path(__file__).resolve().parents[2]
+DEADLINE_S = 120  # a failure guard only: Serve reaches each state within seconds
 
 
 def png(colour: tuple[int, int, int]) -> bytes:
@@ -48,21 +57,84 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def broken_checkpoint(folder):
+    """tiny-a's files with its weights replaced by garbage: the driver's checks (config, weight
+    files present) pass, loading on the replica fails."""
+    for item in TINY_A.iterdir():
+        if item.is_file():
+            target = folder / item.name
+            target.write_bytes(b"not safetensors" if item.suffix == ".safetensors" else
+                               item.read_bytes())
+    return folder
+
+
+def config_file(path, port: int, broken) -> None:
+    model = {"device": "cpu", "dtype": "float32", "max_new_tokens": 12}
+    env = {"env_vars": {"ARTIMUSE_API_KEY": KEY, "ARTIMUSE_QUEUE_SIZE": str(QUEUE)}}
+    config = {
+        "proxy_location": "HeadOnly",
+        "http_options": {"host": "127.0.0.1", "port": port},
+        "applications": [
+            {"name": "artimuse", "route_prefix": "/", "runtime_env": env,
+             "import_path": "artimuse.distributed.serve:app",
+             "args": {"ckpt": str(TINY_A), "replicas": 2, **model},
+             "deployments": [{"name": "ArtiMuseReplica", "max_queued_requests": QUEUED}]},
+            {"name": "broken", "route_prefix": "/broken", "runtime_env": env,
+             "import_path": "artimuse.distributed.serve:app",
+             "args": {"ckpt": str(broken), **model},
+             "deployments": [{"name": "ArtiMuseReplica", "health_check_period_s": 1,
+                              "ray_actor_options": {"num_cpus": 0.5}}]},
+        ],
+    }
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+
+def wait_for(predicate, what: str):
+    deadline = time.monotonic() + DEADLINE_S
+    while (value := predicate()) is None:
+        assert time.monotonic() < deadline, f"Serve did not {what} in {DEADLINE_S} s"
+        time.sleep(0.5)  # polling Serve's controller for a state change
+    return value
+
+
 @pytest.fixture(scope="module")
-def served(local_ray):
-    """2 replicas of 1 CPU each behind Serve's proxy on a free local port; stopped after."""
+def served(local_ray, tmp_path_factory):
+    """`serve run CONFIG --non-blocking` (Serve's own CLI, in this process's Ray): the
+    application `artimuse` with 2 replicas of 1 CPU, and `broken`; stopped after the module."""
+    from click.testing import CliRunner
     from ray import serve
+    from ray.serve.scripts import cli
 
-    from artimuse.distributed.cluster import Workers
-    from artimuse.distributed.serve import deploy
-
+    folder = tmp_path_factory.mktemp("serve")
     port = free_port()
-    deploy(SETTINGS, Workers(2, 1, 0), host="127.0.0.1", port=port)
+    config = folder / "serve.yaml"
+    broken = folder / "broken"
+    broken.mkdir()
+    config_file(config, port, broken_checkpoint(broken))
+    result = CliRunner().invoke(cli, ["run", str(config), "--non-blocking"])
+    assert result.exit_code == 0, result.output
     try:
+        wait_for(lambda: _running("artimuse"), "run the application")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             yield client
     finally:
         serve.shutdown()
+
+
+def _running(name: str) -> bool | None:
+    from ray import serve
+
+    application = serve.status().applications.get(name)
+    if application is not None and application.status == "DEPLOY_FAILED":
+        pytest.fail(f"{name} failed to deploy: {application.message}")
+    return True if application is not None and application.status == "RUNNING" else None
+
+
+def _app_status(name: str):
+    from ray import serve
+
+    application = serve.status().applications.get(name)
+    return application.status if application else None
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +193,7 @@ def test_refusals_are_the_one_process_services(served, alone, path, name, header
 
 
 def test_score_requests_that_arrive_together_are_all_answered(served, alone):
-    names = ["gradient", "red", "corrupt", "red", "gradient", "red"]
+    names = ["gradient", "red", "corrupt", "red"]  # within 2 replicas x QUEUE
     with ThreadPoolExecutor(len(names)) as pool:
         answers = list(pool.map(lambda name: post(served, "/score", name), names))
     for name, answer in zip(names, answers, strict=True):
@@ -135,33 +207,63 @@ def test_score_requests_that_arrive_together_are_all_answered(served, alone):
             assert answer.json() == want.json()
 
 
-def test_requests_that_arrive_together_make_one_engine_call(tiny_model, monkeypatch):
-    import ray.serve.batching
+def test_past_the_proxys_queue_requests_get_503_with_retry_after(served):
+    burst = 4 * (2 * QUEUE + QUEUED)  # many more than the replicas take and the proxy holds
+    with ThreadPoolExecutor(burst) as pool:
+        answers = list(pool.map(lambda _: post(served, "/infer", "red"), range(burst)))
+    statuses = [answer.status_code for answer in answers]
+    refused = [answer for answer in answers if answer.status_code == 503]
+    assert set(statuses) <= {200, 503} and refused and statuses.count(200) >= 2 * QUEUE
+    assert all(int(answer.headers["Retry-After"]) >= 1 for answer in refused)
+    assert post(served, "/score", "red").status_code == 200  # and then it serves again
 
-    from artimuse.distributed.serve import BatchedScorer
 
-    # Outside a replica, `@serve.batch` only lacks the replica context it reads one limit from
-    # (to warn when max_ongoing_requests is below the batch size): give it that limit.
-    config = SimpleNamespace(_deployment_config=SimpleNamespace(max_ongoing_requests=16))
-    monkeypatch.setattr(ray.serve.batching.serve, "get_replica_context", lambda: config)
-    calls = []
+def test_a_replica_whose_model_failed_is_reported(served):
+    from ray import serve
 
-    class Counting:
-        def score_prepared(self, items, aspects=False):
-            calls.append(len(items))
-            results = tiny_model.score_prepared(items, aspects)
-            return [
-                ItemFailed("scoring failed: a bug") if i == 1 else r for i, r in enumerate(results)
-            ]
+    def reported():
+        application = serve.status().applications.get("broken")
+        if application is None or application.status in ("DEPLOYING", "NOT_STARTED"):
+            return None
+        deployment = application.deployments["ArtiMuseReplica"]
+        return application.status, deployment.message
 
-    async def three_at_once():
-        state = SimpleNamespace(model=Counting(), queue=WorkQueue(4))
-        scorer = BatchedScorer(SimpleNamespace(state=state))
-        uploads = [tiny_model.prepare(UPLOADS[name]) for name in ("red", "gradient", "red")]
-        return await asyncio.gather(*map(scorer, uploads), return_exceptions=True)
+    status, message = wait_for(reported, "report the broken replica")
+    assert status in ("UNHEALTHY", "DEPLOY_FAILED")
+    assert "the model failed to load" in message
+    assert _app_status("artimuse") == "RUNNING"  # the healthy application is untouched
 
-    red, failed, again = asyncio.run(three_at_once())
-    assert calls == [3]
-    assert red.total == pytest.approx(tiny_model.score(UPLOADS["red"]).total, abs=1e-3)
-    assert again.total == red.total and len(red.aspects) == 7
-    assert isinstance(failed, RuntimeError)  # the app's handler: 500 "internal error"
+
+def serve_configs_in_the_docs() -> list[dict]:
+    text = (ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    configs = [b for b in blocks if "applications" in b]
+    configs += [yaml.safe_load(b["spec"]["serveConfigV2"]) for b in blocks if "spec" in b]
+    return configs
+
+
+def test_the_docs_serve_configs_are_valid_and_their_args_are_the_builders():
+    from ray.serve.schema import ServeDeploySchema
+
+    from artimuse.distributed.serve import as_argv, options_parser
+
+    configs = serve_configs_in_the_docs()
+    assert len(configs) == 2  # the config file and the RayService's serveConfigV2
+    for config in configs:
+        ServeDeploySchema.model_validate(config)
+        for application in config["applications"]:
+            assert application["import_path"] == "artimuse.distributed.serve:app"
+            parsed, unknown = options_parser().parse_known_args(as_argv(application["args"]))
+            assert not unknown and parsed.ckpt == application["args"]["ckpt"]
+            (deployment,) = application["deployments"]
+            assert deployment["name"] == "ArtiMuseReplica"
+
+
+def test_the_builder_refuses_an_unknown_option_by_name():
+    from artimuse.distributed.serve import app
+    from artimuse.errors import InputError
+
+    with pytest.raises(InputError, match="replica"):
+        app({"replica": 2})  # a typo of `replicas`
+    with pytest.raises(InputError, match="max-new-tokens"):
+        app({"max_new_tokens": "many"})

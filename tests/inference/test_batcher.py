@@ -18,7 +18,7 @@ def test_batched_scores_equal_single_ones(tiny_model):
     batcher = ScoreBatcher(tiny_model.score_prepared, max_batch=3, max_wait=0.02)
     tickets = [batcher.submit(tiny_model.prepare(image)) for image in images]
     batched = [batcher.result(t) for t in reversed(tickets)][::-1]
-    assert batcher.batch_sizes == [3]  # the first `result` ran all three at once
+    assert list(batcher.recent_sizes) == [3]  # the first `result` ran all three at once
     for image, scores in zip(images, batched):
         alone = tiny_model.score(image)
         assert scores.total == pytest.approx(alone.total, abs=1e-4)

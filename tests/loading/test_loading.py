@@ -197,8 +197,10 @@ def test_shape_mismatch_is_named(broken):
 
 
 def test_score_token_that_is_not_single(broken):
+    """`ey` neither a merge nor in the vocabulary (the original looks the pieces up by name)."""
     merges = broken / "merges.txt"
     merges.write_text(merges.read_text(encoding="utf-8").replace("\ne y\n", "\n"), "utf-8")
+    edit_json(broken / "vocab.json", lambda vocab: vocab.pop("ey"))
     (broken / "tokenizer.json").unlink()
     with pytest.raises(ValueError, match="score tokens that are not single tokens: ey"):
         load(broken)

@@ -18,10 +18,11 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from artimuse.images import open_image
+from artimuse.inference.admission import Admission, QueueFull
+from artimuse.inference.work_queue import WorkQueue
 from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.rest.app import ServiceSettings, create_app
 from artimuse.rest.uploads import UploadLimits, sniff_format
-from artimuse.rest.work_queue import QueueFull, WorkQueue
 from artimuse.results import Scores
 
 
@@ -65,8 +66,9 @@ class FakeModel:
         return Scores(50.0, distribution, dict.fromkeys(RADAR_ASPECTS, 50.0))
 
 
-def service(model, **settings) -> TestClient:
-    return TestClient(create_app(model, ServiceSettings(**settings)))
+def service(model, client: str = "testclient", **settings) -> TestClient:
+    """The service on `model`; its requests come from the address `client`."""
+    return TestClient(create_app(model, ServiceSettings(**settings)), client=(client, 50000))
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +117,7 @@ def test_infer_stream_events(tiny, expected):
         assert response.headers["content-type"].startswith("application/x-ndjson")
         events = [json.loads(line) for line in response.iter_lines() if line]
     kinds = [e["event"] for e in events]
+    assert all(list(e)[0] == "event" for e in events)
     assert kinds[0] == "scores" and kinds[-1] == "done"
     assert events[0]["total_score"] == round(expected.total, 3)
     done = events[-1]
@@ -193,7 +196,8 @@ def test_unusable_images_are_422_with_the_reason(fake, monkeypatch, data, words)
 def test_missing_field_is_422_without_echo(fake):
     response = fake.post("/score", data={"image": "SECRET-PAYLOAD"})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "file"]
+    body = response.json()
+    assert body["errors"][0]["loc"] == ["body", "file"] and "file" in body["detail"]
     assert "SECRET-PAYLOAD" not in response.text
 
 
@@ -219,7 +223,9 @@ def test_too_large_without_content_length_is_cut_off_while_reading(fake):
 def test_too_many_files_in_a_batch(fake):
     files = [("files", (f"{i}.png", png())) for i in range(4)]
     response = fake.post("/score/batch", files=files)
-    assert response.status_code == 413 and "ARTIMUSE_MAX_BATCH" in response.json()["detail"]
+    assert response.status_code == 422 and "ARTIMUSE_MAX_BATCH" in response.json()["detail"]
+    empty = fake.post("/score/batch", files={"other": ("a.png", png())})
+    assert empty.status_code == 422 and "files" in empty.json()["detail"]
 
 
 def test_internal_errors_say_nothing_more():
@@ -260,15 +266,39 @@ def test_without_api_key_no_auth_is_asked(fake):
 
 def test_full_queue_is_503_with_retry_after():
     model = FakeModel(block=True)
-    with service(model, queue_size=1) as client, ThreadPoolExecutor(1) as pool:
-        first = pool.submit(client.post, "/score", files={"file": ("a.png", png())})
+    app = create_app(model, ServiceSettings(queue_size=1))
+    with TestClient(app, client=("192.0.2.1", 1)) as first_client, ThreadPoolExecutor(1) as pool:
+        other = TestClient(app, client=("192.0.2.2", 2))  # shares the app's started state
+        first = pool.submit(first_client.post, "/score", files={"file": ("a.png", png())})
         assert model.started.wait(10)
-        busy = client.post("/score", files={"file": ("b.png", png())})
+        busy = other.post("/score", files={"file": ("b.png", png())})
         assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1
         assert "busy" in busy.json()["detail"]
         model.release.set()
         assert first.result(10).status_code == 200
-        assert client.post("/score", files={"file": ("c.png", png())}).status_code == 200
+        assert other.post("/score", files={"file": ("c.png", png())}).status_code == 200
+
+
+def test_one_client_past_its_share_is_429_and_others_still_get_in():
+    model = FakeModel(block=True)
+    app = create_app(model, ServiceSettings(queue_size=4, client_jobs=2))
+    flooding, polite = (TestClient(app, client=(host, 1)) for host in ("192.0.2.1", "192.0.2.2"))
+    with flooding, ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(flooding.post, "/score", files={"file": (f"{i}.png", png())})
+                for i in range(2)]
+        assert model.started.wait(10)
+        deadline = time.monotonic() + 10
+        while app.state.admission.held_by("192.0.2.1") < 2:  # both admitted (one waits)
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        third = flooding.post("/score", files={"file": ("c.png", png())})
+        assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
+        assert "you already have 2 jobs" in third.json()["detail"]
+        admitted = app.state.admission.admit("192.0.2.2")  # the other client still gets a slot
+        admitted.release()
+        model.release.set()
+        assert [f.result(10).status_code for f in held] == [200, 200]
+        assert polite.post("/score", files={"file": ("d.png", png())}).status_code == 200
 
 
 def test_closing_a_stream_stops_its_producer_and_frees_the_worker():
@@ -285,17 +315,15 @@ def test_closing_a_stream_stops_its_producer_and_frees_the_worker():
             closed.set()
 
     async def scenario():
-        queue = WorkQueue(capacity=1)
-        stream = queue.stream(events)
-        assert await anext(stream) == 0
-        with pytest.raises(QueueFull):
-            await queue.run(lambda: "refused while the stream holds the slot")
-        await stream.aclose()
-        for _ in range(200):  # the producer stops at its next item, then frees the slot
-            if queue.pending == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert await queue.run(lambda: "next") == "next"
+        queue, admission = WorkQueue(), Admission(capacity=1)
+        with admission.admit("a"):  # as the REST service holds a stream's pass
+            stream = queue.stream(events)
+            assert await anext(stream) == 0
+            with pytest.raises(QueueFull):
+                admission.admit("b")
+            await stream.aclose()
+        assert admission.pending == 0
+        assert await queue.run(lambda: "next") == "next"  # the worker is free again
         queue.shutdown()
 
     asyncio.run(scenario())

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-import uvicorn
 
 from artimuse.config import ConnectionLimits, ServiceSettings
 from artimuse.rest.app import create_app
-from artimuse.rest.connections import LogRateLimit, limit_logging, server_options
+from artimuse.rest.connections import LogRateLimit, limit_logging
+from tests.rest import live
 
-GUARD_S = 30  # a failure guard only: each test waits for an event that comes within seconds
+GUARD_S = live.GUARD_S
 
 
 class NoModel:
@@ -25,25 +23,8 @@ class NoModel:
     path = Path("checkpoints/none")
 
 
-@contextmanager
 def serving(limits: ConnectionLimits):
-    """A real uvicorn on a socket bound before it starts: clients never race its start-up."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    settings = ServiceSettings(connections=limits)
-    config = uvicorn.Config(
-        create_app(NoModel(), settings), log_level="warning", **server_options(limits)
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()
-    finally:
-        server.should_exit = True
-        thread.join(GUARD_S)
-        listener.close()
+    return live.serving(create_app(NoModel(), ServiceSettings(connections=limits)), limits)
 
 
 def connect(address) -> socket.socket:

@@ -49,9 +49,9 @@ LOW_CONTRAST = """
     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
   const ratio = (a, b) => { const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
     return (x + 0.05) / (y + 0.05); };
-  const selectors = ".am-score *, .am-card h4, .am-card p, .am-pill, .am-band, .am-note, " +
-    ".am-progress, .am-status, .am-table th, .am-table td, .am-chart-title, .am-title p, " +
-    "button[role=tab], #assess-run, #export-json, #language label span";
+  const selectors = "#assess-score *, #assess-comments *, #assess-aspects *, .am-note *, " +
+    "#assess-progress *, #model-status *, .am-title p, button[role=tab], #assess-run, " +
+    "#export-json, #batch-table td, #compare-table td";
   const bad = [];
   for (const el of document.querySelectorAll(selectors)) {
     const ownText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());

@@ -1,14 +1,16 @@
-"""What the web app's tests share: the conformance pictures, bad uploads, reading the exact
-numbers the panels carry, and a fake model for the model holder."""
+"""What the web app's tests share: the conformance pictures, bad uploads, stand-ins for the
+requests gradio passes to handlers, and a fake model for the model holder."""
 
 from __future__ import annotations
 
-import html
 import io
+import itertools
 import re
+import socket
 import struct
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 from PIL import Image
 
@@ -20,18 +22,33 @@ SHAPES = CONFORMANCE_IMAGES["shapes_rgba_300x500"]
 GRAY = CONFORMANCE_IMAGES["gray_64x64"]
 
 
-def plain(panel: str) -> str:
-    """The words of an HTML panel, as a reader sees them."""
-    return html.unescape(re.sub(r"<[^>]+>", "", str(panel)))
+_sessions = itertools.count(1)
 
 
-def exact_total(panel: str) -> float:
-    return float(re.search(r'data-total="([^"]+)"', panel).group(1))
+def visitor(host: str = "203.0.113.7", **params) -> SimpleNamespace:
+    """What gradio passes as `gr.Request` for a browser session: a fresh session hash, the
+    client's address, the page's query parameters."""
+    return SimpleNamespace(
+        session_hash=f"session-{next(_sessions)}",
+        client=SimpleNamespace(host=host),
+        query_params=params,
+        username=None,
+    )
 
 
-def exact_aspects(panel: str) -> dict[str, float]:
-    pairs = re.findall(r'data-aspect="([^"]+)" data-score="([^"]+)"', panel)
-    return {html.unescape(aspect): float(score) for aspect, score in pairs}
+def plain(markdown: str) -> str:
+    """The words of a Markdown value, as a reader sees them (escapes, code and bold gone)."""
+    return re.sub(r"\\(.)", r"\1", str(markdown)).replace("`", "").replace("**", "")
+
+
+def local(**params) -> SimpleNamespace:
+    return visitor("127.0.0.1", **params)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def bad_uploads(folder: Path) -> dict[str, tuple[Path, str]]:
@@ -50,7 +67,7 @@ def bad_uploads(folder: Path) -> dict[str, tuple[Path, str]]:
     for name, (data, words) in files.items():
         (folder / name).write_bytes(data)
         out[name] = (folder / name, words)
-    out["moving.gif"] = (gif, "is animated (2 frames)")
+    out["moving.gif"] = (gif, "is animated (2 frames); upload a still picture")
     return out
 
 

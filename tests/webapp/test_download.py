@@ -1,16 +1,20 @@
-"""The page without weights, through its handlers, against the local hub stand-in: the panel
-invites, the download is server state (one at a time, seen by every visitor), Cancel, failures
-within seconds, the model loaded when done; ARTIMUSE_AUTO_DOWNLOAD at start-up."""
+"""The operator's Download panel, through its handlers, against the local hub stand-in: the
+panel invites, progress streams while the download runs (one at a time), Cancel, failures
+within seconds, the model loaded when done; visitors can neither start nor cancel one;
+ARTIMUSE_AUTO_DOWNLOAD at start-up."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
+from tests.webapp.helpers import local, visitor
+
 pytest.importorskip("gradio")
 
-from artimuse.config import Settings  # noqa: E402
+from artimuse.config import Settings, WebSettings  # noqa: E402
 from artimuse.loading.downloads import DownloadService  # noqa: E402
 from artimuse.loading.hub import CANCELLED, DONE, FAILED  # noqa: E402
 from artimuse.webapp import download  # noqa: E402
@@ -21,6 +25,14 @@ from tests.helpers import CONFORMANCE_IMAGES  # noqa: E402
 
 WAIT_S = 120  # upper bounds for events on a busy machine; the tests wait for the event itself
 MESSAGE_WITHIN_S = 10.0
+BOX, SHOWN, START, CANCEL = range(4)
+
+
+def collect(updates) -> list[tuple]:
+    async def gather():
+        return [update async for update in updates]
+
+    return asyncio.run(gather())
 
 
 @pytest.fixture()
@@ -29,81 +41,86 @@ def page(hub, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = Settings("checkpoints/ArtiMuse", "cpu", "float32", max_new_tokens=6)
     app = build_app(
-        settings=settings, downloads=DownloadService(endpoint=hub.url), auto_download=False
+        settings=settings,
+        downloads=DownloadService(endpoint=hub.url),
+        auto_download=False,
+        web=WebSettings(admin_password="let me in"),
     )
     app.artimuse.holder.wait(WAIT_S)
-    return app.artimuse_download
+    return app.artimuse
 
 
-def test_without_weights_the_panel_invites_to_download(page):
-    panel, shown, status, start, cancel, timer = page.poll()
-    assert panel.visible is True and timer.active is True
-    assert 'data-state="idle"' in shown and "no ArtiMuse weights yet" in shown
-    assert "No checkpoint at" in status and "Press Download below" in status
+def test_without_weights_the_panel_invites_the_operator(page):
+    box, shown, start, cancel = page.downloads.view_for(None, "en", local())
+    assert box.visible is True and "no ArtiMuse weights yet" in shown
     assert cancel.visible is False and start.interactive is True
-    assert page.button_label("ArtiMuse_AVA").value == "Download ArtiMuse_AVA (16 GB)"
+    assert "Press" not in page.status("en", visitor())  # a visitor gets no download advice
+    hidden, *_ = page.downloads.view_for(None, "en", visitor())
+    assert hidden.visible is False
+    panel, checkpoints, _ = page.page("en", local())[:3]
+    assert panel.visible is True and panel.open is True  # the operator sees why, at once
 
 
 def test_download_then_the_model_loads_and_the_panel_goes(page, hub_checkpoint):
-    page.start("ArtiMuse")
-    progress = page.service.wait(WAIT_S)
-    assert progress.state == DONE and progress.percent == 100.0
+    updates = collect(page.downloads.start("ArtiMuse", None, "en", local()))
+    assert page.downloads.service.progress.state == DONE
+    assert "Downloaded ArtiMuse" in updates[-1][SHOWN] or "100%" in updates[-1][SHOWN]
     status = _wait_ready(page)
     assert status.ckpt == "ArtiMuse"
-    panel, shown, status_line, *_, timer = page.poll()
-    assert panel.visible is False and timer.active is False and "ready" in status_line
-    model = page.holder.model
+    box, *_ = page.downloads.view("en")
+    assert box.visible is False and "Ready" in page.status("en", visitor())
     picture = CONFORMANCE_IMAGES["gray_64x64"]
     import artimuse
 
     direct = artimuse.load(str(hub_checkpoint), device="cpu", dtype="float32")
-    assert model.score(picture).total == direct.score(picture).total
+    assert page.holder.model.score(picture).total == direct.score(picture).total
 
 
-def test_one_download_at_a_time_shared_by_every_visitor(hub, page, monkeypatch):
+def test_visitors_can_neither_start_nor_cancel(page, hub):
+    [refused] = collect(page.downloads.start("ArtiMuse", None, "en", visitor()))
+    assert "Only the server's operator" in refused[SHOWN]
+    assert page.downloads.service.progress is None and hub.requests == []
+    assert "Only the server's operator" in page.downloads.cancel("guess", "en", visitor())[SHOWN]
+    [wrong] = collect(page.downloads.start("ArtiMuse", "guess", "en", visitor()))
+    assert "Only the server's operator" in wrong[SHOWN] and hub.requests == []
+
+
+def test_one_download_at_a_time_followed_and_cancelled(hub, page):
     hub.hold.add("model-00002-of-00002.safetensors")
-    page.start("ArtiMuse")
-    assert hub.halfway.wait(WAIT_S)
-    _, shown, _, start, cancel, _ = page.start("ArtiMuse")  # a second visitor presses too
-    assert "A download is already running: its progress is shown here." in shown  # on the page
-    assert 'data-state="downloading"' in shown and start.interactive is False and cancel.visible
-    percent = float(shown.split('data-percent="')[1].split('"')[0])
-    assert 0 < percent < 100
-    page.cancel()
-    hub.release()
-    assert page.service.wait(WAIT_S).state == CANCELLED
-    _, shown, *_ = page.poll()
-    assert "Download cancelled" in shown and "kept in checkpoints/ArtiMuse" in shown
+    operator = visitor()  # signed in from elsewhere: the password with every action
+    panel = page.downloads
+
+    async def scenario():
+        first = panel.start("ArtiMuse", "let me in", "en", operator)
+        await anext(first)
+        assert hub.halfway.wait(WAIT_S)
+        second = await anext(panel.start("ArtiMuse", "let me in", "en", operator))
+        assert "A download is already running" in second[SHOWN]
+        assert second[START].interactive is False and second[CANCEL].visible is True
+        assert "Only the server's operator" in panel.cancel(None, "en", visitor())[SHOWN]
+        assert panel.service.running  # a visitor's cancel changed nothing
+        panel.cancel("let me in", "en", operator)
+        hub.release()
+        return [update async for update in first]  # following ends with the download
+
+    rest = asyncio.run(scenario())
+    assert panel.service.progress.state == CANCELLED
+    assert "Download cancelled" in rest[-1][SHOWN]
 
 
 def test_the_panel_speaks_chinese(page):
-    _, shown, status, *_ = page.poll("zh-CN")
-    assert "这台服务器还没有 ArtiMuse 权重" in shown and "点击下方的“下载”" in status
-    assert page.button_label("ArtiMuse_AVA", "zh-CN").value == "下载 ArtiMuse_AVA（16 GB）"
-    assert (
-        "微调数据：AVA（摄影比赛投票）"
-        in dict((value, label) for label, value in download.choices("zh-CN"))["ArtiMuse_AVA"]
-    )
+    _, shown, *_ = page.downloads.view("zh-CN")
+    assert "这台服务器还没有 ArtiMuse 权重" in shown
+    labels = dict((value, label) for label, value in download.choices("zh-CN"))
+    assert "微调数据：AVA（摄影比赛投票）" in labels["ArtiMuse_AVA"]
 
 
 def test_unknown_repo_says_so_within_seconds(page):
     start = time.monotonic()
-    page.start("ArtiMuse_TAD66K")  # the stand-in serves only ArtiMuse
-    progress = page.service.wait(MESSAGE_WITHIN_S)
+    updates = collect(page.downloads.start("ArtiMuse_TAD66K", None, "en", local()))
     assert time.monotonic() - start < MESSAGE_WITHIN_S
-    assert progress.state == FAILED
-    _, shown, *_ = page.poll()
-    assert "Download failed." in shown and "ArtiMuse_TAD66K was not found on the hub" in shown
-
-
-def test_offline_says_so_within_seconds(page, hub, monkeypatch):
-    from huggingface_hub import constants  # HF_HUB_OFFLINE=1, as read at import
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    page.start("ArtiMuse")
-    progress = page.service.wait(MESSAGE_WITHIN_S)
-    assert progress.state == FAILED and "offline mode is on (HF_HUB_OFFLINE=1)" in progress.message
-    assert hub.requests == []
+    assert page.downloads.service.progress.state == FAILED
+    assert "Download failed." in updates[-1][SHOWN]
 
 
 def test_auto_download_at_start_up(hub, tmp_path, monkeypatch):
@@ -111,26 +128,26 @@ def test_auto_download_at_start_up(hub, tmp_path, monkeypatch):
     monkeypatch.setenv("ARTIMUSE_AUTO_DOWNLOAD", "1")
     settings = Settings("checkpoints/ArtiMuse", "cpu", "float32", max_new_tokens=6)
     app = build_app(settings=settings, downloads=DownloadService(endpoint=hub.url))
-    page = app.artimuse_download
-    assert page.service.wait(WAIT_S).state == DONE
-    assert _wait_ready(page).state == READY
+    web = app.artimuse
+    assert web.downloads.service.wait(WAIT_S).state == DONE
+    assert _wait_ready(web).state == READY
     assert (tmp_path / "checkpoints/ArtiMuse/config.json").is_file()
 
 
-def test_a_hub_id_as_the_checkpoint_downloads_with_the_panel(hub, tmp_path, monkeypatch):
+def test_a_hub_id_as_the_checkpoint_downloads_at_start_up(hub, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = Settings(HUB_REPO, "cpu", "float32", max_new_tokens=6)
     app = build_app(
         settings=settings, downloads=DownloadService(endpoint=hub.url), auto_download=False
     )
-    page = app.artimuse_download
-    assert page.service.wait(WAIT_S).state == DONE
-    assert _wait_ready(page).ckpt == "ArtiMuse"
+    web = app.artimuse
+    assert web.downloads.service.wait(WAIT_S).state == DONE
+    assert _wait_ready(web).ckpt == "ArtiMuse"
 
 
-def _wait_ready(page):
+def _wait_ready(web):
     """The download's on_done starts the load: wait for that load to end."""
     deadline = time.monotonic() + WAIT_S
-    while page.holder.status.state != READY and time.monotonic() < deadline:
-        page.holder.wait(1.0)
-    return page.holder.status
+    while web.holder.status.state != READY and time.monotonic() < deadline:
+        web.holder.wait(1.0)
+    return web.holder.status

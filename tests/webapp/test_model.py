@@ -1,5 +1,6 @@
-"""The model holder (load, switch, keep the working model), the status pill in words, the
-result cache, run tickets and the checkpoint list: no browser, no real model."""
+"""The model holder (load, switch, keep the working model), the status line in words (names
+for visitors, the failure and its fix for the operator), the per-session result cache and the
+checkpoint list: no browser, no real model."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import pytest
 from artimuse.config import Settings
 from artimuse.errors import CheckpointError
 from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
-from tests.webapp.helpers import GRAY, FakeModel, plain
+from tests.webapp.helpers import GRAY, FakeModel, local, plain, visitor
 
 pytest.importorskip("gradio")
 
-from artimuse.webapp.app import WebApp, build_app, comment_lengths  # noqa: E402
+from artimuse.webapp.app import build_app  # noqa: E402
 from artimuse.webapp.common import Shared  # noqa: E402
 from artimuse.webapp.state import (  # noqa: E402
     FAILED,
@@ -22,12 +23,11 @@ from artimuse.webapp.state import (  # noqa: E402
     ModelHolder,
     ModelStatus,
     ResultCache,
-    RunTickets,
     check_checkpoint,
     download_hint,
     list_checkpoints,
 )
-from artimuse.webapp.views import status_html  # noqa: E402
+from artimuse.webapp.views import status_markdown  # noqa: E402
 
 
 def fake_holder(events: list, broken: set = frozenset(), check=None) -> ModelHolder:
@@ -58,7 +58,7 @@ def test_a_typo_keeps_the_working_model_and_names_the_typed_path(tmp_path):
     assert status.state == READY and holder.model.name == "a" and events == []  # not unloaded
     assert status.rejected.ckpt == typed and status.rejected.missing
     assert status.rejected.download == ""  # not a released name: no download into a typo
-    pill = plain(status_html(status))
+    pill = plain(status_markdown(status, operator=True))
     assert f"No checkpoint at {typed}" in pill and "Still using a" in pill
     assert "restart" not in pill and "checkpoints/" not in pill
 
@@ -71,8 +71,8 @@ def test_a_checkpoint_that_fails_to_load_brings_the_working_one_back(tmp_path):
     assert events == ["load checkpoints/a", "unload a", "load checkpoints/b", "load checkpoints/a"]
     assert status.state == READY and status.ckpt == "a" and holder.model.name == "a"
     assert "corrupt" in status.rejected.detail
-    assert "Could not load checkpoints/b" in plain(status_html(status))
-    assert "Still using a." in plain(status_html(status))
+    assert "Could not load checkpoints/b" in plain(status_markdown(status, operator=True))
+    assert "Still using a." in plain(status_markdown(status, operator=True))
 
 
 def test_the_check_passes_a_real_checkpoint_and_names_what_is_missing(tmp_path):
@@ -93,15 +93,14 @@ def test_missing_checkpoint_page_gives_the_download_command_for_the_typed_path(t
         f"(or: hf download Thunderbolt215215/ArtiMuse_AVA --local-dir {missing})"
     )
     assert holder.status.download == command
-    web = WebApp(Shared(holder))
-    status, timer = web.model_status()
-    assert command in plain(status) and timer.active is False
-    assert "no restart needed" in status and "Press Download below" in status
-    [(card, *_)] = [out for out in web.assess.run(str(GRAY)) if "am-status" in str(out[0])]
-    assert command in plain(card)
-    chinese, _ = web.model_status("zh-CN")
-    assert "没有模型权重" in chinese and command in plain(chinese)
-    build_app(holder)  # the page still builds without a model
+    web = build_app(holder).artimuse  # the page still builds without a model
+    assert command in web.status("en", local())  # the operator sees the path and the fix
+    assert "没有模型权重" in web.status("zh-CN", local())
+    shown = web.status("en", visitor())  # a visitor: the name, never the server's path
+    assert "ArtiMuse\\_AVA" in shown and str(tmp_path) not in shown and "download" not in shown
+    web.shared.upload_roots = (GRAY.parent,)
+    *_, only = web.assess.run(str(GRAY), None, "en", visitor())
+    assert "is not available right now" in only[0] and str(tmp_path) not in only[0]
 
 
 def test_the_download_hint_puts_the_weights_where_they_are_looked_for():
@@ -116,49 +115,41 @@ def test_the_download_hint_puts_the_weights_where_they_are_looked_for():
 
 
 def test_load_with_nothing_typed_says_so():
-    holder = ModelHolder.with_model(FakeModel("a", []))
-    [(note, _)] = list(WebApp(Shared(holder)).switch_checkpoint("  "))
+    web = build_app(ModelHolder.with_model(FakeModel("a", []))).artimuse
+    [note] = list(web.switch_checkpoint("  ", None, "en", local()))
     assert "Type or choose a checkpoint first" in note
 
 
-def test_status_pill_is_in_words():
+def test_status_line_is_in_words():
     ready = ModelStatus(READY, "ArtiMuse", "cpu · bfloat16", device="cpu")
-    pill = plain(status_html(ready))
-    assert "Ready: ArtiMuse, on the processor" in pill and "bfloat16" not in pill
-    assert "在显卡上运行" in status_html(ModelStatus(READY, "x", device="cuda"), "zh-CN")
+    line = status_markdown(ready)
+    assert "Ready: **ArtiMuse**, on the processor" in line and "bfloat16" not in line
+    assert "在显卡上运行" in status_markdown(ModelStatus(READY, "x", device="cuda"), "zh-CN")
 
 
-def test_comment_length_is_offered_in_words_up_to_the_cap():
-    assert [tokens for _, tokens in comment_lengths(2048)] == [200, 600, 2048]
-    assert [tokens for _, tokens in comment_lengths(12)] == [12]  # only "Full" below 200
-    assert [label.key for label, _ in comment_lengths(2048)] == [
-        "length.short",
-        "length.medium",
-        "length.full",
-    ]
+def test_comment_lengths_on_offer_go_up_to_the_cap():
+    assert Shared(ModelHolder(Settings(max_new_tokens=2048))).comment_lengths() == [200, 600, 2048]
+    assert Shared(ModelHolder(Settings(max_new_tokens=12))).comment_lengths() == [12]
 
 
-def test_cache_is_a_small_lru():
+def test_cache_is_a_small_lru_of_sessions():
     cache = ResultCache(capacity=2)
-    cache.put("a", 1)
-    cache.put("b", 2)
-    assert cache.get("a") == 1
-    cache.put("c", 3)  # evicts b, the least recently used
-    assert cache.get("b") is None and cache.get("a") == 1 and len(cache) == 2
+    cache.put(("s1", "a"), 1)
+    cache.put(("s1", "b"), 2)
+    assert cache.get(("s1", "a")) == 1
+    cache.put(("s2", "c"), 3)  # evicts b, the least recently used
+    assert cache.get(("s1", "b")) is None and cache.get(("s1", "a")) == 1 and len(cache) == 2
+    cache.drop_session("s1")  # the page closed
+    assert len(cache) == 1 and cache.get(("s2", "c")) == 3
 
 
-def test_tickets_are_per_session():
-    tickets = RunTickets()
-    assert tickets.issue("x") == 1 and tickets.issue("x") == 2 and tickets.issue("y") == 1
-    assert tickets.current("x") == 2 and tickets.current(None) == 0
-
-
-def test_checkpoint_list_has_the_current_one_first(tmp_path):
+def test_checkpoint_list_names_them_and_keeps_the_paths(tmp_path):
     for name in ("ArtiMuse", "ArtiMuse_AVA"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text("{}")
     (tmp_path / "notes").mkdir()
     found = list_checkpoints("Thunderbolt215215/ArtiMuse", tmp_path)
-    assert found == ["Thunderbolt215215/ArtiMuse"] + [
-        str(tmp_path / n) for n in ("ArtiMuse", "ArtiMuse_AVA")
-    ]
+    assert found == {
+        "ArtiMuse": "Thunderbolt215215/ArtiMuse",
+        "ArtiMuse_AVA": str(tmp_path / "ArtiMuse_AVA"),
+    }

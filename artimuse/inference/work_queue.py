@@ -1,56 +1,40 @@
-"""One model, one job at a time, a bounded line of waiting requests (REST service).
+"""One model, one job at a time, from asyncio code (the REST service, a Serve replica).
 
-The model is not thread-safe, so every piece of model work runs on a single worker thread.
-A request takes a slot when it is admitted and gives it back when its job ends; when all
-`capacity` slots are taken the request is refused at once (`QueueFull`, HTTP 503) instead of
-waiting without bound. Streams hold their slot until the last event has been produced.
+The model is not thread-safe, so every piece of model work runs on a single worker thread, in
+the order it was submitted. How many jobs may wait is not decided here: every job is admitted
+first (`inference.admission`, which bounds them globally and per client), so this line never
+holds more than the admission's capacity.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import math
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from artimuse.errors import InputError
+from artimuse.config import MODEL_FAILED_AFTER
+from artimuse.errors import ArtiMuseError
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 _END = object()  # marks the end of a stream in the hand-over queue
 
 
-class QueueFull(RuntimeError):
-    """Every slot is taken; `retry_after` is a guess, in whole seconds, of when one frees."""
-
-    def __init__(self, capacity: int, retry_after: int):
-        super().__init__(f"the server is busy ({capacity} requests admitted); retry later")
-        self.retry_after = retry_after
-
-
 class WorkQueue:
-    def __init__(self, capacity: int):
-        if capacity < 1:
-            raise InputError(f"the queue size must be >= 1, got {capacity}")
-        self.capacity = capacity
+    def __init__(self, failed_after: int = MODEL_FAILED_AFTER):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="artimuse-model")
-        self._slots = threading.BoundedSemaphore(capacity)
-        self._pending = 0
-        self._lock = threading.Lock()
-        self._mean_seconds = 1.0  # running mean of job durations, for Retry-After
+        self.failed_after = failed_after
+        self._failures_in_a_row, self._last_failure = 0, ""
 
     @property
-    def pending(self) -> int:
-        """Jobs admitted and not finished (running + waiting)."""
-        return self._pending
-
-    def retry_after(self) -> int:
-        """Seconds until a slot is likely to free: about one job, between 1 s and 1 min."""
-        return min(60, max(1, math.ceil(self._mean_seconds)))
+    def failure(self) -> str | None:
+        """Why the model looks broken (`failed_after` jobs in a row failed with an internal
+        error, e.g. a CUDA error that sticks), else None; a job that succeeds clears it."""
+        if self._failures_in_a_row < self.failed_after:
+            return None
+        count = self._failures_in_a_row
+        return f"{count} model jobs in a row failed; the last: {self._last_failure}"
 
     async def run(self, job: Callable[[], T]) -> T:
         """Run `job()` on the model thread and return its result (or raise its exception).
@@ -102,30 +86,20 @@ class WorkQueue:
             future.cancel()  # only succeeds while it still waits its turn
 
     def _submit(self, job: Callable[[], T]) -> Future:
-        if not self._slots.acquire(blocking=False):
-            raise QueueFull(self.capacity, self.retry_after())
-        with self._lock:
-            self._pending += 1
-        try:
-            future = self._executor.submit(self._timed, job)
-        except BaseException:
-            self._release(None)
-            raise
-        future.add_done_callback(self._release)
-        return future
+        return self._executor.submit(self._timed, job)
 
     def _timed(self, job: Callable[[], T]) -> T:
-        started = time.perf_counter()
+        """`job()`; the one place every model job passes (benchmarks time it here)."""
         try:
-            return job()
-        finally:
-            elapsed = time.perf_counter() - started
-            self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * elapsed
-
-    def _release(self, _future: Future | None) -> None:
-        with self._lock:
-            self._pending -= 1
-        self._slots.release()
+            result = job()
+        except ArtiMuseError:  # the input's fault (a bad image): says nothing about the model
+            raise
+        except Exception as error:
+            self._failures_in_a_row += 1
+            self._last_failure = f"{type(error).__name__}: {error}"[:300]
+            raise
+        self._failures_in_a_row = 0
+        return result
 
     def shutdown(self) -> None:
         """Drop waiting jobs, let the running one finish in the background."""
