@@ -22,7 +22,10 @@ from artimuse.config import Settings, check_quant
 from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.errors import InputError, ItemFailed
 from artimuse.images import ImageError, ImageInput, PreparedImage, prepare_image
+from artimuse.inference.cpu_kernels import apply_cpu_kernels, choose_cpu_kernels
 from artimuse.inference.engine import Engine
+from artimuse.inference.quant.apply import quantize_model
+from artimuse.inference.quant.modes import check_quant_support, source_keys
 from artimuse.inference.streaming import CommentText
 from artimuse.loading.checkpoint import load_checkpoint
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS, SCORE_KEYS
@@ -51,18 +54,35 @@ def load(
     (`ARTIMUSE_CKPT`, `ARTIMUSE_DEVICE`, `ARTIMUSE_DTYPE`, `ARTIMUSE_MAX_NEW_TOKENS`,
     `ARTIMUSE_QUANT`, `ARTIMUSE_COMPILE`).
 
-    `quant="int8"` or `"nf4"` stores the language model's Linear weights quantized
-    (bitsandbytes); `compile=True` decodes comments with a static cache and a compiled step.
+    `quant`: `int8` or `int4` (torch's kernels on the CPU), `int8` or `nf4` (bitsandbytes on
+    CUDA) store the language model's weights quantized; `compile=True` decodes comments with a
+    static cache and a compiled step. The steps after reading the checkpoint (`kernels`,
+    `quantization`) are recorded in `ArtiMuse.kernels`.
     """
     # Only the variables of the arguments left unset are read (a torch.dtype passes through).
     s = Settings.from_env(ckpt=ckpt or None, device=device or None, dtype=dtype or None,
                           max_new_tokens=max_new_tokens or None,
                           quant=check_quant(quant, "quant") if quant else None, compile=compile)
     torch_device = resolve_device(s.device)
-    checkpoint = load_checkpoint(s.ckpt, torch_device, resolve_dtype(s.dtype, torch_device),
-                                 s.quant)
+    torch_dtype = resolve_dtype(s.dtype, torch_device)
+    check_quant_support(s.quant, torch_device)  # before anything is read
+    checkpoint = load_checkpoint(
+        s.ckpt, torch_device, torch_dtype, source_keys(s.quant, torch_device)
+    )
+    quantized = s.quant != "none" or checkpoint.prequantized is not None
+    choice = choose_cpu_kernels(torch_device, torch_dtype, lm_linear_bytes(checkpoint), quantized)
+    checkpoint.kernels["quantization"] = quantize_model(
+        checkpoint, s.quant, torch_device, torch_dtype, choice.dense_dtype
+    )
+    checkpoint.kernels["cpu"] = apply_cpu_kernels(checkpoint.model, choice)
     engine = Engine(checkpoint, compiled=s.compile)
     return ArtiMuse(engine, checkpoint.path, s.max_new_tokens)
+
+
+def lm_linear_bytes(checkpoint) -> int:
+    """Bytes of the language model's Linear weights (lm_head included)."""
+    lm = checkpoint.model.language_model
+    return sum(m.weight.nbytes for m in lm.modules() if type(m) is torch.nn.Linear)
 
 
 class ArtiMuse:
@@ -81,6 +101,11 @@ class ArtiMuse:
     @property
     def dtype(self) -> torch.dtype:
         return self.engine.model.dtype
+
+    @property
+    def kernels(self) -> dict:
+        """What runs the weights, and why: {"quantization": {...}, "cpu": {...}}."""
+        return self.engine.kernels
 
     @property
     def image_size(self) -> int:

@@ -200,3 +200,20 @@ def test_targets_judge_the_figures_of_their_preset_and_device():
         ("scores.scores_s", False),
         ("report.report_s", False),
     ]
+
+
+def test_the_drift_benchmark_compares_each_mode_with_bf16(tmp_path, capsys):
+    from benchmarks import drift
+
+    drift.main(["--preset", "tiny", "--ckpt", str(tmp_path / "tiny"), "--images", "1",
+                "--tokens", "3", "--aspects", "2", "--modes", "int4,none+int8-decode"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["images"] == 4 and set(report["vs_none"]) == {"int4", "none+int8-decode"}
+    for figures in report["vs_none"].values():
+        assert 0 <= figures["total_abs_diff_mean"] <= figures["total_abs_diff_max"] < 20
+        assert 0 <= figures["token_agreement"] <= 1
+    assert report["kernels"]["none+int8-decode"]["cpu"]["decode"] == "int8 copy"
+    assert report["kernels"]["none"]["cpu"]["decode"] == "bf16"
+    assert report["kernels"]["int4"]["quantization"]["quant"] == "int4"
+    # the scores come from big matmuls: exact kernels, so the int8 decode copies move no score
+    assert report["vs_none"]["none+int8-decode"]["total_abs_diff_max"] < 0.05

@@ -7,6 +7,7 @@
     artimuse serve [--replicas N] [--address A] [--host H --port P]          (Ray Serve)
     artimuse api [--host H --port P]      artimuse ui [...]
     artimuse download [NAME_OR_REPO] [--dir DIR] [--revision REV] [--source hf|modelscope]
+    artimuse quantize SRC DST --quant int8|int4      (a pre-quantized copy for the CPU)
 
 The original scripts' flags work too: `--model_name` (a folder under checkpoints/),
 `--image_path`, `--dataset`, `--device`. Only this package prints; errors end with status 2,
@@ -23,6 +24,7 @@ from artimuse import __version__
 from artimuse.cli.datasets import run_eval, run_serve
 from artimuse.cli.images import IMAGE_RESULTS_DIR, RESULT_FILE, run_assess, run_score
 from artimuse.cli.model import add_download_command
+from artimuse.cli.quantize import add_quantize_command
 from artimuse.cli.servers import run_api, run_web_app
 from artimuse.config import (
     API_PORT,
@@ -121,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_download_command(commands)
 
+    add_quantize_command(commands)
     commands.add_parser("api", help="the REST service (artimuse api --help)", add_help=False)
     commands.add_parser("ui", help="the web app (artimuse ui --help)", add_help=False)
     return parser

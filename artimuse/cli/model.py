@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from artimuse.cli.quantize import quantized_copy
 from artimuse.config import SOURCES, settings_from_args
 
 
@@ -53,6 +54,8 @@ def add_download_command(commands) -> None:
                           "from (ARTIMUSE_SOURCE, default hf; modelscope from mainland China)")
     download.add_argument("--endpoint", help="the hub's address, e.g. a mirror (default: "
                           "HF_ENDPOINT, else https://huggingface.co; MODELSCOPE_ENDPOINT)")
+    download.add_argument("--quant", choices=("int8", "int4"), help="also write a quantized "
+                          "copy for the CPU, shard by shard (artimuse quantize)")
     download.set_defaults(run=run_download)
 
 
@@ -73,6 +76,8 @@ def run_download(args: argparse.Namespace) -> int:
     spec = None if args.dir else parse_spec(args.name, args.source, args.revision)
     use = spec.label if spec else args.dir or args.name  # what finds it again, offline
     folder = Path(args.dir) if args.dir else folder
+    if args.quant:
+        use = quantized_copy(folder, Path(use).name, args.quant)
     print(f"{args.name} is in {folder} ({fetched}) and loads. Use it with:")
     print(f"  artimuse ui --ckpt {use}      # the web app (python demo_gradio.py --ckpt ...)")
     print(f"  artimuse score --ckpt {use} photo.jpg")

@@ -56,6 +56,8 @@ class MetaAnswer(BaseModel):
     model_name: str
     version: str
     max_new_tokens: int
+    kernels: dict = Field(default_factory=dict, description="what runs the weights and why: "
+                          "`quantization` (mode, kernel) and `cpu` (the kernels chosen on a CPU)")
     limits: Limits
 
 

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 import artimuse
 from artimuse.errors import CheckpointError
-from artimuse.loading.quantize import QUANTIZED
+from artimuse.inference.quant.modes import DECODER_LINEAR as QUANTIZED
 from artimuse.model import internlm2
 from tests.helpers import CONFORMANCE_IMAGES, DATA
 
@@ -108,12 +108,12 @@ def test_an_unsupported_architecture_names_the_supported_ones(internlm2_copy):
 
 
 def test_internlm2_quantizes_like_the_rest():
-    pytest.importorskip("bitsandbytes")
     plain = load(DATA / "tiny-internlm2")
     model = load(DATA / "tiny-internlm2", quant="int8")
     modules = dict(model.engine.model.named_modules())
     names = [n for n in modules if QUANTIZED.match(n)]
     assert len(names) == 2 * 7  # 2 layers: the un-packed q k v, o, gate up down
+    assert all(type(modules[n]).__name__ == "Int8Linear" for n in names)
     assert abs(model.score(IMAGE).total - plain.score(IMAGE).total) < 2.0
 
 
