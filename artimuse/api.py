@@ -18,13 +18,15 @@ from pathlib import Path
 
 import torch
 
-from artimuse.config import Settings, check_quant
+from artimuse.config import Settings, check_quant, preread
 from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.errors import InputError, ItemFailed
 from artimuse.images import ImageError, ImageInput, PreparedImage, prepare_image
 from artimuse.inference.engine import Engine
 from artimuse.inference.streaming import CommentText
-from artimuse.loading.checkpoint import load_checkpoint
+from artimuse.loading.checkpoint import load_checkpoint, resolve_checkpoint
+from artimuse.loading.memory import check_memory_fit
+from artimuse.loading.preread import Progress, read_weights
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS, SCORE_KEYS
 from artimuse.results import (
     Assessment,
@@ -46,6 +48,7 @@ def load(
     max_new_tokens: int | None = None,
     quant: str | None = None,
     compile: bool | None = None,
+    progress: Progress | None = None,
 ) -> ArtiMuse:
     """Load a checkpoint directory or hub repo id; unset arguments come from the environment
     (`ARTIMUSE_CKPT`, `ARTIMUSE_DEVICE`, `ARTIMUSE_DTYPE`, `ARTIMUSE_MAX_NEW_TOKENS`,
@@ -53,12 +56,19 @@ def load(
 
     `quant="int8"` or `"nf4"` stores the language model's Linear weights quantized
     (bitsandbytes); `compile=True` decodes comments with a static cache and a compiled step.
+    A CheckpointError says, before anything is read, when the weights cannot fit in memory.
+    The weights are read before `load` returns (`ARTIMUSE_PREREAD`); `progress` receives a
+    `LoadProgress` record as they are (default: a log line every tenth).
     """
     env = Settings.from_env()
     torch_device = resolve_device(device or env.device)
     torch_dtype = resolve_dtype(dtype or env.dtype, torch_device)
     quant = check_quant(quant, "quant") if quant else env.quant
-    checkpoint = load_checkpoint(ckpt or env.ckpt, torch_device, torch_dtype, quant)
+    path = resolve_checkpoint(ckpt or env.ckpt)
+    check_memory_fit(path, torch_device, torch_dtype, quant)
+    checkpoint = load_checkpoint(path, torch_device, torch_dtype, quant)
+    if preread():
+        read_weights(checkpoint.model, progress)
     engine = Engine(checkpoint, compiled=env.compile if compile is None else compile)
     return ArtiMuse(engine, checkpoint.path, max_new_tokens or env.max_new_tokens)
 
