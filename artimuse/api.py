@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from artimuse.config import Settings, check_quant, preread
+from artimuse.config import Settings, check_quant
+from artimuse.config import preread as preread_setting
 from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.errors import InputError, ItemFailed
 from artimuse.images import ImageError, ImageInput, PreparedImage, prepare_image
@@ -49,6 +50,7 @@ def load(
     quant: str | None = None,
     compile: bool | None = None,
     progress: Progress | None = None,
+    preread: bool | None = None,
 ) -> ArtiMuse:
     """Load a checkpoint directory or hub repo id; unset arguments come from the environment
     (`ARTIMUSE_CKPT`, `ARTIMUSE_DEVICE`, `ARTIMUSE_DTYPE`, `ARTIMUSE_MAX_NEW_TOKENS`,
@@ -57,7 +59,7 @@ def load(
     `quant="int8"` or `"nf4"` stores the language model's Linear weights quantized
     (bitsandbytes); `compile=True` decodes comments with a static cache and a compiled step.
     A CheckpointError says, before anything is read, when the weights cannot fit in memory.
-    The weights are read before `load` returns (`ARTIMUSE_PREREAD`); `progress` receives a
+    The weights are read before `load` returns (`preread`, `ARTIMUSE_PREREAD`); `progress` gets a
     `LoadProgress` record as they are (default: a log line every tenth).
     """
     env = Settings.from_env()
@@ -67,7 +69,7 @@ def load(
     path = resolve_checkpoint(ckpt or env.ckpt)
     check_memory_fit(path, torch_device, torch_dtype, quant)
     checkpoint = load_checkpoint(path, torch_device, torch_dtype, quant)
-    if preread():
+    if preread_setting() if preread is None else preread:
         read_weights(checkpoint.model, progress)
     engine = Engine(checkpoint, compiled=env.compile if compile is None else compile)
     return ArtiMuse(engine, checkpoint.path, max_new_tokens or env.max_new_tokens)

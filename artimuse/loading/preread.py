@@ -61,7 +61,7 @@ class LoadProgress:
     def describe(self) -> str:
         eta = "" if self.eta_s is None or self.fraction >= 1 else f", {self.eta_s:.0f} s left"
         return (
-            f"{self.step}: {self.fraction:.0%} of {self.total_bytes / 1e9:.1f} GB "
+            f"{self.step}: {int(100 * self.fraction)}% of {self.total_bytes / 1e9:.1f} GB "
             f"({self.bytes_per_s / 1e9:.2f} GB/s{eta})"
         )
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -89,7 +90,10 @@ async def _lifespan(app: FastAPI):
     if loaded_here:
         s = state.settings.model
         log.info("loading %s", s.ckpt)
+        started = time.perf_counter()
         state.model = await asyncio.to_thread(load, s.ckpt, **s.load_options())
+        log.info("ready: %s loaded and its weights read in %.1f s", s.ckpt,
+                 time.perf_counter() - started)
     size = state.settings.queue_size
     state.queue, state.decoder = WorkQueue(size), Decoder(size)
     state.batcher = ScoreBatcher(lambda batch: state.model.score_prepared(batch),
