@@ -82,3 +82,19 @@ def test_no_reading_when_switched_off(tmp_path, monkeypatch):
     monkeypatch.setenv("ARTIMUSE_PREREAD", "0")
     artimuse.load(str(ckpt), device="cpu", dtype="float32", progress=records.append)
     assert records == []
+
+
+def test_the_rest_service_says_ready_once_the_weights_are_read(caplog):
+    from fastapi.testclient import TestClient
+
+    from artimuse.config import ServiceSettings, Settings
+    from artimuse.rest.app import create_app
+
+    model = Settings(ckpt=str(TINY_A), device="cpu", dtype="float32")
+    caplog.set_level("INFO")
+    with TestClient(create_app(None, ServiceSettings(model=model))) as client:
+        assert client.get("/health").status_code == 200
+    lines = [r.getMessage() for r in caplog.records]
+    read = next(i for i, line in enumerate(lines) if line.startswith("weights read"))
+    ready = next(i for i, line in enumerate(lines) if line.startswith("ready: "))
+    assert read < ready
