@@ -38,10 +38,11 @@ from artimuse.config import (
     model_options,
     settings_from_args,
 )
-from artimuse.devices import resolve_device
+from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.errors import ArtiMuseError
 from artimuse.inference.batcher import ScoreBatcher
 from artimuse.loading.checkpoint import resolve_checkpoint
+from artimuse.loading.memory import check_memory_fit
 from artimuse.rest.auth import ApiKeyMiddleware, add_error_handlers
 from artimuse.rest.connections import (
     BodyTimeout,
@@ -118,8 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:  # fail here with one line, not in the server's start-up with a trace
         model = settings_from_args(args)
-        resolve_device(model.device)
-        resolve_checkpoint(model.ckpt)
+        device = resolve_device(model.device)
+        check_memory_fit(resolve_checkpoint(model.ckpt), device,
+                         resolve_dtype(model.dtype, device), model.quant)
         settings = ServiceSettings.from_env(model=model)
     except ArtiMuseError as error:
         raise SystemExit(f"artimuse api: {error}") from None
