@@ -23,7 +23,11 @@ from artimuse.config import preread as preread_setting
 from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.errors import InputError, ItemFailed
 from artimuse.images import ImageError, ImageInput, PreparedImage, prepare_image
+from artimuse.inference.cpu_kernels import apply_cpu_kernels, choose_cpu_kernels
 from artimuse.inference.engine import Engine
+from artimuse.inference.quant.apply import quantize_model
+from artimuse.inference.quant.modes import check_quant_support, source_keys
+from artimuse.inference.quant.scheme import kind_for
 from artimuse.inference.streaming import CommentText
 from artimuse.loading.checkpoint import load_checkpoint, resolve_checkpoint
 from artimuse.loading.memory import check_memory_fit
@@ -56,8 +60,10 @@ def load(
     (`ARTIMUSE_CKPT`, `ARTIMUSE_DEVICE`, `ARTIMUSE_DTYPE`, `ARTIMUSE_MAX_NEW_TOKENS`,
     `ARTIMUSE_QUANT`, `ARTIMUSE_COMPILE`).
 
-    `quant="int8"` or `"nf4"` stores the language model's Linear weights quantized
-    (bitsandbytes); `compile=True` decodes comments with a static cache and a compiled step.
+    `quant`: `int8` or `int4` (torch's kernels on the CPU), `int8` or `nf4` (bitsandbytes on
+    CUDA) store the language model's weights quantized; `compile=True` decodes comments with a
+    static cache and a compiled step. The steps after reading the checkpoint (`kernels`,
+    `quantization`) are recorded in `ArtiMuse.kernels`.
     A CheckpointError says, before anything is read, when the weights cannot fit in memory.
     The weights are read before `load` returns (`preread`, `ARTIMUSE_PREREAD`); `progress` gets a
     `LoadProgress` record as they are (default: a log line every tenth).
@@ -66,13 +72,36 @@ def load(
     torch_device = resolve_device(device or env.device)
     torch_dtype = resolve_dtype(dtype or env.dtype, torch_device)
     quant = check_quant(quant, "quant") if quant else env.quant
+    check_quant_support(quant, torch_device)  # before anything is read
     path = resolve_checkpoint(ckpt or env.ckpt)
-    check_memory_fit(path, torch_device, torch_dtype, quant)
-    checkpoint = load_checkpoint(path, torch_device, torch_dtype, quant)
-    if preread_setting() if preread is None else preread:
+    check_memory_fit(path, torch_device, torch_dtype, quant,
+                     partial(stored_as, device=torch_device))
+    checkpoint = load_checkpoint(path, torch_device, torch_dtype, source_keys(quant, torch_device))
+    quantized = quant != "none" or checkpoint.prequantized is not None
+    choice = choose_cpu_kernels(torch_device, torch_dtype, lm_linear_bytes(checkpoint), quantized)
+    checkpoint.kernels["quantization"] = quantize_model(
+        checkpoint, quant, torch_device, torch_dtype, choice.dense_dtype
+    )
+    if preread_setting() if preread is None else preread:  # what is still mapped from the files
         read_weights(checkpoint.model, progress)
+    checkpoint.kernels["cpu"] = apply_cpu_kernels(checkpoint.model, choice)
     engine = Engine(checkpoint, compiled=env.compile if compile is None else compile)
     return ArtiMuse(engine, checkpoint.path, max_new_tokens or env.max_new_tokens)
+
+
+def stored_as(key: str, mode: str, shape: tuple[int, ...], device: torch.device) -> str | None:
+    """What quant `mode` stores the checkpoint tensor `key` as on `device` (`int8`, `int4`,
+    `nf4`), None where it stays as it is: the memory check's estimate (loading.memory)."""
+    quantized = source_keys(mode, device)
+    if quantized is None or not quantized(key):
+        return None
+    return kind_for(key.removesuffix(".weight"), mode, shape) if device.type == "cpu" else mode
+
+
+def lm_linear_bytes(checkpoint) -> int:
+    """Bytes of the language model's Linear weights (lm_head included)."""
+    lm = checkpoint.model.language_model
+    return sum(m.weight.nbytes for m in lm.modules() if type(m) is torch.nn.Linear)
 
 
 class ArtiMuse:
@@ -91,6 +120,11 @@ class ArtiMuse:
     @property
     def dtype(self) -> torch.dtype:
         return self.engine.model.dtype
+
+    @property
+    def kernels(self) -> dict:
+        """What runs the weights, and why: {"quantization": {...}, "cpu": {...}}."""
+        return self.engine.kernels
 
     @property
     def image_size(self) -> int:

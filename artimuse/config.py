@@ -31,8 +31,8 @@ DEFAULT_MAX_CONNECTIONS = 4096  # REST: past this many open connections requests
 DEFAULT_HEADER_TIMEOUT = 10  # seconds a client has to send a request's headers
 DEFAULT_BODY_TIMEOUT = 30  # seconds a request body may pause between two reads
 DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open (uvicorn's default)
-DEFAULT_QUANT = "none"  # the language model's Linear weights: none (the dtype), int8 or nf4
-QUANT_MODES = ("none", "int8", "nf4")
+DEFAULT_QUANT = "none"  # the language model's weights: none (the dtype), int8, int4 or nf4
+QUANT_MODES = ("none", "int8", "int4", "nf4")
 DEFAULT_PREREAD = "1"  # read the weights while loading (loading/preread.py)
 DEFAULT_COMPILE = "0"  # 1: static KV cache + compiled decode step (measured: see the README)
 SCORE_BATCH_WAIT_S = 0.010  # how long a score pass waits for companions to batch with (<= 20 ms)
@@ -56,8 +56,9 @@ VARIABLES = (
              "`cuda:N`, `mps`"),
     Variable("ARTIMUSE_DTYPE", DEFAULT_DTYPE, "`auto` (bfloat16; float16 on MPS), `float32`, "
              "`bfloat16`, `float16`"),
-    Variable("ARTIMUSE_QUANT", DEFAULT_QUANT, "`none`, `int8` or `nf4`: the language model's "
-             "Linear weights, quantized while loading (needs the `quant` extra, bitsandbytes)"),
+    Variable("ARTIMUSE_QUANT", DEFAULT_QUANT, "`none`, `int8`, `int4` or `nf4`: the language "
+             "model's weights, quantized while loading (CPU: int8, int4 with torch's kernels; "
+             "CUDA: int8, nf4 with bitsandbytes, the `quant` extra)"),
     Variable("ARTIMUSE_COMPILE", DEFAULT_COMPILE, "`1`: decode comments with a static KV cache "
              "and a torch.compile'd step (CUDA graphs on CUDA)"),
     Variable("ARTIMUSE_PREREAD", DEFAULT_PREREAD, "`1`: read the weights into memory while "
@@ -293,7 +294,8 @@ def model_options() -> argparse.ArgumentParser:
         "--max-new-tokens", type=int, help="comment length cap (ARTIMUSE_MAX_NEW_TOKENS)"
     )
     group.add_argument(
-        "--quant", help="none, int8, nf4: the language model's weights (ARTIMUSE_QUANT)"
+        "--quant", help="none, int8, int4 (CPU), nf4 (CUDA): the language model's weights "
+        "(ARTIMUSE_QUANT)"
     )
     group.add_argument(
         "--compile",

@@ -7,6 +7,7 @@
     artimuse serve [--replicas N] [--address A] [--host H --port P]          (Ray Serve)
     artimuse api [--host H --port P]      artimuse ui [...]
     artimuse download [NAME_OR_REPO] [--dir DIR]     (default: ArtiMuse into checkpoints/ArtiMuse)
+    artimuse quantize SRC DST --quant int8|int4      (a pre-quantized copy for the CPU)
 
 The original scripts' flags work too: `--model_name` (a folder under checkpoints/),
 `--image_path`, `--dataset`, `--device`. Only this package prints; errors end with status 2,
@@ -22,6 +23,7 @@ import sys
 from artimuse.cli.datasets import run_eval, run_serve
 from artimuse.cli.images import IMAGE_RESULTS_DIR, run_assess, run_score
 from artimuse.cli.model import run_download
+from artimuse.cli.quantize import add_quantize_command
 from artimuse.config import API_PORT, DEFAULT_BATCH_SIZE, listen_address, model_options
 from artimuse.errors import ArtiMuseError
 from artimuse.evaluation import DATASETS_DIR, RESULTS_DIR
@@ -110,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
                           "HF_ENDPOINT, else https://huggingface.co)")
     download.set_defaults(run=run_download)
 
+    add_quantize_command(commands)
     commands.add_parser("api", help="the REST service (artimuse api --help)", add_help=False)
     commands.add_parser("ui", help="the web app (artimuse ui --help)", add_help=False)
     return parser

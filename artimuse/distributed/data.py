@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from artimuse.api import batched, prepare_or_error
-from artimuse.config import DEFAULT_BATCH_SIZE, Settings
+from artimuse.config import DEFAULT_BATCH_SIZE, Settings, check_quant
 from artimuse.distributed.cluster import (
     checkpoint_for_workers,
     connect,
@@ -61,6 +61,8 @@ def score_images(
     dtype: str | None = None,
     cpus_per_worker: float | None = None,
     gpus_per_worker: float | None = None,
+    quant: str | None = None,
+    compile: bool | None = None,
 ) -> ray.data.Dataset:
     """Score images on Ray; returns a lazy `ray.data.Dataset`, one row per image: `path`,
     `total` (0-100), the 7 aspect scores if `aspects` (`ASPECT_COLUMNS`), `warnings`, `error`
@@ -69,7 +71,8 @@ def score_images(
     `images` is a list of paths (on a file system every node sees) or a Dataset with a `path`
     column (and optionally `bytes`, as `ray.data.read_binary_files(..., include_paths=True)`
     gives, e.g. from S3). A bad image gets `total` None and its `error`; it never stops the rest.
-    Unset arguments come from ARTIMUSE_*; `workers` defaults to one per GPU, else 1. Joins
+    Unset arguments come from ARTIMUSE_* (`quant`, `compile`: as `artimuse.load`'s, for every
+    actor); `workers` defaults to one per GPU, else 1. Joins
     RAY_ADDRESS, or starts a local Ray, unless this process has called `ray.init` already.
     """
     ray = require_ray("data")
@@ -84,6 +87,8 @@ def score_images(
         device or env.device,
         dtype or env.dtype,
         aspects,
+        quant=check_quant(quant, "quant") if quant else env.quant,
+        compile=env.compile if compile is None else compile,
     )
     return scored(groups, scorer, size_workers(workers, cpus_per_worker, gpus_per_worker))
 
@@ -100,6 +105,8 @@ class ScorerSpec:
     dtype: str
     aspects: bool
     checkpoints_dir: str = field(default_factory=downloads_dir)  # where a node puts a hub id
+    quant: str = "none"  # artimuse.load's options, as the one-process paths take them
+    compile: bool = False
 
 
 def group_dataset(paths: Sequence[str], batch_size: int) -> ray.data.Dataset:
@@ -155,7 +162,8 @@ class _Scorer:
 
         torch.set_num_threads(threads)
         path = resolve_on_node(spec.ckpt, spec.checkpoints_dir)
-        self.model = load(str(path), spec.device, spec.dtype)
+        self.model = load(str(path), spec.device, spec.dtype, quant=spec.quant,
+                          compile=spec.compile)
         self.aspects = spec.aspects
 
     def __call__(self, batch: dict[str, np.ndarray]):

@@ -47,6 +47,8 @@ def ray_eval_scorer(
         settings.device,
         settings.dtype,
         aspects=False,
+        quant=settings.quant,
+        compile=settings.compile,
     )
 
     def score(dataset: Dataset, progress: ProgressLog, records: dict, on_record) -> dict:

@@ -87,7 +87,8 @@ class ArtiMuseReplica:
         torch.set_num_threads(threads)
         model = settings.model
         path = resolve_on_node(model.ckpt, checkpoints_dir)
-        self.model = load(str(path), model.device, model.dtype, model.max_new_tokens)
+        self.model = load(str(path), model.device, model.dtype, model.max_new_tokens,
+                          quant=model.quant, compile=model.compile)
         self.settings = settings
         self.replica = serve.get_replica_context().replica_id.unique_id
         log.info("replica %s: %s on %s", self.replica, path, self.model.device)

@@ -49,8 +49,7 @@ class Engine:
         self.score_values = torch.arange(101, dtype=torch.float32, device=self.model.device)
         # Flash attention takes no custom mask, so it scores over padded copies of the prefix.
         self.pack_scores = self.backbone.config._attn_implementation != "flash_attention_2"
-        self.cpu_kernels = checkpoint.cpu_kernels
-        self.quant = checkpoint.quant
+        self.kernels = checkpoint.kernels  # what the loading steps chose (api.load)
         self.compiled = compiled  # decode over a static cache with a compiled step
         self._decoder: CompiledDecoder | None = None  # made at the first compiled decode
         self.ignore_eos = False  # benchmarks and tests: every comment runs to `max_new_tokens`

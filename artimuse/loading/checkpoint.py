@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import transformers
 
 from artimuse.errors import CheckpointError, CheckpointNotFound, read_json
-from artimuse.inference.cpu_kernels import choose_cpu_kernels
 from artimuse.loading.config_checks import check_config, check_object
 from artimuse.loading.hub import (
     HubDownload,
@@ -25,11 +25,7 @@ from artimuse.loading.hub import (
     human_bytes,
 )
 from artimuse.loading.hub_checks import loads
-from artimuse.loading.quantize import (
-    check_quant_support,
-    quantize_language_model,
-    quantized_weight_keys,
-)
+from artimuse.loading.prequantized import PreQuantized, read_record, split_quantized
 from artimuse.loading.tokenizer import TokenIds, load_tokenizer, token_ids
 from artimuse.loading.weights import load_strict, read_tensors, weight_files
 from artimuse.model.internvl import ArtiMuseModel, ModelConfig
@@ -47,8 +43,9 @@ class Checkpoint:
     ids: TokenIds
     system: str  # the system message (behaviour §5)
     score_rows: torch.Tensor  # (101, H): lm_head's rows of the score tokens (behaviour §7)
-    cpu_kernels: str  # what `choose_cpu_kernels` picked ("default" off the CPU)
-    quant: str = "none"  # the language model's Linear weights: none, int8 or nf4
+    prequantized: PreQuantized | None = None  # a quantized checkpoint's layers, still to build
+    # What the loading steps after reading (api.load) did: kernels and quantization, with why.
+    kernels: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -163,28 +160,43 @@ def build_model(config: dict, device: torch.device, path: Path) -> ArtiMuseModel
 
 
 def load_checkpoint(
-    ckpt: str | Path, device: torch.device, dtype: torch.dtype, quant: str = "none"
+    ckpt: str | Path,
+    device: torch.device,
+    dtype: torch.dtype,
+    stay_mapped: Callable[[str], bool] | None = None,
 ) -> Checkpoint:
-    """Resolve, check and load a checkpoint; every failure names the file at fault.
+    """Resolve, check and read a checkpoint; every failure names the file at fault.
 
-    `quant` (`none`, `int8`, `nf4`): the language model's Linear weights (loading.quantize).
+    Reading is all it does. The tensors whose keys `stay_mapped` accepts are left mapped from
+    the file on the CPU as stored (a later step quantizes them layer by layer); the layers of
+    a pre-quantized checkpoint are left on `meta`, their tensors in `Checkpoint.prequantized`.
     """
-    check_quant_support(quant, device, dtype)
     path = resolve_checkpoint(ckpt)
     config = read_config(path)
+    record = read_record(config, path / "config.json")
     files = weight_files(path)
     tokenizer = load_tokenizer(path)
     ids = token_ids(tokenizer, path)
     model = build_model(config, device, path)
-    on_cpu = quantized_weight_keys(model) if quant != "none" else set()
-    load_strict(model, read_tensors(files, dtype, device, on_cpu), path, device)
-    if quant != "none":
-        quantize_language_model(model, quant, device, dtype)
+    tensors = read_tensors(files, dtype, device, stay_mapped or (lambda key: False))
+    prequantized = split_quantized(tensors, record, path) if record else None
+    absent = prequantized.dense_keys if prequantized else set()
+    load_strict(model, tensors, path, device, absent)
     model.eval().requires_grad_(False)
-    # Read before the kernel choice: a packed Linear keeps no dense `weight`.
-    score_rows = model.language_model.get_output_embeddings().weight[list(ids.score)].clone()
-    kernels = choose_cpu_kernels(model, device, dtype)
-    log.info("loaded %s on %s as %s, quant %s (kernels: %s)", path, device, dtype, quant, kernels)
-    return Checkpoint(
-        path, model, tokenizer, ids, system_message(config), score_rows, kernels, quant
-    )
+    score_rows = _score_rows(model, ids, prequantized, path).to(device, dtype)
+    log.info("read %s onto %s as %s%s", path, device, dtype,
+             f" ({prequantized.mode}-quantized)" if prequantized else "")
+    return Checkpoint(path, model, tokenizer, ids, system_message(config), score_rows, prequantized)
+
+
+def _score_rows(model, ids: TokenIds, prequantized: PreQuantized | None, path: Path):
+    """lm_head's rows of the 101 score tokens, as stored: exact even where lm_head is quantized
+    later (behaviour §7; a quantized checkpoint keeps them unquantized)."""
+    if prequantized is None or "language_model.lm_head" not in prequantized.modules:
+        return model.language_model.get_output_embeddings().weight[list(ids.score)].clone()
+    if prequantized.score_rows is None or prequantized.score_token_ids != list(ids.score):
+        raise CheckpointError(
+            f"{path}: the quantized checkpoint's score rows do not match its tokenizer's "
+            "score tokens: quantize the original checkpoint again"
+        )
+    return prequantized.score_rows

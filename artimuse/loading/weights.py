@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import mmap
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -44,10 +45,11 @@ def read_tensors(
     files: list[Path],
     dtype: torch.dtype,
     device: torch.device,
-    on_cpu: frozenset[str] | set[str] = frozenset(),
+    stay_mapped: Callable[[str], bool] = lambda key: False,
 ) -> dict:
-    """Every tensor of every file, converted one at a time to `dtype` on `device`; the keys in
-    `on_cpu` stay on the CPU, where safetensors maps them without reading (to be quantized)."""
+    """Every tensor of every file, converted one at a time to `dtype` on `device`. The keys
+    `stay_mapped` accepts, and integer tensors (quantized weights), are kept as stored; the
+    former on the CPU, where safetensors maps them without reading (to be quantized)."""
     # safetensors reads straight into CUDA memory; MPS goes through the CPU.
     load_device = "cpu" if device.type == "mps" else str(device)
     tensors: dict[str, torch.Tensor] = {}
@@ -58,19 +60,24 @@ def read_tensors(
                 safe_open(str(file), framework="pt", device="cpu") as cpu_reader,
             ):
                 for key in reader.keys():
-                    if key in on_cpu:
-                        tensors[key] = cpu_reader.get_tensor(key).to(dtype=dtype)
-                    else:
-                        tensors[key] = reader.get_tensor(key).to(device=device, dtype=dtype)
+                    if stay_mapped(key):
+                        tensors[key] = cpu_reader.get_tensor(key)
+                        continue
+                    tensor = reader.get_tensor(key)
+                    wanted = dtype if tensor.is_floating_point() else tensor.dtype
+                    tensors[key] = tensor.to(device=device, dtype=wanted)
         except (SafetensorError, OSError, RuntimeError) as error:
             raise CheckpointError(f"{file} is corrupt or truncated: {error}") from error
     return tensors
 
 
-def load_strict(model: nn.Module, tensors: dict, where: Path, device: torch.device) -> None:
-    """Assign `tensors` as the model's parameters; every key used, every parameter filled."""
+def load_strict(
+    model: nn.Module, tensors: dict, where: Path, device: torch.device, absent=frozenset()
+) -> None:
+    """Assign `tensors` as the model's parameters; every key used, every parameter filled but
+    those `absent` (a pre-quantized checkpoint's layers: left on `meta`, built later)."""
     shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
-    expected = set(shapes)
+    expected = set(shapes) - absent
     tied = _tied_output_key(model)
     missing = sorted(expected - set(tensors) - ({tied} if tied else set()))
     unexpected = sorted(set(tensors) - expected)
@@ -87,10 +94,10 @@ def load_strict(model: nn.Module, tensors: dict, where: Path, device: torch.devi
     ]
     if wrong:
         raise CheckpointError(f"weights in {where} do not fit its config.json: {_names(wrong)}")
-    model.load_state_dict(tensors, strict=not tied, assign=True)
+    model.load_state_dict(tensors, strict=not (tied or absent), assign=True)
     if tied:
         model.language_model.tie_weights()
-    _materialize_buffers(model, device)
+    _materialize_buffers(model, device, absent)
 
 
 def _tied_output_key(model: nn.Module) -> str | None:
@@ -98,7 +105,7 @@ def _tied_output_key(model: nn.Module) -> str | None:
     return "language_model.lm_head.weight" if lm_config.tie_word_embeddings else None
 
 
-def _materialize_buffers(model: nn.Module, device: torch.device) -> None:
+def _materialize_buffers(model: nn.Module, device: torch.device, absent) -> None:
     """Non-persistent buffers (rotary `inv_freq`) are not in the file: compute them afresh."""
     for module in model.modules():
         meta = [name for name, b in module.named_buffers(recurse=False) if b.is_meta]
@@ -107,7 +114,7 @@ def _materialize_buffers(model: nn.Module, device: torch.device) -> None:
         fresh = type(module)(module.config)  # rotary embeddings take only the LM config
         for name in meta:
             setattr(module, name, getattr(fresh, name).to(device))
-    left = [name for name, p in model.named_parameters() if p.is_meta]
+    left = [name for name, p in model.named_parameters() if p.is_meta and name not in absent]
     if left:
         raise CheckpointError(f"parameters left without weights: {_names(left)}")
 

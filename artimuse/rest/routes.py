@@ -126,6 +126,7 @@ async def meta(request: Request, model: ArtiMuse = Depends(get_model)) -> dict:
         "model_name": model.name,
         "version": __version__,
         "max_new_tokens": model.max_new_tokens,
+        "kernels": model.kernels,  # quantization and CPU kernels, with why (api.load)
         "limits": {
             "max_upload_bytes": settings.limits.max_bytes,
             "max_batch_files": settings.limits.max_files,

@@ -1,5 +1,5 @@
-"""ARTIMUSE_QUANT: the language model's Linear layers in int8 / nf4 (bitsandbytes, CPU here),
-everything else as loaded; scores stay close to the unquantized model's."""
+"""ARTIMUSE_QUANT on the CPU: the language model's weights in int8 / int4 run by torch's own
+kernels, everything else as loaded; scores stay close to the unquantized model's."""
 
 from __future__ import annotations
 
@@ -11,14 +11,21 @@ from torch import nn
 
 import artimuse
 from artimuse.errors import CheckpointError
-from artimuse.loading.quantize import QUANTIZED, check_quant_support
+from artimuse.inference.quant.modes import DECODER_LINEAR, check_quant_support
+from artimuse.inference.quant.torch_cpu import (
+    Int4Linear,
+    Int8Embedding,
+    Int8Linear,
+    quantize_int4,
+    quantize_int8,
+    unpack_int4,
+)
 from tests.helpers import CONFORMANCE_IMAGES, TINY_A
 
-bnb = pytest.importorskip("bitsandbytes")
 IMAGES = list(CONFORMANCE_IMAGES.values())
-LAYER_CLASS = {"int8": "Linear8bitLt", "nf4": "Linear4bit"}
-# On random tiny weights int8 moves a score by < 1 point, nf4 by a few (tests/data: 0.5 / 2.8).
-MAX_SCORE_SHIFT = {"int8": 2.0, "nf4": 8.0}
+# On random tiny weights int8 moves a score by < 1 point, int4 by a few.
+MAX_SCORE_SHIFT = {"int8": 2.0, "int4": 8.0}
+CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +33,7 @@ def plain():
     return artimuse.load(str(TINY_A), device="cpu", dtype="bfloat16", max_new_tokens=8)
 
 
-@pytest.fixture(scope="module", params=["int8", "nf4"])
+@pytest.fixture(scope="module", params=["int8", "int4"])
 def quantized(request):
     model = artimuse.load(
         str(TINY_A), device="cpu", dtype="bfloat16", max_new_tokens=8, quant=request.param
@@ -34,33 +41,30 @@ def quantized(request):
     return request.param, model
 
 
-def test_only_the_decoder_linears_are_quantized(quantized, plain):
+def test_the_language_model_is_quantized(quantized, plain):
     quant, model = quantized
     modules = dict(model.engine.model.named_modules())
-    names = [name for name in modules if QUANTIZED.match(name)]
-    assert len(names) == 2 * 7  # tiny-a: 2 decoder layers, q k v o gate up down
-    for name in names:
-        layer = modules[name]
-        assert type(layer).__name__ == LAYER_CLASS[quant]
-        assert layer.weight.dtype in (torch.int8, torch.uint8) and layer.weight.device.type == "cpu"
-    kept = [m for n, m in modules.items() if isinstance(m, nn.Linear) and n not in names]
-    assert len(kept) > 8  # vision, mlp1, lm_head (packed for oneDNN here, or plain)
-    assert all(_dense_weight(m).dtype == torch.bfloat16 for m in kept)
+    decoder = {name: m for name, m in modules.items() if DECODER_LINEAR.match(name)}
+    assert len(decoder) == 2 * 7  # tiny-a: 2 decoder layers, q k v o gate up down
+    for name, layer in decoder.items():
+        # int4's layout needs the input size a multiple of 32: tiny's down_proj (176) is int8
+        want = Int4Linear if quant == "int4" and not name.endswith("down_proj") else Int8Linear
+        assert type(layer) is want, name
     lm = model.engine.model.language_model
-    assert lm.get_input_embeddings().weight.dtype == torch.bfloat16
-    assert torch.equal(model.engine.score_rows, plain.engine.score_rows)  # the 101 rows
+    assert type(lm.lm_head) is Int8Linear and type(lm.get_input_embeddings()) is Int8Embedding
+    kept = [m for m in modules.values() if isinstance(m, nn.Linear)]
+    assert len(kept) > 8  # vision and mlp1 keep their bf16 weights and the CPU's kernels
+    assert torch.equal(model.engine.score_rows, plain.engine.score_rows)  # exact 101 rows
+    record = model.kernels["quantization"]
+    assert record["quant"] == quant and "torch._weight_int" in record["kernel"]
 
 
-def _dense_weight(layer: nn.Module) -> torch.Tensor:
-    return layer.weight if hasattr(layer, "weight") else layer.packed_weight
-
-
-def test_quantized_weights_take_less_memory(quantized):
+def test_quantized_weights_take_less_memory(quantized, plain):
     quant, model = quantized
-    layers = [m for n, m in model.engine.model.named_modules() if QUANTIZED.match(n)]
-    bf16_bytes = sum(2 * m.in_features * m.out_features for m in layers)
-    stored = sum(t.nbytes for m in layers for t in m.state_dict().values())  # with the scales
-    assert stored < (0.6 if quant == "int8" else 0.4) * bf16_bytes
+    lm, reference = model.engine.model.language_model, plain.engine.model.language_model
+    stored = sum(t.nbytes for t in lm.state_dict().values())
+    dense = sum(t.nbytes for t in (*reference.parameters(), *reference.buffers()))  # packed too
+    assert stored < (0.6 if quant == "int8" else 0.45) * dense
 
 
 def test_quantized_scores_and_comments_stay_close(quantized, plain):
@@ -72,19 +76,50 @@ def test_quantized_scores_and_comments_stay_close(quantized, plain):
         assert sum(ours.distribution) == pytest.approx(1.0, abs=1e-4)
         for aspect, value in reference.aspects.items():
             assert abs(ours.aspects[aspect] - value) < MAX_SCORE_SHIFT[quant]
-    assert set(model.comment(IMAGES[0], ["Overall Gestalt"])) == {"Overall Gestalt"}
+    comments = model.comment(IMAGES[0], ["Overall Gestalt"])
+    assert set(comments) == {"Overall Gestalt"} and comments["Overall Gestalt"]
 
 
-def test_none_loads_the_plain_model():
-    model = artimuse.load(str(TINY_A), device="cpu", dtype="float32", quant="none")
-    assert not any("bitsandbytes" in type(m).__module__ for m in model.engine.model.modules())
+@pytest.mark.parametrize("rows", [1, 3, 40])  # torch's int8/int4 kernels, and the dense path
+def test_the_layers_compute_their_dequantized_weights_product(rows):
+    torch.manual_seed(rows)
+    weight, bias = torch.randn(48, 128), torch.randn(48)
+    x = torch.randn(2, rows, 128).bfloat16()
+    q, scales = quantize_int8(weight)
+    dense = q.float() * scales[:, None]
+    assert (dense - weight).abs().max() <= scales.max() / 2 + 1e-6  # rounding, nothing more
+    int8 = Int8Linear(q, scales, bias, torch.bfloat16, torch.float32)
+    want = nn.functional.linear(x.float(), dense, bias)
+    assert torch.allclose(int8(x).float(), want, rtol=3e-2, atol=3e-1)
+    packed, pairs = quantize_int4(weight, 32)
+    values = unpack_int4(packed).float().reshape(48, 4, 32)
+    scale, zero = pairs[..., 0].T[..., None], pairs[..., 1].T[..., None]
+    dense4 = ((values - 8) * scale + zero).reshape(48, 128)
+    assert (dense4 - weight).abs().max() <= pairs[..., 0].max() / 2 + 1e-5
+    int4 = Int4Linear(packed, pairs, bias, 32, torch.bfloat16)
+    want4 = nn.functional.linear(x.float(), dense4, bias)
+    assert torch.allclose(int4(x).float(), want4, rtol=3e-2, atol=3e-1)
 
 
-def test_unsupported_places_say_so_before_loading(monkeypatch):
-    with pytest.raises(CheckpointError, match="runs on CUDA and on the CPU"):
-        check_quant_support("int8", torch.device("mps"), torch.float16)
-    with pytest.raises(CheckpointError, match="computes in bfloat16 or float32"):
-        check_quant_support("nf4", torch.device("cpu"), torch.float16)
+def test_the_int8_embedding_looks_up_scaled_rows():
+    table = torch.randn(10, 8)
+    q, scales = quantize_int8(table)
+    embed = Int8Embedding(q, scales, torch.float32)
+    ids = torch.tensor([[3, 0, 9]])
+    assert torch.allclose(embed(ids), table[ids], atol=float(scales.max()))
+
+
+def test_unsupported_places_say_which_modes_run_there(monkeypatch):
+    with pytest.raises(CheckpointError, match="nf4 does not run on cpu; there use none or int8 "
+                       "or int4"):
+        check_quant_support("nf4", CPU)
+    with pytest.raises(CheckpointError, match="int4 does not run on cuda; there use none or "
+                       "int8 or nf4"):
+        check_quant_support("int4", CUDA)
+    with pytest.raises(CheckpointError, match="does not run on mps; there use none "):
+        check_quant_support("int8", torch.device("mps"))
+    assert check_quant_support("none", torch.device("mps")) is None
+    assert "bitsandbytes" in check_quant_support("nf4", CUDA)
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,
@@ -92,10 +127,92 @@ def test_unsupported_places_say_so_before_loading(monkeypatch):
         lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a),
     )
     with pytest.raises(CheckpointError, match=r"pip install 'artimuse\[quant\]'"):
-        artimuse.load(str(TINY_A), device="cpu", quant="int8")
-    check_quant_support("none", torch.device("mps"), torch.float16)  # nothing to check
+        check_quant_support("int8", CUDA)
+    assert "int8pack" in check_quant_support("int8", CPU)  # the CPU needs no bitsandbytes
+
+
+def test_none_loads_the_plain_model():
+    model = artimuse.load(str(TINY_A), device="cpu", dtype="float32", quant="none")
+    assert model.kernels["quantization"] == {"quant": "none"}
+    assert not any("quant" in type(m).__module__ for m in model.engine.model.modules())
 
 
 def test_an_unknown_mode_is_refused():
-    with pytest.raises(ValueError, match="quant must be one of none, int8, nf4, got 'int4'"):
-        artimuse.load(str(TINY_A), device="cpu", quant="int4")
+    with pytest.raises(ValueError, match="quant must be one of none, int8, int4, nf4, got 'int2'"):
+        artimuse.load(str(TINY_A), device="cpu", quant="int2")
+
+
+# --- pre-quantized checkpoints (`artimuse quantize`) ----------------------------------------
+
+
+@pytest.fixture(scope="module", params=["int8", "int4"])
+def written(request, tmp_path_factory):
+    """tiny-a quantized by the CLI, in two shards (the shard-by-shard path)."""
+    from artimuse.cli import main
+    from artimuse.testing.checkpoints import CheckpointSpec, make_checkpoint
+
+    folder = tmp_path_factory.mktemp(f"written-{request.param}")
+    src = make_checkpoint(folder / "src", CheckpointSpec(shards=2, seed=5))
+    assert main(["quantize", str(src), str(folder / "dst"), "--quant", request.param]) == 0
+    return request.param, src, folder / "dst"
+
+
+def test_a_written_checkpoint_loads_as_quantizing_while_loading_does(written):
+    import json
+
+    from artimuse.loading.weights import INDEX_FILE
+
+    quant, src, dst = written
+    record = json.loads((dst / "config.json").read_text())["quantization"]
+    assert record["mode"] == quant and len(record["modules"]) == 2 * 7 + 2
+    assert (dst / INDEX_FILE).is_file() and len(list(dst.glob("*.safetensors"))) == 2
+    size = sum(f.stat().st_size for f in dst.glob("*.safetensors"))
+    assert size < (0.85 if quant == "int8" else 0.8) * sum(  # tiny: the vision tower is half
+        f.stat().st_size for f in src.glob("*.safetensors")
+    )
+    stored = artimuse.load(str(dst), device="cpu", dtype="bfloat16", max_new_tokens=6)
+    made = artimuse.load(str(src), device="cpu", dtype="bfloat16", max_new_tokens=6, quant=quant)
+    assert stored.kernels["quantization"]["prequantized"] is True
+    assert torch.equal(stored.engine.score_rows, made.engine.score_rows)
+    for image in IMAGES[:2]:
+        assert stored.score(image) == made.score(image)
+    assert stored.comment(IMAGES[0], ["Overall Gestalt"]) == made.comment(
+        IMAGES[0], ["Overall Gestalt"]
+    )
+
+
+def test_a_written_checkpoint_says_where_it_runs(written):
+    from artimuse.inference.quant.apply import quantize_model
+    from artimuse.loading.checkpoint import load_checkpoint
+
+    quant, _, dst = written
+    checkpoint = load_checkpoint(dst, CPU, torch.bfloat16)
+    with pytest.raises(CheckpointError, match="load it with --device cpu; on cuda load the "
+                       "original checkpoint with --quant int8 or nf4"):
+        quantize_model(checkpoint, "none", CUDA, torch.bfloat16, torch.bfloat16)
+    other = "int4" if quant == "int8" else "int8"
+    with pytest.raises(CheckpointError, match=f"is quantized to {quant}: load it with quant "
+                       f"{quant}"):
+        artimuse.load(str(dst), device="cpu", quant=other)
+
+
+def test_quantize_refuses_what_it_cannot_do(written, tmp_path, capsys):
+    from artimuse.cli import main
+
+    _, src, dst = written
+    assert main(["quantize", str(dst), str(tmp_path / "again"), "--quant", "int8"]) == 2
+    assert "is quantized already" in capsys.readouterr().err
+    assert main(["quantize", str(src), str(dst), "--quant", "int8"]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+
+
+def test_a_foreign_quantization_record_is_refused(tmp_path):
+    import json
+    import shutil
+
+    folder = shutil.copytree(TINY_A, tmp_path / "foreign")
+    config = json.loads((folder / "config.json").read_text())
+    config["quantization"] = {"quant_method": "gptq", "bits": 4}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="not an artimuse quantization record"):
+        artimuse.load(str(folder), device="cpu")

@@ -1,0 +1,136 @@
+"""int8 and int4 weights run by torch's own CPU kernels.
+
+int8: symmetric, one scale per output channel, `torch._weight_int8pack_mm` for decode-sized
+inputs. Measured on an AVX-512/AMX CPU it is ~2x faster than bf16 at one row and ~20x slower
+at hundreds of rows, so above `MIN_ROWS` rows the weight is dequantized (one elementwise pass)
+and multiplied by the best dense kernel of this CPU (`dense_dtype`: bf16 where the CPU has bf16
+instructions, float32 where not; see inference.cpu_kernels).
+
+int4: asymmetric, one scale and zero per group of `group` inputs,
+`torch._weight_int4pack_mm_for_cpu` at every size (its packed layout is opaque, so there is no
+cheap dequantization; on AVX2 it runs big inputs as fast as float32 does). Its layout needs the
+output size a multiple of 16 and the input size a multiple of the group: other layers get int8.
+
+The portable forms written to pre-quantized checkpoints are `qweight` (int8 (N, K), or int4
+values two to a byte, uint8 (N, K/2), low nibble first) and `scales` (float32: (N,) for int8;
+(K/group, N, 2) scale-and-zero pairs for int4, torch's layout).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MIN_ROWS = 16  # below this many rows a matmul is bound by reading the weight
+INT4_GROUPS = (128, 64, 32)  # the first that divides the input size is used
+INT4_ROWS = 16  # torch's int4 CPU layout takes output channels in blocks of this
+
+
+def quantize_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, K) float -> int8 (N, K) and float32 scales (N,): weight ~ q * scale."""
+    w = weight.detach().float()
+    scales = (w.abs().amax(dim=1) / 127).clamp_min(1e-12)
+    q = torch.round(w / scales[:, None]).clamp_(-127, 127).to(torch.int8)
+    return q, scales
+
+
+def int4_group(in_features: int, out_features: int) -> int | None:
+    """The group size torch's int4 kernel can use for this shape, or None (int8 instead)."""
+    if out_features % INT4_ROWS:
+        return None
+    return next((g for g in INT4_GROUPS if in_features % g == 0), None)
+
+
+def quantize_int4(weight: torch.Tensor, group: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, K) float -> int4 values packed two to a byte (N, K/2) and (K/group, N, 2) float32
+    scale-and-zero pairs: weight ~ (q - 8) * scale + zero, per group of `group` inputs."""
+    n, k = weight.shape
+    w = weight.detach().float().reshape(n, k // group, group)
+    low, high = w.amin(-1), w.amax(-1)
+    scales = ((high - low) / 15).clamp_min(1e-12)
+    q = torch.round((w - low[..., None]) / scales[..., None]).clamp_(0, 15).to(torch.uint8)
+    q = q.reshape(n, k)
+    zeros = low + 8 * scales  # torch's kernel computes (q - 8) * scale + zero
+    pairs = torch.stack([scales, zeros], dim=-1).transpose(0, 1).contiguous()
+    return q[:, ::2] | (q[:, 1::2] << 4), pairs
+
+
+def unpack_int4(packed: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, K/2) -> int32 (N, K) values 0..15 (the input of torch's packing)."""
+    low, high = packed & 0xF, packed >> 4
+    return torch.stack([low, high], dim=-1).reshape(packed.shape[0], -1).to(torch.int32)
+
+
+def aligned(tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor`, copied if it does not start on a 64-byte boundary: torch's int8 kernel
+    crashes on a weight mapped from a safetensors file at an offset of 8 (measured)."""
+    return tensor if tensor.data_ptr() % 64 == 0 else tensor.clone()
+
+
+class Int8Linear(nn.Module):
+    """A Linear with int8 weights; `dense_dtype` is the dtype big inputs are multiplied in."""
+
+    kernel = "torch._weight_int8pack_mm"
+
+    def __init__(self, qweight, scales, bias, dtype: torch.dtype, dense_dtype: torch.dtype):
+        super().__init__()
+        self.out_features, self.in_features = qweight.shape
+        self.register_buffer("qweight", aligned(qweight))
+        self.register_buffer("scales", scales.to(dtype))
+        self.register_buffer("bias", None if bias is None else bias.to(dtype))
+        self.dense_dtype = dense_dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.numel() // self.in_features
+        if rows >= MIN_ROWS:
+            weight = self.qweight.to(self.dense_dtype) * self.scales.to(self.dense_dtype)[:, None]
+            bias = None if self.bias is None else self.bias.to(self.dense_dtype)
+            return F.linear(x.to(self.dense_dtype), weight, bias).to(x.dtype)
+        flat = x.reshape(-1, self.in_features).contiguous()  # the kernels take no strides
+        out = torch._weight_int8pack_mm(flat, self.qweight, self.scales.to(x.dtype))
+        if self.bias is not None:
+            out = out + self.bias.to(x.dtype)
+        return out.reshape(*x.shape[:-1], self.out_features)
+
+
+class Int4Linear(nn.Module):
+    """A Linear with group-wise int4 weights in torch's packed CPU layout."""
+
+    kernel = "torch._weight_int4pack_mm_for_cpu"
+
+    def __init__(self, packed, pairs, bias, group: int, dtype: torch.dtype):
+        super().__init__()
+        self.out_features = packed.shape[0]
+        self.in_features = packed.shape[1] * 2
+        self.group = group
+        cpu_layout = torch._convert_weight_to_int4pack_for_cpu(unpack_int4(packed), 1)
+        self.register_buffer("packed_weight", cpu_layout)
+        self.register_buffer("scales_and_zeros", pairs.to(dtype))
+        self.register_buffer("bias", None if bias is None else bias.to(dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, self.in_features).contiguous()  # the kernels take no strides
+        out = torch._weight_int4pack_mm_for_cpu(
+            flat, self.packed_weight, self.group, self.scales_and_zeros.to(x.dtype)
+        )
+        if self.bias is not None:
+            out = out + self.bias.to(x.dtype)
+        return out.reshape(*x.shape[:-1], self.out_features)
+
+
+class Int8Embedding(nn.Module):
+    """An embedding table in int8 with one scale per row: a lookup reads only its rows."""
+
+    kernel = "int8 rows, scaled on lookup"
+
+    def __init__(self, qweight, scales, dtype: torch.dtype):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = qweight.shape
+        self.register_buffer("qweight", qweight)
+        self.register_buffer("scales", scales.to(dtype))
+        self.dtype = dtype
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        rows = F.embedding(ids, self.qweight).to(self.dtype)
+        return rows * self.scales[ids][..., None]
