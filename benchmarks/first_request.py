@@ -134,7 +134,7 @@ def probe(args: argparse.Namespace) -> dict:
                                                   **options))
     out = {"quant": args.quant, "preread": not args.no_preread, "cold": args.drop_caches,
            "cpu_capability": cpu_features()["capability"],
-           "kernels": getattr(model.engine, "cpu_kernels", None),
+           "kernels": model.kernels,
            "load_avg_start": os.getloadavg()}
     with tempfile.TemporaryDirectory() as folder:
         image = make_images(Path(folder), 1)[0]

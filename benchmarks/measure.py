@@ -148,10 +148,9 @@ def matmul_speed(
 
 
 def weight_bytes(module: torch.nn.Module) -> int:
-    """Parameters, and the Linear weights that the CPU kernels moved into packed buffers."""
-    return sum(
-        t.nbytes for t in (*module.parameters(), *module.buffers()) if t.dtype.is_floating_point
-    )
+    """Parameters and buffers: the Linear weights the CPU kernels moved into packed buffers and
+    the quantized ones (int8, packed int4, their scales) count as stored."""
+    return sum(t.nbytes for t in (*module.parameters(), *module.buffers()))
 
 
 def cpu_features() -> dict:
