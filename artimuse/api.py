@@ -74,8 +74,7 @@ def load(
     quant = check_quant(quant, "quant") if quant else env.quant
     check_quant_support(quant, torch_device)  # before anything is read
     path = resolve_checkpoint(ckpt or env.ckpt)
-    check_memory_fit(path, torch_device, torch_dtype, quant,
-                     partial(stored_as, device=torch_device))
+    check_memory(path, torch_device, torch_dtype, quant)
     checkpoint = load_checkpoint(path, torch_device, torch_dtype, source_keys(quant, torch_device))
     quantized = quant != "none" or checkpoint.prequantized is not None
     choice = choose_cpu_kernels(torch_device, torch_dtype, lm_linear_bytes(checkpoint), quantized)
@@ -87,6 +86,12 @@ def load(
     checkpoint.kernels["cpu"] = apply_cpu_kernels(checkpoint.model, choice)
     engine = Engine(checkpoint, compiled=env.compile if compile is None else compile)
     return ArtiMuse(engine, checkpoint.path, max_new_tokens or env.max_new_tokens)
+
+
+def check_memory(path: Path, device: torch.device, dtype: torch.dtype, quant: str) -> None:
+    """A CheckpointError, before anything is read, when the checkpoint in `path` cannot fit in
+    memory as `quant` stores it (loading.memory; the front ends call it before starting)."""
+    check_memory_fit(path, device, dtype, quant, partial(stored_as, device=device))
 
 
 def stored_as(key: str, mode: str, shape: tuple[int, ...], device: torch.device) -> str | None:

@@ -39,6 +39,8 @@ SCORE_BATCH_WAIT_S = 0.010  # how long a score pass waits for companions to batc
 SCORE_BATCH_MAX = 8  # score passes of different requests run together, at most this many
 DEFAULT_HOST = "0.0.0.0"  # every interface, as the original; HOST=127.0.0.1 keeps it local
 DEFAULT_AUTO_DOWNLOAD = "0"  # 1: the web app downloads a missing checkpoint at start-up
+HF, MODELSCOPE = "hf", "modelscope"  # where checkpoints are downloaded from
+SOURCES = (HF, MODELSCOPE)
 WEBAPP_PORT = 7860
 API_PORT = 8000
 
@@ -89,6 +91,9 @@ VARIABLES = (
              "<key>` (all but `/health`)"),
     Variable("ARTIMUSE_AUTO_DOWNLOAD", DEFAULT_AUTO_DOWNLOAD, "`1`: the web app downloads a "
              "missing checkpoint from the hub at start-up (hosted demos)"),
+    Variable("ARTIMUSE_SOURCE", HF, "where hub ids and checkpoint names are downloaded from: "
+             "`hf` (the Hugging Face hub, or the mirror in `HF_ENDPOINT`) or `modelscope` "
+             "(needs the `modelscope` extra; reachable from mainland China)"),
     Variable("HOST", DEFAULT_HOST, "listen address of the web app and the REST service"),
     Variable("PORT", f"{WEBAPP_PORT} / {API_PORT}", "port of the web app / the REST service"),
     Variable("RAY_ADDRESS", "", "the Ray cluster `eval --ray` and `serve` join (Ray reads it "
@@ -189,6 +194,12 @@ def memory_budget_gb() -> float | None:
     if not value > 0 or value == float("inf"):
         raise InputError(f"ARTIMUSE_MEMORY_GB must be a number of GB or off, got {raw!r}")
     return value
+
+
+def download_source() -> str:
+    """ARTIMUSE_SOURCE: `hf` or `modelscope` (checked by the resolver, which also takes
+    --source)."""
+    return env_text("ARTIMUSE_SOURCE", HF).strip().lower() or HF
 
 
 def max_pixels() -> int:

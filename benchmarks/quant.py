@@ -32,7 +32,8 @@ from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
 from benchmarks.context import load_model
 from benchmarks.measure import make_images
 
-MODES = ("none", "int8", "nf4")
+MODES = ("none", "int8", "int4", "nf4")
+DEFAULT_MODES = {"cpu": "none,int8,int4", "cuda": "none,int8,nf4"}  # what each device runs
 GB = 1e9
 
 
@@ -63,6 +64,7 @@ def measure_mode(args: argparse.Namespace) -> dict:
             decode_times.append((time.perf_counter() - started) / len(steps))
             tokens.append([list(row) for row in zip(*steps)])  # (aspects, tokens)
     out.update(
+        kernels=model.kernels,
         score_s_median=statistics.median(score_times[1:] or score_times),
         decode_step_ms_median=1000 * statistics.median(decode_times) if decode_times else None,
         decode_batch=len(aspects),
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ckpt", type=Path, help="default: .benchmarks/<preset>-bfloat16")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="bfloat16")
-    p.add_argument("--modes", default=",".join(MODES))
+    p.add_argument("--modes", help="default: none,int8,int4 on a CPU, none,int8,nf4 on CUDA")
     p.add_argument("--images", type=int, default=20)
     p.add_argument("--images-dir", type=Path)
     p.add_argument("--tokens", type=int, default=32, help="greedy comment tokens compared")
@@ -160,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path)
     p.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    args.modes = args.modes or DEFAULT_MODES.get(torch.device(args.device).type, "none")
     if args.child:
         print(json.dumps(measure_mode(args)))
         return
@@ -184,7 +187,7 @@ def report(args: argparse.Namespace, results: dict) -> dict:
     return {
         "preset": args.preset, "device": args.device, "dtype": args.dtype,
         "images": args.images, "tokens": args.tokens, "aspects": args.aspects,
-        "bitsandbytes": bnb or "not installed: int8 and nf4 cannot run here",
+        "bitsandbytes": bnb or "not installed: int8 and nf4 cannot run on CUDA here",
         "per_mode": {m: {k: v for k, v in r.items() if k not in ("scores", "tokens")}
                      for m, r in results.items()},
         "vs_none": summarise(results),

@@ -42,3 +42,20 @@ def hub(hub_checkpoint):
 
     with HubServer({HUB_REPO: hub_checkpoint}) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def hub_caches(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets empty hub caches of its own (Hugging Face and ModelScope), also for the
+    subprocesses it starts: no test reads or fills the user's ~/.cache."""
+    root = tmp_path_factory.mktemp("caches")
+    monkeypatch.setenv("HF_HUB_CACHE", str(root / "hf"))
+    monkeypatch.setenv("MODELSCOPE_CACHE", str(root / "modelscope"))
+    modules = __import__("sys").modules
+    if "huggingface_hub" in modules:  # read once, at its import
+        from huggingface_hub import constants
+
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(root / "hf"))
+    if "modelscope_hub.config" in modules:  # read once, at the client's first call
+        monkeypatch.setattr(modules["modelscope_hub.config"], "_default_config", None)
+    return root

@@ -51,26 +51,39 @@ def in_process(argv: list[str], capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_download_then_score(hub, tmp_path, expected_total, monkeypatch, capsys):
+def test_download_then_score(hub, hub_caches, tmp_path, expected_total, monkeypatch, capsys):
     done = artimuse(["download"], tmp_path, HF_ENDPOINT=hub.url)  # the variable is honoured
     assert done.returncode == 0, done.stderr
-    assert f"{HUB_REPO} (951" in done.stdout and "loads. Use it with:" in done.stdout
-    assert f"artimuse ui --ckpt {Path('checkpoints/ArtiMuse')}" in done.stdout
+    snapshots = hub_caches / "hf" / "models--Thunderbolt215215--ArtiMuse" / "snapshots"
+    assert f"ArtiMuse is in {snapshots}" in done.stdout and "(951.3 KB fetched)" in done.stdout
+    assert f"artimuse ui --ckpt {HUB_REPO}" in done.stdout
+    assert not (tmp_path / "checkpoints").exists()  # the hub cache, not a folder of ours
+    hub.requests.clear()
     monkeypatch.chdir(tmp_path)
-    code, out, err = in_process(score_args("checkpoints/ArtiMuse"), capsys)
-    assert code == 0, err
-    assert json.loads(out)[0]["total_score"] == expected_total
+    for ckpt in ("checkpoints/ArtiMuse", HUB_REPO, "ArtiMuse"):  # the default too: the cache
+        code, out, err = in_process(score_args(ckpt), capsys)
+        assert code == 0, err
+        assert json.loads(out)[0]["total_score"] == expected_total
+    assert hub.requests == []  # found in the cache, offline
+
+
+def test_a_second_download_fetches_no_file_body(hub, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert in_process(["download", "--endpoint", hub.url], capsys)[0] == 0
+    hub.requests.clear()
+    code, out, _ = in_process(["download", "--endpoint", hub.url], capsys)
+    assert code == 0 and "(already here, nothing fetched)" in out
+    assert [r for r in hub.requests if r.method == "GET" and "/resolve/" in r.path] == []
+    assert hub.requests == []  # not even a listing: the cache answers
 
 
 def test_a_hub_id_as_ckpt_downloads_on_first_use(
-    hub, tmp_path, expected_total, monkeypatch, capsys
+    hub, hub_caches, tmp_path, expected_total, monkeypatch, capsys
 ):
     scored = artimuse(score_args(HUB_REPO), tmp_path, HF_ENDPOINT=hub.url)
     assert scored.returncode == 0, scored.stderr
-    first_use = f"downloading {HUB_REPO} into {Path('checkpoints/ArtiMuse')} (first use)"
-    assert first_use in scored.stderr
+    assert f"downloading {HUB_REPO} into {hub_caches / 'hf'} (first use)" in scored.stderr
     assert json.loads(scored.stdout)[0]["total_score"] == expected_total
-    assert (tmp_path / "checkpoints/ArtiMuse/config.json").is_file()
     hub.requests.clear()
     monkeypatch.chdir(tmp_path)
     code, out, _ = in_process(score_args(HUB_REPO), capsys)  # already here: no network
@@ -82,7 +95,7 @@ def test_offline_is_one_clear_message(hub, tmp_path):
     done = artimuse(["download"], tmp_path, HF_ENDPOINT=hub.url, HF_HUB_OFFLINE="1")
     assert done.returncode == 2
     assert "artimuse download: error: cannot download Thunderbolt215215/ArtiMuse: offline " \
-           "mode is on (HF_HUB_OFFLINE=1)" in done.stderr
+           "mode is on (HF_HUB_OFFLINE=1) and it is not in the hub cache" in done.stderr
     assert "Traceback" not in done.stderr and hub.requests == []
 
 
@@ -106,8 +119,10 @@ def test_unknown_repo_is_one_clear_message(hub, tmp_path, monkeypatch, capsys):
         "known checkpoints are: ArtiMuse, ArtiMuse_AVA, ArtiMuse_FLICKR-AES, ArtiMuse_PARA, "
         "ArtiMuse_TAD66K\n"
     )
+    hub.requests.clear()
     code, _, err = in_process(["download", "ArtiMuse_Typo"], capsys)
     assert code == 2 and "'ArtiMuse_Typo' is neither a known checkpoint" in err
+    assert err.endswith("; did you mean ArtiMuse?\n") and hub.requests == []
 
 
 def test_a_missing_default_folder_names_the_download(tmp_path, monkeypatch, capsys):
@@ -115,7 +130,21 @@ def test_a_missing_default_folder_names_the_download(tmp_path, monkeypatch, caps
     code, _, err = in_process(score_args("checkpoints/ArtiMuse"), capsys)
     assert code == 2
     assert "checkpoint directory not found: checkpoints/ArtiMuse" in err
-    assert "artimuse download ArtiMuse" in err
+    assert "artimuse download ArtiMuse (or: hf download Thunderbolt215215/ArtiMuse" in err
+
+
+def test_a_typo_is_a_mistake_not_a_download(tiny_a, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints/tiny").symlink_to(tiny_a, target_is_directory=True)
+    code, _, err = in_process(score_args("checkpoints/tinyy"), capsys)
+    assert code == 2
+    assert err == ("artimuse score: error: checkpoint directory not found: checkpoints/tinyy "
+                   f"(did you mean {Path('checkpoints/tiny')}?)\n")
+    (tmp_path / "README.md").write_text("# not weights")
+    code, _, err = in_process(score_args("README.md"), capsys)
+    assert code == 2 and "download" not in err
+    assert "README.md is a file, not a checkpoint folder" in err
 
 
 def test_eval_results_are_named_after_model_name_symlink_or_not(tiny_a, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@
     artimuse eval ... --ray [ADDRESS] [--workers N]      (Ray Data; pip install "artimuse[ray]")
     artimuse serve [--replicas N] [--address A] [--host H --port P]          (Ray Serve)
     artimuse api [--host H --port P]      artimuse ui [...]
-    artimuse download [NAME_OR_REPO] [--dir DIR]     (default: ArtiMuse into checkpoints/ArtiMuse)
+    artimuse download [NAME_OR_REPO] [--dir DIR] [--revision REV] [--source hf|modelscope]
     artimuse quantize SRC DST --quant int8|int4      (a pre-quantized copy for the CPU)
 
 The original scripts' flags work too: `--model_name` (a folder under checkpoints/),
@@ -22,7 +22,7 @@ import sys
 
 from artimuse.cli.datasets import run_eval, run_serve
 from artimuse.cli.images import IMAGE_RESULTS_DIR, run_assess, run_score
-from artimuse.cli.model import run_download
+from artimuse.cli.model import add_download_command
 from artimuse.cli.quantize import add_quantize_command
 from artimuse.config import API_PORT, DEFAULT_BATCH_SIZE, listen_address, model_options
 from artimuse.errors import ArtiMuseError
@@ -103,14 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     _serve_arguments(serve)
     serve.set_defaults(run=run_serve)
 
-    download = commands.add_parser("download", help="get a checkpoint from the model hub")
-    download.add_argument("name", nargs="?", default="ArtiMuse", metavar="NAME_OR_REPO",
-                          help="ArtiMuse (default), ArtiMuse_AVA, ArtiMuse_FLICKR-AES, "
-                          "ArtiMuse_PARA, ArtiMuse_TAD66K, or a hub repo id org/name")
-    download.add_argument("--dir", help="where to put it (default: checkpoints/<name>)")
-    download.add_argument("--endpoint", help="the hub's address, e.g. a mirror (default: "
-                          "HF_ENDPOINT, else https://huggingface.co)")
-    download.set_defaults(run=run_download)
+    add_download_command(commands)
 
     add_quantize_command(commands)
     commands.add_parser("api", help="the REST service (artimuse api --help)", add_help=False)

@@ -33,3 +33,16 @@ def run_quantize(args: argparse.Namespace) -> int:
     print(f"{dst}: {args.quant}, {human_bytes(size)} of weights, in "
           f"{time.perf_counter() - start:.0f} s. Use it with: artimuse score --ckpt {dst} IMG")
     return 0
+
+
+def quantized_copy(folder: Path, name: str, quant: str) -> str:
+    """`artimuse download --quant`: the downloaded checkpoint quantized shard by shard into
+    checkpoints/<name>-<quant> (kept if it is there already) -> that folder."""
+    from artimuse.inference.quant.shards import quantize_checkpoint
+    from artimuse.loading.hub_checks import loads
+
+    target = Path("checkpoints") / f"{name}-{quant}"
+    if not loads(target):
+        quantize_checkpoint(folder, target, quant, lambda text: print(text, file=sys.stderr))
+    print(f"{quant} copy: {target}", file=sys.stderr)
+    return str(target)

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from artimuse.config import CHECKPOINTS_DIR
 from artimuse.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -122,48 +121,31 @@ def size_workers(
 
 def checkpoint_for_workers(ckpt: str) -> str:
     """What the workers are told to load: a local folder, checked here and made absolute (a
-    worker's working directory may differ), or a hub id as it is (each node downloads it, see
-    `resolve_on_node`). Anything else raises the loader's CheckpointNotFound here."""
-    from artimuse.loading.checkpoint import read_config, resolve_checkpoint
-    from artimuse.loading.hub import hub_repo
+    worker's working directory may differ), or a hub repo spelled explicitly (`hf-hub:` or
+    `ms:`, at its revision), which each node finds in its own hub cache or downloads (see
+    `resolve_on_node`). A mistake raises the resolver's CheckpointNotFound here, once."""
+    from artimuse.loading.checkpoint import read_config
+    from artimuse.loading.hub import known_checkpoint, parse_spec
+    from artimuse.loading.hub_resolve import resolve
     from artimuse.loading.weights import weight_files
 
+    spec = parse_spec(ckpt)
+    if spec is not None:
+        return spec.explicit
     path = Path(ckpt).expanduser()
-    if path.is_dir():
-        read_config(path)  # not a checkpoint: one clear message now, not a trace per worker
-        weight_files(path)
-        return str(path.resolve())
-    if hub_repo(str(ckpt)) is None:
-        resolve_checkpoint(ckpt)  # raises, naming the path and the download command
-    return str(ckpt)
+    folder = resolve(path, download=False)  # not a checkpoint: one clear message now
+    read_config(folder)
+    weight_files(folder)
+    if not path.is_dir():  # checkpoints/<released name>, found in this machine's hub cache
+        return parse_spec(known_checkpoint(path.name).name).explicit
+    return str(folder.resolve())
 
 
-def downloads_dir() -> str:
-    """Where a node downloads a hub id: this machine's `checkpoints/`, as an absolute path."""
-    return str(CHECKPOINTS_DIR.resolve())
+def resolve_on_node(ckpt: str) -> Path:
+    """The checkpoint on this node: a folder (a shared path) as it is; a hub repo from this
+    node's hub cache, downloaded there by the first actor that needs it. No lock of ours:
+    huggingface_hub (and the modelscope client) lock each file of the cache while fetching
+    it, so the actors of a node that ask at once fetch every file once and wait for it."""
+    from artimuse.loading.hub_resolve import resolve
 
-
-def resolve_on_node(ckpt: str, checkpoints_dir: str) -> Path:
-    """The checkpoint on this node, downloaded by the first actor that needs it.
-
-    A folder (a shared path) is resolved by the normal loader. A hub id is downloaded by the
-    project's downloader (`artimuse download`'s) into `checkpoints_dir/<name>`, under a lock
-    file beside it: the first actor of a node downloads, the others wait, then find it
-    complete (on a shared file system the lock is shared too, so one node downloads for all).
-    """
-    from filelock import FileLock
-
-    from artimuse.loading.checkpoint import resolve_checkpoint
-    from artimuse.loading.hub import HubDownload, hub_repo
-    from artimuse.loading.hub_checks import loads
-
-    repo = hub_repo(ckpt)
-    if repo is None:
-        return resolve_checkpoint(ckpt)
-    target = Path(checkpoints_dir) / repo.split("/")[-1]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target.parent / f".{target.name}.lock")):
-        if not loads(target):
-            log.info("downloading %s into %s on this node", repo, target)
-            HubDownload(repo, target).run()
-    return target
+    return resolve(ckpt)

@@ -17,7 +17,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,6 @@ from artimuse.config import DEFAULT_BATCH_SIZE, Settings, check_quant
 from artimuse.distributed.cluster import (
     checkpoint_for_workers,
     connect,
-    downloads_dir,
     require_ray,
     resolve_on_node,
     size_workers,
@@ -104,7 +103,6 @@ class ScorerSpec:
     device: str
     dtype: str
     aspects: bool
-    checkpoints_dir: str = field(default_factory=downloads_dir)  # where a node puts a hub id
     quant: str = "none"  # artimuse.load's options, as the one-process paths take them
     compile: bool = False
 
@@ -161,7 +159,7 @@ class _Scorer:
         from artimuse.api import load
 
         torch.set_num_threads(threads)
-        path = resolve_on_node(spec.ckpt, spec.checkpoints_dir)
+        path = resolve_on_node(spec.ckpt)
         self.model = load(str(path), spec.device, spec.dtype, quant=spec.quant,
                           compile=spec.compile)
         self.aspects = spec.aspects
@@ -224,7 +222,7 @@ def image_size_of(spec: ScorerSpec) -> int:
     ray = require_ray("data")
 
     def size_on_node() -> int:
-        path = resolve_on_node(spec.ckpt, spec.checkpoints_dir)
+        path = resolve_on_node(spec.ckpt)
         return model_config(read_config(path)).image_size
 
     try:

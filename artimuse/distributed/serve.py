@@ -18,7 +18,6 @@ from artimuse.config import ServiceSettings, Settings
 from artimuse.distributed.cluster import (
     Workers,
     checkpoint_for_workers,
-    downloads_dir,
     ray_session,
     require_ray,
     resolve_on_node,
@@ -79,14 +78,14 @@ class ReplicaHeader:
 @serve.deployment
 @serve.ingress()  # the app is built in each replica, around its own model
 class ArtiMuseReplica:
-    def __init__(self, settings: ServiceSettings, checkpoints_dir: str, threads: int):
+    def __init__(self, settings: ServiceSettings, threads: int):
         import torch
 
         from artimuse.api import load
 
         torch.set_num_threads(threads)
         model = settings.model
-        path = resolve_on_node(model.ckpt, checkpoints_dir)
+        path = resolve_on_node(model.ckpt)
         self.model = load(str(path), model.device, model.dtype, model.max_new_tokens,
                           quant=model.quant, compile=model.compile)
         self.settings = settings
@@ -113,7 +112,7 @@ def deploy(
         ray_actor_options=workers.options(),
         max_ongoing_requests=settings.queue_size,
     )
-    app = replicas.bind(settings, downloads_dir(), workers.threads)
+    app = replicas.bind(settings, workers.threads)
     serve.start(http_options={"host": host, "port": port})
     serve.run(app, name=APP_NAME, route_prefix="/")
 

@@ -17,14 +17,8 @@ import transformers
 
 from artimuse.errors import CheckpointError, CheckpointNotFound, read_json
 from artimuse.loading.config_checks import check_config, check_object
-from artimuse.loading.hub import (
-    HubDownload,
-    default_target,
-    download_hint,
-    hub_repo,
-    human_bytes,
-)
-from artimuse.loading.hub_checks import loads
+from artimuse.loading.hub import download_hint, human_bytes
+from artimuse.loading.hub_resolve import resolve
 from artimuse.loading.prequantized import PreQuantized, read_record, split_quantized
 from artimuse.loading.tokenizer import TokenIds, load_tokenizer, token_ids
 from artimuse.loading.weights import load_strict, read_tensors, weight_files
@@ -58,37 +52,18 @@ def download_command(name: str = "ArtiMuse") -> str:
 
 
 def resolve_checkpoint(ckpt: str | Path) -> Path:
-    """A local checkpoint directory, or a hub repo id downloaded once into `checkpoints/<name>`
-    (with the same checks as `artimuse download`). A path is never taken for a hub id."""
-    path = Path(ckpt).expanduser()
-    if path.is_dir():
-        return path
-    repo = hub_repo(str(ckpt))
-    if repo is not None:
-        return _download(repo)
-    raise CheckpointNotFound(
-        f"checkpoint directory not found: {path}. Download the weights with: "
-        f"{download_command(path.name)}"
-    )
-
-
-def _download(repo_id: str) -> Path:
-    target = default_target(repo_id)
-    if loads(target):
-        return target  # downloaded before
-    log.info("downloading %s into %s", repo_id, target)
-    job = HubDownload(repo_id, target)
-    job.observers.append(_log_progress())
-    return job.run()
+    """The folder `ckpt` names (`hub_resolve.resolve`): a local folder, or a hub id or released
+    name found locally or downloaded once (progress logged). A path is never taken for an id."""
+    return resolve(ckpt, progress=_log_progress())
 
 
 def _log_progress():
     """Log a download's progress every 10 percent (library code logs, only the CLI draws bars)."""
-    last = [-10.0]
+    last = [-10.0, ""]
 
     def observe(progress) -> None:
-        if progress.percent - last[0] >= 10 or progress.state != "downloading":
-            last[0] = progress.percent
+        if progress.percent - last[0] >= 10 or progress.state != last[1]:
+            last[:] = [progress.percent, progress.state]
             log.info("%s: %s %.0f%% of %s", progress.repo, progress.state, progress.percent,
                      human_bytes(progress.total_bytes))
 

@@ -1,124 +1,186 @@
-"""The released checkpoints on the model hub, and downloading one with progress, resumably.
+"""The released checkpoints and what a checkpoint argument names: a folder, or a repo on a hub.
 
-`KNOWN_CHECKPOINTS` is the one table of what exists. `hub_repo` decides whether a text is a hub
-repo id (`hf-hub:org/name`, a known name, or a bare `org/name` that cannot be a local path).
-`HubDownload` fetches a repo's files one by one with huggingface_hub (which reads `HF_ENDPOINT`
-and honours `HF_HUB_OFFLINE`), after checking the free disk space against the hub's file list;
-it reports bytes, speed and ETA, can be cancelled from another thread, keeps every finished file
-and the part of the current one (a new run goes on where the last one stopped, with a `Range`
-request; so does a dropped connection) and ends by checking that the folder loads. Every
-failure is a `DownloadError` whose message says what to do.
+`KNOWN_CHECKPOINTS` is the one table of what exists, with its Hugging Face and ModelScope ids.
+`parse_spec` decides what a text names: `hf-hub:org/name[@revision]`, `ms:org/name[@revision]`,
+a bare `org/name[@revision]` that cannot be a local path, or one of the five names; anything
+else is a local path (None). The resolver (`hub_resolve.resolve`) acts on the answer.
 """
 
 from __future__ import annotations
 
-import logging
+import difflib
 import re
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from artimuse.config import CHECKPOINTS_DIR
-from artimuse.loading.hub_checks import (
-    DownloadCancelled,
-    DownloadError,
-    RemoteFile,
-    complete,
-    describe_failure,
-    existing_parent,
-    free_bytes,
-    verify_folder,
+from artimuse.config import CHECKPOINTS_DIR, HF, MODELSCOPE, SOURCES, download_source
+from artimuse.errors import CheckpointNotFound, InputError
+from artimuse.loading.hub_progress import (  # noqa: F401 - where the web app imports them from
+    CANCELLED,
+    DONE,
+    FAILED,
+    Progress,
 )
 
-log = logging.getLogger(__name__)
-
 HUB_PREFIX = "hf-hub:"  # explicit form, as open_clip spells it: hf-hub:org/name
-HUB_TIMEOUT_S = 10.0  # a hub that does not answer the file list in this time is unreachable
-DISK_MARGIN_BYTES = 64 * 2**20  # room left beside the checkpoint (metadata, locks, logs)
-PARTIAL_DIR = Path(".cache") / "artimuse"  # inside the target: partial files, kept to resume
-SPEED_WINDOW_S = 5.0  # the speed shown is the mean over this many last seconds
+MS_PREFIX = "ms:"  # the same for ModelScope: ms:org/name
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 @dataclass(frozen=True)
 class KnownCheckpoint:
     name: str
-    repo: str
+    repo: str  # on the Hugging Face hub
+    ms_repo: str  # on ModelScope (the same files)
     size_gb: float  # bf16 weights, approximate: the exact size comes from the hub's file list
     tuned_on: str
 
+    def repo_on(self, source: str) -> str:
+        return self.ms_repo if source == MODELSCOPE else self.repo
+
 
 KNOWN_CHECKPOINTS = (
-    KnownCheckpoint("ArtiMuse", "Thunderbolt215215/ArtiMuse", 16,
+    KnownCheckpoint("ArtiMuse", "Thunderbolt215215/ArtiMuse", "thunderbolt/ArtiMuse", 16,
                     "ArtiMuse-10K (the general model)"),
-    KnownCheckpoint("ArtiMuse_AVA", "Thunderbolt215215/ArtiMuse_AVA", 16,
-                    "AVA (photo-contest votes)"),
-    KnownCheckpoint("ArtiMuse_FLICKR-AES", "Thunderbolt215215/ArtiMuse_FLICKR-AES", 16,
+    KnownCheckpoint("ArtiMuse_AVA", "Thunderbolt215215/ArtiMuse_AVA",
+                    "thunderbolt/ArtiMuse_AVA", 16, "AVA (photo-contest votes)"),
+    KnownCheckpoint("ArtiMuse_FLICKR-AES", "Thunderbolt215215/ArtiMuse_FLICKR-AES",
+                    "thunderbolt/ArtiMuse_FLICKR-AES", 16,
                     "FLICKR-AES (crowd-rated Flickr photos)"),
-    KnownCheckpoint("ArtiMuse_PARA", "Thunderbolt215215/ArtiMuse_PARA", 16,
-                    "PARA (personalised aesthetics)"),
-    KnownCheckpoint("ArtiMuse_TAD66K", "Thunderbolt215215/ArtiMuse_TAD66K", 16,
-                    "TAD66K (theme-aware aesthetics)"),
+    KnownCheckpoint("ArtiMuse_PARA", "Thunderbolt215215/ArtiMuse_PARA",
+                    "thunderbolt/ArtiMuse_PARA", 16, "PARA (personalised aesthetics)"),
+    KnownCheckpoint("ArtiMuse_TAD66K", "Thunderbolt215215/ArtiMuse_TAD66K",
+                    "thunderbolt/ArtiMuse_TAD66K", 16, "TAD66K (theme-aware aesthetics)"),
 )
 DEFAULT_CHECKPOINT = KNOWN_CHECKPOINTS[0]
 
 
+@dataclass(frozen=True)
+class HubSpec:
+    """A repo on a hub: where (`source`: hf or modelscope), which, at which revision."""
+
+    source: str
+    repo: str
+    revision: str | None = None
+    known: KnownCheckpoint | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `org/name`, `org/name@rev`, with `ms:` on ModelScope."""
+        at = f"@{self.revision}" if self.revision else ""
+        return f"{MS_PREFIX if self.source == MODELSCOPE else ''}{self.repo}{at}"
+
+    @property
+    def explicit(self) -> str:
+        """The spelling that names this repo wherever it is read (`hf-hub:` or `ms:`)."""
+        at = f"@{self.revision}" if self.revision else ""
+        return f"{MS_PREFIX if self.source == MODELSCOPE else HUB_PREFIX}{self.repo}{at}"
+
+
 def checkpoints_table() -> str:
     """The README's table of the released checkpoints, generated from KNOWN_CHECKPOINTS."""
-    rows = [f"| `{k.name}` | `{k.repo}` | ~{k.size_gb:g} GB | {k.tuned_on} |"
+    rows = [f"| `{k.name}` | `{k.repo}` | `{k.ms_repo}` | ~{k.size_gb:g} GB | {k.tuned_on} |"
             for k in KNOWN_CHECKPOINTS]
-    return "\n".join(["| name | hub repo | size | tuned on |", "|---|---|---|---|", *rows])
+    head = "| name | Hugging Face repo | ModelScope repo | size | tuned on |"
+    return "\n".join([head, "|---|---|---|---|---|", *rows])
 
 
 def known_checkpoint(name_or_repo: str) -> KnownCheckpoint | None:
-    text = name_or_repo.removeprefix(HUB_PREFIX)
-    return next((k for k in KNOWN_CHECKPOINTS if text in (k.name, k.repo)), None)
+    """The table's row for a name or a repo id of either hub (case as typed, or any case)."""
+    text = str(name_or_repo).removeprefix(HUB_PREFIX).removeprefix(MS_PREFIX).split("@")[0]
+    for exact in (True, False):
+        for known in KNOWN_CHECKPOINTS:
+            names = (known.name, known.repo, known.ms_repo)
+            if text in names if exact else text.lower() in (n.lower() for n in names):
+                return known
+    return None
+
+
+def parse_spec(
+    text: str | Path, source: str | None = None, revision: str | None = None
+) -> HubSpec | None:
+    """The hub repo `text` names, or None when it is (or can only be) a local path.
+
+    `hf-hub:` and `ms:` always name a repo; a bare `org/name` does unless it exists, its first
+    part is a folder here, or its first part is `checkpoints` (`checkpoints/ArtiMuse` without
+    ./checkpoints is a missing folder, never a network call); a known name does unless a
+    folder of that name is here. `source` (default ARTIMUSE_SOURCE) is the hub of bare ids and
+    names; `revision` pins a branch, tag or commit (or `@rev` at the end of the id)."""
+    text = str(text).strip()
+    explicit = next((s for p, s in ((HUB_PREFIX, HF), (MS_PREFIX, MODELSCOPE))
+                     if text.startswith(p)), None)
+    if explicit is None and Path(text).expanduser().exists():
+        return None
+    body = text.removeprefix(HUB_PREFIX).removeprefix(MS_PREFIX)
+    repo, _, pinned = body.partition("@")
+    known = known_checkpoint(repo)
+    if explicit is None and not _bare_repo(repo) and not (known and _same(repo, known.name)):
+        return None
+    if not REPO_ID.match(repo) and not known:
+        raise CheckpointNotFound(f"{text!r} is not a hub repo id: write org/name (or "
+                                 f"{HUB_PREFIX}org/name, {MS_PREFIX}org/name)")
+    where = explicit or check_source(source or download_source())
+    if revision and pinned and revision != pinned:
+        raise InputError(f"two revisions for {repo}: @{pinned} and --revision {revision}")
+    repo = known.repo_on(where) if known else repo
+    return HubSpec(where, repo, revision or pinned or None, known)
+
+
+def _same(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+def _bare_repo(text: str) -> bool:
+    first = text.split("/")[0]
+    return bool(REPO_ID.match(text)) and first != CHECKPOINTS_DIR.name and not Path(first).is_dir()
+
+
+def unknown_name(text: str) -> InputError:
+    """`artimuse download ArtiMuse_Typo`: neither a released name nor a repo id."""
+    names = [k.name for k in KNOWN_CHECKPOINTS]
+    near = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]}?" if near else ""
+    return InputError(f"{text!r} is neither a known checkpoint ({', '.join(names)}) nor a hub "
+                      f"repo id (org/name, {HUB_PREFIX}org/name, {MS_PREFIX}org/name){hint}")
+
+
+def check_source(source: str) -> str:
+    value = str(source).strip().lower()
+    value = {"ms": MODELSCOPE, "huggingface": HF, "hf-hub": HF}.get(value, value)
+    if value not in SOURCES:
+        raise InputError(f"the download source must be one of {', '.join(SOURCES)}, "
+                         f"got {source!r} (--source / ARTIMUSE_SOURCE)")
+    return value
 
 
 def hub_repo(text: str) -> str | None:
-    """The hub repo id `text` names, or None when it is (or can only be) a local path.
-
-    `hf-hub:org/name` always is one; a bare `org/name` is one unless it exists, its first part
-    is a folder here, or its first part is `checkpoints` (`checkpoints/ArtiMuse` without
-    ./checkpoints is a missing folder, never a network call). A bare name (`ArtiMuse_AVA`) is a
-    folder: only `artimuse download` takes known names."""
+    """The Hugging Face repo id `text` spells explicitly (`hf-hub:org/name` or a bare
+    `org/name` that is no path), else None; known names and `ms:` ids are not ids here."""
     text = str(text).strip()
-    if text.startswith(HUB_PREFIX):
-        repo = text.removeprefix(HUB_PREFIX)
-        return repo if REPO_ID.match(repo) else None
-    first = text.split("/")[0]
-    if not REPO_ID.match(text) or first == CHECKPOINTS_DIR.name or Path(first).is_dir():
+    if text.startswith(MS_PREFIX) or not (text.startswith(HUB_PREFIX) or _bare_repo(text)):
         return None
-    return None if Path(text).expanduser().exists() else text
-
-
-def repo_to_download(name_or_repo: str) -> str:
-    """`artimuse download`'s argument: a known name, `hf-hub:org/name` or `org/name`."""
-    known = known_checkpoint(name_or_repo)
-    repo = known.repo if known else hub_repo(name_or_repo)
-    if repo is None:
-        names = ", ".join(k.name for k in KNOWN_CHECKPOINTS)
-        raise DownloadError(
-            f"{name_or_repo!r} is neither a known checkpoint ({names}) nor a hub repo id "
-            "(org/name or hf-hub:org/name)"
-        )
-    return repo
+    if Path(text).expanduser().exists() and not text.startswith(HUB_PREFIX):
+        return None
+    repo = text.removeprefix(HUB_PREFIX).split("@")[0]
+    return repo if REPO_ID.match(repo) else None
 
 
 def default_target(repo: str) -> Path:
-    """Where a repo is downloaded unless told otherwise: checkpoints/<name>."""
+    """checkpoints/<name>: where earlier versions downloaded a repo (and where the web app's
+    panel still does); the resolver uses a complete folder there before the hub cache."""
     return CHECKPOINTS_DIR / repo.split("/")[-1]
 
 
 def download_hint(name_or_path: str | Path) -> str:
-    """The commands that fetch the checkpoint a missing folder was meant to hold."""
-    known = known_checkpoint(Path(str(name_or_path)).name) or DEFAULT_CHECKPOINT
+    """The commands that fetch the checkpoint a missing folder was meant to hold: into the hub
+    cache for `checkpoints/<name>` (the resolver looks there for it), else into the folder."""
+    path = Path(str(name_or_path))
+    known = known_checkpoint(path.name) or DEFAULT_CHECKPOINT
+    into = "" if path in (Path(known.name), CHECKPOINTS_DIR / known.name) else f" --dir {path}"
+    local = f" --local-dir {path}" if into else ""
     return (
-        f"artimuse download {known.name} (or: hf download {known.repo} "
-        f"--local-dir {default_target(known.repo)})"
+        f"artimuse download {known.name}{into} (or: hf download {known.repo}{local}; from "
+        f"mainland China: artimuse download {known.name}{into} --source modelscope)"
     )
 
 
@@ -128,198 +190,3 @@ def human_bytes(count: float) -> str:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1000
     return f"{count:.1f} GB"
-
-
-# --- progress -------------------------------------------------------------------------------
-
-CHECKING, DOWNLOADING, VERIFYING, DONE, FAILED, CANCELLED = (
-    "checking", "downloading", "verifying", "done", "failed", "cancelled"
-)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A snapshot of one download, safe to hand to any thread (the page polls it)."""
-
-    state: str
-    repo: str
-    target: str
-    done_bytes: int = 0
-    total_bytes: int = 0
-    speed: float = 0.0  # bytes per second over the last SPEED_WINDOW_S
-    file: str = ""
-    message: str = ""  # failed / cancelled: what happened and what to do
-    updated: float = 0.0  # time.monotonic() of the last bytes
-
-    @property
-    def stalled(self) -> bool:
-        """No bytes for SPEED_WINDOW_S: the speed shown would be stale."""
-        return self.state == DOWNLOADING and time.monotonic() - self.updated > SPEED_WINDOW_S
-
-    @property
-    def active(self) -> bool:
-        return self.state in (CHECKING, DOWNLOADING, VERIFYING)
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.done_bytes / self.total_bytes if self.total_bytes else 0.0
-
-    @property
-    def eta_s(self) -> float | None:
-        left = self.total_bytes - self.done_bytes
-        return left / self.speed if self.speed > 0 and left >= 0 and not self.stalled else None
-
-
-class HubDownload:
-    """One repo into one folder. `run()` blocks; `cancel()` and `progress` work from any thread.
-
-    `endpoint`: the hub's address (default: huggingface_hub's, i.e. `HF_ENDPOINT`)."""
-
-    def __init__(self, repo: str, target: str | Path | None = None, endpoint: str | None = None):
-        self.repo, self.endpoint = repo, endpoint
-        self.target = Path(target) if target else default_target(repo)
-        self._cancel = threading.Event()
-        self._lock = threading.Lock()
-        self._samples: deque[tuple[float, int]] = deque()
-        self._finished_bytes = 0
-        self._progress = Progress(CHECKING, repo, str(self.target))
-        self.observers: list[Callable[[Progress], None]] = []
-
-    @property
-    def progress(self) -> Progress:
-        return self._progress
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def run(self) -> Path:
-        """Download, check the folder, return it; raises DownloadError (DownloadCancelled)."""
-        try:
-            sha, files = self._list_files()
-            self._check_disk(files)
-            self._set(state=DOWNLOADING, total_bytes=sum(f.size for f in files),
-                      updated=time.monotonic())
-            for remote in files:
-                self._fetch(sha, remote)
-            self._set(state=VERIFYING, file="")
-            verify_folder(self.target, files)
-        except DownloadError as error:
-            self._set(state=CANCELLED if isinstance(error, DownloadCancelled) else FAILED,
-                      message=str(error), speed=0.0)
-            raise
-        except Exception as error:  # the hub client's many errors: one message for the user
-            message = describe_failure(error, self.repo, self.target, self.endpoint,
-                                       [k.name for k in KNOWN_CHECKPOINTS])
-            self._set(state=FAILED, message=message, speed=0.0)
-            raise DownloadError(message) from error
-        self._set(state=DONE, done_bytes=self._progress.total_bytes, speed=0.0)
-        log.info("downloaded %s into %s", self.repo, self.target)
-        return self.target
-
-    # ---- steps -----------------------------------------------------------------------------
-    def _list_files(self) -> tuple[str, list[RemoteFile]]:
-        from huggingface_hub import HfApi
-
-        api = HfApi(endpoint=self.endpoint)
-        info = api.model_info(self.repo, files_metadata=True, timeout=HUB_TIMEOUT_S)
-        files = [RemoteFile(s.rfilename, int(s.size or 0)) for s in info.siblings or []]
-        return info.sha, sorted(files, key=lambda f: f.size)  # small files (config) first
-
-    def _check_disk(self, files: list[RemoteFile]) -> None:
-        missing = sum(f.size for f in files if not complete(self.target / f.path, f.size))
-        where = existing_parent(self.target)
-        free = free_bytes(where)
-        if missing + DISK_MARGIN_BYTES > free:
-            raise DownloadError(
-                f"not enough disk space for {self.repo}: it needs {human_bytes(missing)} more "
-                f"and {where.resolve()} has {human_bytes(free)} free. Free some space or choose "
-                "another folder (artimuse download --dir DIR)"
-            )
-
-    def _fetch(self, sha: str, remote: RemoteFile) -> None:
-        if self._cancel.is_set():
-            raise DownloadCancelled(self._cancelled_message())
-        self._set(file=remote.path)
-        if not complete(self.target / remote.path, remote.size):
-            self._fetch_resumably(sha, remote)
-        self._finished_bytes += remote.size  # exact, whatever the bar counted
-        self._advance(0, absolute=self._finished_bytes)
-
-    def _fetch_resumably(self, sha: str, remote: RemoteFile) -> None:
-        """Append to `<target>/.cache/artimuse/<file>.part` from where it ends, then move it
-        into place. hf_hub_download starts a file over after an interruption (it keeps no
-        partial file since huggingface_hub 1.x); its `http_get` resumes with a Range request."""
-        from huggingface_hub import hf_hub_url
-        from huggingface_hub.file_download import http_get
-        from huggingface_hub.utils import build_hf_headers
-
-        part = self.target / PARTIAL_DIR / f"{remote.path}.part"
-        part.parent.mkdir(parents=True, exist_ok=True)
-        if part.exists() and part.stat().st_size > remote.size:
-            part.unlink()  # not this file's beginning: start over
-        have = part.stat().st_size if part.exists() else 0
-        self._advance(0, absolute=self._finished_bytes + have)
-        url = hf_hub_url(self.repo, remote.path, revision=sha, endpoint=self.endpoint)
-        with part.open("ab") as out:
-            if have < remote.size:
-                http_get(url, out, resume_size=have, headers=build_hf_headers(),
-                         expected_size=remote.size, tqdm_class=self._bar)
-        destination = self.target / remote.path
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        part.replace(destination)
-
-    def _bar(self, *args, **kwargs) -> _Bar:
-        return _Bar(self)
-
-    # ---- bookkeeping -----------------------------------------------------------------------
-    def _advance(self, count: int, absolute: int | None = None) -> None:
-        """Bytes arrived (called from inside huggingface_hub's read loop: Cancel stops it)."""
-        if self._cancel.is_set():
-            raise DownloadCancelled(self._cancelled_message())
-        done = absolute if absolute is not None else self._progress.done_bytes + count
-        now = time.monotonic()
-        self._samples.append((now, done))
-        while len(self._samples) > 2 and now - self._samples[0][0] > SPEED_WINDOW_S:
-            self._samples.popleft()
-        (t0, d0) = self._samples[0]
-        speed = (done - d0) / (now - t0) if now > t0 else self._progress.speed
-        self._set(done_bytes=done, speed=max(speed, 0.0), updated=now)
-
-    def _set(self, **changes) -> None:
-        with self._lock:
-            self._progress = replace(self._progress, **changes)
-            progress = self._progress
-        for observer in self.observers:
-            observer(progress)
-
-    def _cancelled_message(self) -> str:
-        return (
-            f"download of {self.repo} cancelled; the files finished so far are kept in "
-            f"{self.target} and the next download goes on from there"
-        )
-
-
-class _Bar:
-    """What huggingface_hub takes as `tqdm_class`: forwards the byte counts to the job."""
-
-    def __init__(self, job: HubDownload):
-        self._job = job
-
-    def __enter__(self) -> _Bar:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def update(self, n: float | None = 1) -> None:
-        self._job._advance(int(n or 0))
-
-    def close(self) -> None:
-        pass
-
-    def set_postfix_str(self, *args, **kwargs) -> None:
-        pass
-
-    def refresh(self, *args, **kwargs) -> None:
-        pass
-

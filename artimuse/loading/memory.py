@@ -26,14 +26,17 @@ import torch
 
 from artimuse.config import QUANT_MODES, memory_budget_gb
 from artimuse.errors import CheckpointError
-from artimuse.loading.quantize import QUANTIZED
 from artimuse.loading.weights import weight_files
 
 log = logging.getLogger(__name__)
 GB = 1e9
-# Bytes a quantized weight element takes, its scales included (int8: one bf16 scale per output
-# row, ~0 per element; int4 and nf4: groups of 64-128 with a scale and an offset, ~0.03).
-QUANT_BYTES = {"int8": 1.0, "int4": 0.53, "nf4": 0.53}
+# Bytes a quantized weight element takes, its scales included (int8: a float32 scale per
+# output row, ~0 per element; int4: a float32 scale and zero per group of 128, 0.0625; nf4:
+# bitsandbytes' blocks of 64 with an absmax, ~0.03).
+QUANT_BYTES = {"int8": 1.0, "int8-embedding": 1.0, "int4": 0.5625, "nf4": 0.53}
+# (key, mode, shape) -> what `mode` stores that tensor as (a QUANT_BYTES key), None: unchanged.
+# The quantization step knows; api.load passes its answer in (loading imports no inference).
+StoredAs = Callable[[str, str, tuple[int, ...]], str | None]
 # Besides the weights: activations, the KV cache of a report and the libraries' own memory,
 # measured at ~0.3 GB + 2% on the 1b and 8b presets (benchmarks/README.md); rounded up.
 RUNTIME_BYTES = 0.5 * GB
@@ -54,11 +57,12 @@ class MemoryFit:
 
 
 def check_memory_fit(
-    checkpoint: Path, device: torch.device, dtype: torch.dtype, quant: str
+    checkpoint: Path, device: torch.device, dtype: torch.dtype, quant: str, stored_as: StoredAs
 ) -> MemoryFit | None:
     """Raise CheckpointError, before loading, when the weights of the `checkpoint` folder
     cannot fit; the message offers the quant modes that would (those that run on `device`)."""
-    fit = memory_fit(weight_files(checkpoint), device, dtype, quant, smaller_modes(device))
+    modes = smaller_modes(device)
+    fit = memory_fit(weight_files(checkpoint), device, dtype, quant, stored_as, modes)
     if fit is None:
         return None
     log.info(
@@ -76,14 +80,16 @@ def smaller_modes(device: torch.device) -> tuple[str, ...]:
 
 
 def memory_fit(
-    files: list[Path], device: torch.device, dtype: torch.dtype, quant: str, modes=("int8", "int4")
+    files: list[Path], device: torch.device, dtype: torch.dtype, quant: str, stored_as: StoredAs,
+    modes: tuple[str, ...] = ("int8", "int4"),
 ) -> MemoryFit | None:
     """The figures behind `check_memory_fit`; None when the check is switched off."""
     available, source = available_bytes(device)
     if available is None:
         return None
-    sizes = [tensor_sizes(file) for file in files]
-    by_mode = {m: needed_bytes(sizes, dtype, m) for m in dict.fromkeys(("none", *modes, quant))}
+    tensors = [t for file in files for t in tensor_table(file).items()]
+    every = dict.fromkeys(("none", *modes, quant))
+    by_mode = {m: needed_bytes(tensors, dtype, m, stored_as) for m in every}
     return MemoryFit(by_mode[quant], available, source, by_mode)
 
 
@@ -108,30 +114,38 @@ def too_large_message(fit: MemoryFit, quant: str, device: torch.device) -> str:
     )
 
 
-def needed_bytes(sizes: list[dict[str, int]], dtype: torch.dtype, quant: str) -> float:
-    """Bytes of every tensor in `dtype`, the quantized ones at their mode's size, plus the
-    runtime's share. `sizes`: key -> element count, per file."""
+def needed_bytes(
+    tensors: list[tuple[str, Tensor]], dtype: torch.dtype, quant: str, stored_as: StoredAs
+) -> float:
+    """Bytes of every tensor as `quant` keeps it (floating point ones in `dtype`), plus the
+    runtime's share. `tensors`: (key, its header entry) of every file."""
     element = _DTYPE_BYTES.get(dtype, 2)
-    per_weight = QUANT_BYTES.get(quant)
     total = 0.0
-    for file_sizes in sizes:
-        for key, count in file_sizes.items():
-            quantized = per_weight is not None and _is_quantized(key)
-            total += count * (per_weight if quantized else element)
+    for key, (stored, shape) in tensors:
+        kind = stored_as(key, quant, shape) if quant != "none" else None
+        count = math.prod(shape)
+        if kind is not None:
+            total += count * QUANT_BYTES.get(kind, 1.0)
+        else:  # a float converted to `dtype`; anything else (a pre-quantized int8) as stored
+            total += count * (element if stored in _FLOAT_TYPES else _FILE_BYTES.get(stored, 1))
     return total * (1 + RUNTIME_SHARE) + RUNTIME_BYTES
 
 
-def _is_quantized(key: str) -> bool:
-    return key.endswith(".weight") and QUANTIZED.match(key.removesuffix(".weight")) is not None
+Tensor = tuple[str, tuple[int, ...]]  # a header entry: safetensors dtype name, shape
+_FLOAT_TYPES = {"F64", "F32", "F16", "BF16"}
+_FILE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+               "U8": 1, "BOOL": 1}
 
 
-def tensor_sizes(file: Path) -> dict[str, int]:
-    """key -> element count, from a safetensors file's header alone (8-byte length + JSON)."""
+def tensor_table(file: Path) -> dict[str, Tensor]:
+    """key -> (dtype, shape), from a safetensors file's header alone (8-byte length + JSON)."""
     try:
         with file.open("rb") as handle:
             (length,) = struct.unpack("<Q", handle.read(8))
             header = json.loads(handle.read(min(length, 100_000_000)))
-        return {k: math.prod(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+        return {
+            k: (v["dtype"], tuple(v["shape"])) for k, v in header.items() if k != "__metadata__"
+        }
     except (OSError, ValueError, KeyError, TypeError, struct.error) as error:
         raise CheckpointError(f"{file} is corrupt or truncated: {error}") from error
 

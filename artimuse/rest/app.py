@@ -29,7 +29,7 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from artimuse import __version__
-from artimuse.api import ArtiMuse, load
+from artimuse.api import ArtiMuse, check_memory, load
 from artimuse.config import (
     API_PORT,
     ServiceSettings,
@@ -42,7 +42,6 @@ from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.errors import ArtiMuseError
 from artimuse.inference.batcher import ScoreBatcher
 from artimuse.loading.checkpoint import resolve_checkpoint
-from artimuse.loading.memory import check_memory_fit
 from artimuse.rest.auth import ApiKeyMiddleware, add_error_handlers
 from artimuse.rest.connections import (
     BodyTimeout,
@@ -120,8 +119,8 @@ def main(argv: list[str] | None = None) -> None:
     try:  # fail here with one line, not in the server's start-up with a trace
         model = settings_from_args(args)
         device = resolve_device(model.device)
-        check_memory_fit(resolve_checkpoint(model.ckpt), device,
-                         resolve_dtype(model.dtype, device), model.quant)
+        check_memory(resolve_checkpoint(model.ckpt), device, resolve_dtype(model.dtype, device),
+                     model.quant)
         settings = ServiceSettings.from_env(model=model)
     except ArtiMuseError as error:
         raise SystemExit(f"artimuse api: {error}") from None

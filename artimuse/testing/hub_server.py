@@ -4,6 +4,9 @@ huggingface_hub's downloads ask (point `HF_ENDPOINT`, or `endpoint=`, at `HubSer
     with HubServer({"Thunderbolt215215/ArtiMuse": folder}) as hub:
         HubDownload("Thunderbolt215215/ArtiMuse", dest, endpoint=hub.url).run()
 
+A repo maps to a folder (its `main`), or to {revision: folder} for a repo with tags or branches
+besides `main` (each revision's commit sha is derived from its files).
+
 Endpoints: `GET /api/models/{repo}[/revision/{rev}]` (with `?blobs=true` the sizes),
 `GET /api/models/{repo}/tree/{rev}`, `HEAD`/`GET /{repo}/resolve/{rev}/{path}` (with `Range`:
 206), 404 with `X-Error-Code` for an unknown repo, revision or file. No xet headers, so the
@@ -13,6 +16,7 @@ connection (once per file); `hold` sends half of a file, then waits for `release
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -38,7 +42,7 @@ class Served:
 
 @dataclass
 class HubServer:
-    repos: dict[str, Path]  # repo id -> folder whose files it serves
+    repos: dict[str, Path | dict[str, Path]]  # repo id -> folder (or {revision: folder})
     cut_once: set[str] = field(default_factory=set)  # file names to cut mid-way, once each
     hold: set[str] = field(default_factory=set)  # file names to pause mid-way until release()
     requests: list[Served] = field(default_factory=list)
@@ -47,6 +51,7 @@ class HubServer:
         self._released = threading.Event()
         self._cut_done: set[tuple[str, str]] = set()
         self.halfway = threading.Event()  # set when a held file has sent its first half
+        self._shas: dict[tuple[str, str], str] = {}
         self._server: ThreadingHTTPServer | None = None
 
     # ---- life ------------------------------------------------------------------------------
@@ -72,23 +77,57 @@ class HubServer:
         self._released.set()
 
     # ---- what a repo holds -----------------------------------------------------------------
-    def sha(self, repo: str) -> str:
+    def revisions(self, repo: str) -> dict[str, Path]:
+        served = self.repos[repo]
+        return dict(served) if isinstance(served, dict) else {REVISION: served}
+
+    def folder(self, repo: str, rev: str = REVISION) -> Path | None:
+        """The folder of `rev` (a branch, a tag or a commit sha), None when there is none."""
+        for name, folder in self.revisions(repo).items():
+            if rev in (name, self.sha(repo, name)):
+                return folder
+        return None
+
+    def sha(self, repo: str, rev: str = REVISION) -> str:
+        """The commit sha of a revision, from its files (computed once: files do not change
+        while a test serves them)."""
+        folder = self.revisions(repo)[rev]
+        key = (repo, str(folder))
+        if key not in self._shas:
+            self._shas[key] = self._commit(repo, folder)
+        return self._shas[key]
+
+    def _commit(self, repo: str, folder: Path) -> str:
         digest = hashlib.sha1(repo.encode())
-        for path in self.files(repo):
-            digest.update(path.encode() + self.blob_id(repo, path).encode())
+        for path in _files(folder):
+            digest.update(path.encode() + _blob_id(folder / path).encode())
         return digest.hexdigest()
 
-    def files(self, repo: str) -> list[str]:
-        root = self.repos[repo]
-        return sorted(
-            p.relative_to(root).as_posix()
-            for p in root.rglob("*")
-            if p.is_file() and not p.relative_to(root).as_posix().startswith(".cache/")
-        )
+    def files(self, repo: str, rev: str = REVISION) -> list[str]:
+        return _files(self.folder(repo, rev))
 
-    def blob_id(self, repo: str, path: str) -> str:
-        data = (self.repos[repo] / path).read_bytes()
-        return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    def blob_id(self, repo: str, path: str, rev: str = REVISION) -> str:
+        return _blob_id(self.folder(repo, rev) / path)
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not p.relative_to(root).as_posix().startswith(".cache/")
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _blob_id_of(file: Path, size: int, mtime: int) -> str:
+    data = file.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _blob_id(file: Path) -> str:
+    """The git blob sha1 of a file (cached by size and mtime: a 26 MB file is hashed once)."""
+    stat = file.stat()
+    return _blob_id_of(file, stat.st_size, stat.st_mtime_ns)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -130,21 +169,21 @@ class _Handler(BaseHTTPRequestHandler):
         repo, kind, rev = match["repo"], match["kind"], match["rev"] or REVISION
         if not self._known(repo, rev):
             return
-        hub = self.hub
+        hub, folder = self.hub, self.hub.folder(repo, rev)
         if kind == "tree":
             entries = [
-                {"type": "file", "path": p, "size": self._size(repo, p),
-                 "oid": hub.blob_id(repo, p)}
-                for p in hub.files(repo)
+                {"type": "file", "path": p, "size": (folder / p).stat().st_size,
+                 "oid": _blob_id(folder / p)}
+                for p in _files(folder)
             ]
             return self._json(entries)
         siblings = [
-            {"rfilename": p, **({"size": self._size(repo, p)} if blobs else {})}
-            for p in hub.files(repo)
+            {"rfilename": p, **({"size": (folder / p).stat().st_size} if blobs else {})}
+            for p in _files(folder)
         ]
         self._json(
-            {"id": repo, "modelId": repo, "sha": hub.sha(repo), "lastModified": LAST_MODIFIED,
-             "private": False, "siblings": siblings}
+            {"id": repo, "modelId": repo, "sha": hub.sha(repo, _name(hub, repo, rev)),
+             "lastModified": LAST_MODIFIED, "private": False, "siblings": siblings}
         )
 
     # ---- /{repo}/resolve -------------------------------------------------------------------
@@ -152,13 +191,14 @@ class _Handler(BaseHTTPRequestHandler):
         repo, rev, name = match["repo"], match["rev"], match["path"]
         if not self._known(repo, rev):
             return
-        if name not in self.hub.files(repo):
+        folder = self.hub.folder(repo, rev)
+        if name not in _files(folder):
             return self._error(404, "EntryNotFound", f"{name} not in {repo}")
-        data = (self.hub.repos[repo] / name).read_bytes()
+        data = (folder / name).read_bytes()
         start = _range_start(self.headers.get("Range"))
         self.send_response(206 if start else 200)
-        self.send_header("X-Repo-Commit", self.hub.sha(repo))
-        self.send_header("ETag", f'"{self.hub.blob_id(repo, name)}"')
+        self.send_header("X-Repo-Commit", self.hub.sha(repo, _name(self.hub, repo, rev)))
+        self.send_header("ETag", f'"{_blob_id(folder / name)}"')
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Length", str(len(data) - start))
         if start:
@@ -189,13 +229,10 @@ class _Handler(BaseHTTPRequestHandler):
         if repo not in self.hub.repos:
             self._error(404, "RepoNotFound", f"Repository {repo} not found")
             return False
-        if rev not in (REVISION, self.hub.sha(repo)):
+        if self.hub.folder(repo, rev) is None:
             self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
             return False
         return True
-
-    def _size(self, repo: str, path: str) -> int:
-        return (self.hub.repos[repo] / path).stat().st_size
 
     def _json(self, payload: object) -> None:
         data = json.dumps(payload).encode()
@@ -215,6 +252,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+
+def _name(hub: HubServer, repo: str, rev: str) -> str:
+    """The revision name of `rev` (itself, or the name whose commit sha it is)."""
+    return next(n for n in hub.revisions(repo) if rev in (n, hub.sha(repo, n)))
 
 
 def _range_start(header: str | None) -> int:

@@ -1,14 +1,14 @@
-"""The checkpoint on every node: a shared folder as it is, a hub id downloaded once per node."""
+"""The checkpoint on every node: a shared folder as it is, a hub id fetched once per node."""
 
 from __future__ import annotations
 
-import shutil
 import threading
-from pathlib import Path
+import time
 
 import pytest
 
 from artimuse.distributed.cluster import checkpoint_for_workers, resolve_on_node
+from tests.conftest import HUB_REPO
 from tests.helpers import TINY_A
 
 
@@ -20,44 +20,39 @@ def test_a_local_folder_is_sent_absolute_and_checked_here(tmp_path, monkeypatch)
         checkpoint_for_workers(str(tmp_path))  # here, not in every worker
     with pytest.raises(FileNotFoundError, match="checkpoint directory not found"):
         checkpoint_for_workers(str(tmp_path / "nowhere" / "ckpt"))
-    assert checkpoint_for_workers("someone/ArtiMuse_AVA") == "someone/ArtiMuse_AVA"  # a hub id
+    assert checkpoint_for_workers("someone/ArtiMuse_AVA") == "hf-hub:someone/ArtiMuse_AVA"
 
 
-def test_a_hub_id_is_downloaded_once_and_the_others_wait_for_it(tmp_path, monkeypatch):
-    from artimuse.loading import hub
+def test_actors_that_ask_at_once_fetch_each_file_once(hub, hub_checkpoint, monkeypatch):
+    """Two actors of a node resolve the same hub id at once: huggingface_hub's own file locks
+    make the second wait for the files the first is fetching, and no body is sent twice."""
+    from huggingface_hub import constants
 
-    downloads, first_started, go = [], threading.Event(), threading.Event()
-
-    class FakeDownload:
-        """Writes config.json first, as a real download leaves a half-done folder."""
-
-        def __init__(self, repo, target):
-            self.repo, self.target = repo, Path(target)
-
-        def run(self) -> Path:
-            downloads.append(self.repo)
-            self.target.mkdir(parents=True)
-            shutil.copy(TINY_A / "config.json", self.target)
-            first_started.set()
-            go.wait(30)
-            for file in (f for f in TINY_A.iterdir() if f.is_file()):
-                shutil.copy(file, self.target)
-            return self.target
-
-    monkeypatch.setattr(hub, "HubDownload", FakeDownload)
-    root, found = tmp_path / "checkpoints", {}
+    monkeypatch.setattr(constants, "ENDPOINT", hub.url)  # what HF_ENDPOINT sets at import
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        hub.url + "/{repo_id}/resolve/{revision}/{filename}")
+    held = "model-00002-of-00002.safetensors"
+    hub.hold.add(held)
+    found = {}
 
     def actor(name: str) -> None:
-        path = resolve_on_node("someone/ArtiMuse_X", str(root))
-        found[name] = (path, (path / "model.safetensors").is_file())
+        found[name] = resolve_on_node(f"hf-hub:{HUB_REPO}")
 
     first = threading.Thread(target=actor, args=("first",))
     first.start()
-    assert first_started.wait(30)
+    assert hub.halfway.wait(60)
     second = threading.Thread(target=actor, args=("second",))
     second.start()
-    second.join(1.0)  # without the lock it starts a second download now
-    go.set()
-    first.join(30), second.join(30)
-    assert downloads == ["someone/ArtiMuse_X"]
-    assert found["first"] == found["second"] == (root / "ArtiMuse_X", True)
+    deadline = time.monotonic() + 60  # the second has asked for the held file's headers
+    while _heads(hub, held) < 4 and time.monotonic() < deadline:
+        second.join(0.05)
+    hub.release()
+    first.join(60), second.join(60)
+    assert found["first"] == found["second"] and (found["first"] / held).is_file()
+    bodies = [r.path for r in hub.requests if r.method == "GET" and "/resolve/" in r.path]
+    assert sorted(bodies) == sorted(set(bodies))  # each file's body once
+    assert len(bodies) == len([p for p in hub_checkpoint.iterdir() if p.is_file()])
+
+
+def _heads(hub, name: str) -> int:
+    return sum(1 for r in list(hub.requests) if r.method == "HEAD" and r.path.endswith(name))

@@ -111,3 +111,15 @@ def test_a_dataset_of_paths_or_of_bytes_in(local_ray, pictures, expected):
 def test_a_dataset_without_paths_is_refused_by_name(local_ray):
     with pytest.raises(Exception, match="needs a `path` column"):
         score(local_ray.data.from_items([{"file": "a.jpg"}])).take_all()
+
+
+def test_the_actors_load_with_the_quantization_asked_for(local_ray, pictures):
+    import artimuse
+
+    readable = [p for p in pictures if p.endswith("p0.jpg")]
+    int8 = artimuse.load(str(TINY_A), device="cpu", dtype="float32", quant="int8")
+    want = int8.score_prepared([prepare_or_error(readable[0], int8.image_size)], aspects=False)
+    rows = score(readable, workers=1, quant="int8").take_all()
+    assert rows[0]["total"] == pytest.approx(want[0].total, abs=1e-3)
+    plain = artimuse.load(str(TINY_A), device="cpu", dtype="float32")
+    assert rows[0]["total"] != pytest.approx(plain.score(readable[0]).total, abs=1e-3)

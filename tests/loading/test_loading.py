@@ -108,10 +108,10 @@ def test_missing_directory_names_path_and_download_command(tmp_path):
         load(tmp_path / "ArtiMuse_PARA")
     message = str(error.value)
     assert str(tmp_path / "ArtiMuse_PARA") in message
-    assert (
-        "hf download Thunderbolt215215/ArtiMuse_PARA --local-dir checkpoints/ArtiMuse_PARA"
-        in message
-    )
+    missing = tmp_path / "ArtiMuse_PARA"
+    assert f"artimuse download ArtiMuse_PARA --dir {missing} (or: hf download " \
+        f"Thunderbolt215215/ArtiMuse_PARA --local-dir {missing}; from mainland China: " \
+        f"artimuse download ArtiMuse_PARA --dir {missing} --source modelscope)" in message
 
 
 def test_hub_id_offline_gives_the_download_command(tmp_path, monkeypatch):
@@ -123,7 +123,7 @@ def test_hub_id_offline_gives_the_download_command(tmp_path, monkeypatch):
         artimuse.load("Thunderbolt215215/ArtiMuse", device="cpu")
     message = str(error.value)
     assert "cannot download Thunderbolt215215/ArtiMuse: offline mode is on" in message
-    assert "copy the checkpoint into checkpoints/ArtiMuse" in message
+    assert "it is not in the hub cache" in message
 
 
 def test_missing_config(broken):

@@ -216,3 +216,17 @@ def test_a_foreign_quantization_record_is_refused(tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="not an artimuse quantization record"):
         artimuse.load(str(folder), device="cpu")
+
+
+def test_download_quant_writes_the_quantized_copy(hub, hub_checkpoint, tmp_path, monkeypatch,
+                                                  capsys):
+    from artimuse.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["download", "--endpoint", hub.url, "--quant", "int4"]) == 0
+    out = capsys.readouterr().out
+    assert "artimuse score --ckpt checkpoints/ArtiMuse-int4 photo.jpg" in out
+    copy = artimuse.load("checkpoints/ArtiMuse-int4", device="cpu", max_new_tokens=4)
+    made = artimuse.load(str(hub_checkpoint), device="cpu", max_new_tokens=4, quant="int4")
+    assert copy.kernels["quantization"]["prequantized"] is True
+    assert copy.score(IMAGES[0]) == made.score(IMAGES[0])
