@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from artimuse.config import Settings, check_quant
+from artimuse.config import preread as preread_setting
 from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.errors import InputError, ItemFailed
 from artimuse.images import ImageError, ImageInput, PreparedImage, prepare_image
@@ -26,8 +27,11 @@ from artimuse.inference.cpu_kernels import apply_cpu_kernels, choose_cpu_kernels
 from artimuse.inference.engine import Engine
 from artimuse.inference.quant.apply import quantize_model
 from artimuse.inference.quant.modes import check_quant_support, source_keys
+from artimuse.inference.quant.scheme import kind_for
 from artimuse.inference.streaming import CommentText
-from artimuse.loading.checkpoint import load_checkpoint
+from artimuse.loading.checkpoint import load_checkpoint, resolve_checkpoint
+from artimuse.loading.memory import check_memory_fit
+from artimuse.loading.preread import Progress, read_weights
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS, SCORE_KEYS
 from artimuse.results import (
     Assessment,
@@ -49,6 +53,8 @@ def load(
     max_new_tokens: int | None = None,
     quant: str | None = None,
     compile: bool | None = None,
+    progress: Progress | None = None,
+    preread: bool | None = None,
 ) -> ArtiMuse:
     """Load a checkpoint directory or hub repo id; unset arguments come from the environment
     (`ARTIMUSE_CKPT`, `ARTIMUSE_DEVICE`, `ARTIMUSE_DTYPE`, `ARTIMUSE_MAX_NEW_TOKENS`,
@@ -58,6 +64,9 @@ def load(
     CUDA) store the language model's weights quantized; `compile=True` decodes comments with a
     static cache and a compiled step. The steps after reading the checkpoint (`kernels`,
     `quantization`) are recorded in `ArtiMuse.kernels`.
+    A CheckpointError says, before anything is read, when the weights cannot fit in memory.
+    The weights are read before `load` returns (`preread`, `ARTIMUSE_PREREAD`); `progress` gets a
+    `LoadProgress` record as they are (default: a log line every tenth).
     """
     # Only the variables of the arguments left unset are read (a torch.dtype passes through).
     s = Settings.from_env(ckpt=ckpt or None, device=device or None, dtype=dtype or None,
@@ -66,17 +75,34 @@ def load(
     torch_device = resolve_device(s.device)
     torch_dtype = resolve_dtype(s.dtype, torch_device)
     check_quant_support(s.quant, torch_device)  # before anything is read
-    checkpoint = load_checkpoint(
-        s.ckpt, torch_device, torch_dtype, source_keys(s.quant, torch_device)
-    )
+    path = resolve_checkpoint(s.ckpt)
+    check_memory(path, torch_device, torch_dtype, s.quant)
+    checkpoint = load_checkpoint(path, torch_device, torch_dtype, source_keys(s.quant, torch_device))
     quantized = s.quant != "none" or checkpoint.prequantized is not None
     choice = choose_cpu_kernels(torch_device, torch_dtype, lm_linear_bytes(checkpoint), quantized)
     checkpoint.kernels["quantization"] = quantize_model(
         checkpoint, s.quant, torch_device, torch_dtype, choice.dense_dtype
     )
+    if preread_setting() if preread is None else preread:  # what is still mapped from the files
+        read_weights(checkpoint.model, progress)
     checkpoint.kernels["cpu"] = apply_cpu_kernels(checkpoint.model, choice)
     engine = Engine(checkpoint, compiled=s.compile)
     return ArtiMuse(engine, checkpoint.path, s.max_new_tokens)
+
+
+def check_memory(path: Path, device: torch.device, dtype: torch.dtype, quant: str) -> None:
+    """A CheckpointError, before anything is read, when the checkpoint in `path` cannot fit in
+    memory as `quant` stores it (loading.memory; the front ends call it before starting)."""
+    check_memory_fit(path, device, dtype, quant, partial(stored_as, device=device))
+
+
+def stored_as(key: str, mode: str, shape: tuple[int, ...], device: torch.device) -> str | None:
+    """What quant `mode` stores the checkpoint tensor `key` as on `device` (`int8`, `int4`,
+    `nf4`), None where it stays as it is: the memory check's estimate (loading.memory)."""
+    quantized = source_keys(mode, device)
+    if quantized is None or not quantized(key):
+        return None
+    return kind_for(key.removesuffix(".weight"), mode, shape) if device.type == "cpu" else mode
 
 
 def lm_linear_bytes(checkpoint) -> int:

@@ -37,6 +37,7 @@ DEFAULT_BODY_TIMEOUT = 30  # seconds a request body may pause between two reads
 DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open (uvicorn's default)
 DEFAULT_QUANT = "none"  # the language model's weights: none (the dtype), int8, int4 or nf4
 QUANT_MODES = ("none", "int8", "int4", "nf4")
+DEFAULT_PREREAD = "1"  # read the weights while loading (loading/preread.py)
 DEFAULT_COMPILE = "0"  # 1: static KV cache + compiled decode step (measured: see the README)
 SCORE_BATCH_WAIT_S = 0.010  # how long a score pass waits for companions to batch with (<= 20 ms)
 SCORE_BATCH_MAX = 8  # score passes of different requests run together, at most this many
@@ -72,6 +73,11 @@ VARIABLES = (
              "CUDA: int8, nf4 with bitsandbytes, the `quant` extra)"),
     Variable("ARTIMUSE_COMPILE", DEFAULT_COMPILE, "`1`: decode comments with a static KV cache "
              "and a torch.compile'd step (CUDA graphs on CUDA)"),
+    Variable("ARTIMUSE_PREREAD", DEFAULT_PREREAD, "`1`: read the weights into memory while "
+             "loading, with progress, so that the first request does not wait on the disk; "
+             "`0`: as requests touch them"),
+    Variable("ARTIMUSE_MEMORY_GB", "", "memory (GB) the weights may take; unset: what the "
+             "system has available (or the GPU's free memory); `off`: no check before loading"),
     Variable("ARTIMUSE_MAX_NEW_TOKENS", str(DEFAULT_MAX_NEW_TOKENS), "comment length cap, in "
              "tokens"),
     Variable("ARTIMUSE_MAX_PIXELS", str(DEFAULT_MAX_PIXELS), "larger images are refused "
@@ -265,6 +271,29 @@ class WebSettings:
             admin_password=env_text("ARTIMUSE_ADMIN_PASSWORD", "") or None,
             job_time_limit=env_int("ARTIMUSE_JOB_TIME_LIMIT", DEFAULT_JOB_TIME_LIMIT, 1),
         )
+
+
+def preread() -> bool:
+    """ARTIMUSE_PREREAD: read the weights while loading (on by default)."""
+    return env_flag("ARTIMUSE_PREREAD", DEFAULT_PREREAD)
+
+
+def memory_budget_gb() -> float | None:
+    """ARTIMUSE_MEMORY_GB: the memory the weights may take; None: measure it; 0: `off`."""
+    raw = env_text("ARTIMUSE_MEMORY_GB", "").strip().lower()
+    if raw in ("", "auto"):
+        return None
+    if raw in ("off", "0"):
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise InputError(f"ARTIMUSE_MEMORY_GB must be a number of GB or off, got {raw!r}")
+    return value
+
+
 def download_source() -> str:
     """ARTIMUSE_SOURCE: `hf` or `modelscope` (checked by the resolver, which also takes
     --source)."""

@@ -4,11 +4,17 @@ Prints one JSON object (see benchmarks/README.md for what every number means):
 
     python -m benchmarks.bench --preset 1b --dtype bfloat16 --threads 2 --baseline seed
 
-Parts (`--skip` any): load (fresh subprocess: load time, peak RSS), bandwidth, scores, report
-(8 comments of N forced tokens), decode (ms/step at batch 1 and 8 against the bandwidth bound),
-dataset (images/s at batch 1, 4, 16), rss (RSS over repeated assessments). `--baseline seed`
-also runs the original implementation's way (benchmarks/seed_baseline.py) and prints ratios.
-Each figure that has a goal (benchmarks/targets.py) is listed under `targets` with `met`.
+Parts (`--parts` chooses, `--skip` leaves out): in fresh child processes, before this one
+loads: load (load time, peak RSS) and first (load, first and second `score`, time per comment
+token, what the first request waits on: benchmarks/first_request.py); then bandwidth, scores,
+report (8 comments of N forced tokens), decode (ms/step at batch 1 and 8 against the bandwidth
+bound), dataset (images/s at batch 1, 4, 16), rss (RSS over repeated assessments). `--baseline
+seed` also runs the original implementation's way (benchmarks/seed_baseline.py) and prints
+ratios. Each figure that has a goal (benchmarks/targets.py) is listed under `targets` with `met`.
+
+The 8b preset (16 GB in bf16) has defaults that fit a few minutes a part on a small CPU:
+
+    python -m benchmarks.bench --preset 8b --device cpu [--quant int8] --deadline-s 1800
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ from benchmarks.baseline import bench_seed, ratios
 from benchmarks.context import Context, load_model
 from benchmarks.dataset import DATASET_BATCHES, bench_dataset
 from benchmarks.decode import bench_bandwidth, bench_decode
+from benchmarks.first_request import bench_first
 from benchmarks.load import bench_load
-from benchmarks.measure import cpu_features, make_images
+from benchmarks.measure import cpu_features, cpu_flags, make_images
 from benchmarks.report import bench_report, bench_rss
 from benchmarks.scores import bench_scores
 from benchmarks.targets import judge, vs_original
@@ -47,7 +54,12 @@ PARTS = {  # in the order they run, each after the model is loaded (`load` runs 
     "dataset": bench_dataset,
     "rss": bench_rss,
 }
+CHILD_PARTS = {"load": bench_load, "first": bench_first}  # each loads in its own process
 REPEAT_RSS = {"tiny": 100, "1b": 20, "8b": 10}
+# What runs when --parts is not given: at the 8b shape a score takes a minute or two on a
+# small CPU, a report of 8 comments many, a dataset pass an hour.
+DEFAULT_PARTS = {"8b": ("first", "bandwidth", "scores", "decode")}
+PRESET_DEFAULTS = {"8b": {"repeats": 1, "decode_steps": 8, "new_tokens": 32}}
 
 
 def machine(args: argparse.Namespace) -> dict:
@@ -60,6 +72,7 @@ def machine(args: argparse.Namespace) -> dict:
         "torch_threads": torch.get_num_threads(),
         "load_avg_start": os.getloadavg(),
         "cpu_features": cpu_features(),
+        "cpu_flags": cpu_flags(),
     }
     try:
         cpu = [x for x in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in x]
@@ -86,17 +99,23 @@ def run(args: argparse.Namespace) -> dict:
         "preset": args.preset,
         "device": args.device,
         "dtype": args.dtype,
+        "quant": args.quant,
         "new_tokens": args.new_tokens,
         "checkpoint": str(ckpt),
         "checkpoint_ready_s": made_s,
         "machine": machine(args),
         "skipped": list(args.skip),
     }
-    if "load" not in args.skip:  # before this process loads: no two copies in memory
-        log.info("load (subprocess)")
-        result["load"] = bench_load(args, ckpt)
-        write(result, args.out)
-    model = load_model(ckpt, args.device, args.dtype)
+    for name, part in CHILD_PARTS.items():  # before this process loads: one copy in memory
+        if name not in args.skip:
+            log.info("%s (subprocess)", name)
+            result[name] = part(args, ckpt)
+            write(result, args.out)
+    in_process = [name for name in PARTS if name not in args.skip]
+    if not in_process and args.baseline != "seed":
+        return finish(result, args, started)
+    quant = {} if args.quant == "none" else {"quant": args.quant}
+    model = load_model(ckpt, args.device, args.dtype, **quant)
     parts = PARTS | ({"seed": bench_seed} if args.baseline == "seed" else {})
     with tempfile.TemporaryDirectory() as folder:
         paths = make_images(Path(folder), max(args.dataset_images, 1))
@@ -112,6 +131,10 @@ def run(args: argparse.Namespace) -> dict:
             result[name] = part(ctx)
             result[name]["part_s"] = time.perf_counter() - part_start
             write(result, args.out)
+    return finish(result, args, started)
+
+
+def finish(result: dict, args: argparse.Namespace, started: float) -> dict:
     result["ratios"] = ratios(result)
     if args.preset == "1b" and args.device == "cpu" and args.dtype == "bfloat16":
         result["vs_original"] = vs_original(result)
@@ -136,10 +159,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     p.add_argument("--new-tokens", type=int, default=128, help="forced tokens per comment")
+    p.add_argument("--quant", default="none", help="none, int8, int4, nf4 (as artimuse.load)")
     p.add_argument("--baseline", choices=("seed",), help="also time the original's way")
-    p.add_argument(
-        "--skip", nargs="*", default=[], choices=("load", *PARTS), help="parts not to run"
-    )
+    every = (*CHILD_PARTS, *PARTS)
+    p.add_argument("--parts", nargs="*", choices=every, help="parts to run (default: all; 8b: "
+                   f"{', '.join(DEFAULT_PARTS['8b'])})")
+    p.add_argument("--skip", nargs="*", default=[], choices=every, help="parts not to run")
+    p.add_argument("--cold", action="store_true", help="first: also from a dropped page cache, "
+                   "with and without reading while loading (root; slows the whole machine)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs of the scores (median)")
     p.add_argument("--warmup", type=int, default=1, help="untimed runs before the first timing")
     p.add_argument("--report-repeats", type=int, default=1, help="timed full reports")
@@ -158,12 +185,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--deadline-s", type=float, help="skip the parts that would start after this")
     p.add_argument("--ckpt-dir", type=Path, help="default: .benchmarks/<preset>-<dtype>")
     p.add_argument("--out", type=Path, help="also write the JSON here (after every part)")
+    p.set_defaults(**PRESET_DEFAULTS.get(_preset_of(argv), {}))
     args = p.parse_args(argv)
+    parts = args.parts if args.parts is not None else DEFAULT_PARTS.get(args.preset, every)
+    args.skip = [*args.skip, *(name for name in every if name not in parts)]
     args.ckpt_dir = args.ckpt_dir or Path(".benchmarks") / f"{args.preset}-{args.dtype}"
     args.repeat_rss = args.repeat_rss or REPEAT_RSS[args.preset]
     if args.new_tokens < 2 or args.decode_steps < 3:
         p.error("--new-tokens must be >= 2 and --decode-steps >= 3")
     return args
+
+
+def _preset_of(argv: list[str] | None) -> str | None:
+    """The --preset on the command line, before parsing: it chooses the other defaults."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--preset")
+    return pre.parse_known_args(argv)[0].preset
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -148,10 +148,9 @@ def matmul_speed(
 
 
 def weight_bytes(module: torch.nn.Module) -> int:
-    """Parameters, and the Linear weights that the CPU kernels moved into packed buffers."""
-    return sum(
-        t.nbytes for t in (*module.parameters(), *module.buffers()) if t.dtype.is_floating_point
-    )
+    """Parameters and buffers: the Linear weights the CPU kernels moved into packed buffers and
+    the quantized ones (int8, packed int4, their scales) count as stored."""
+    return sum(t.nbytes for t in (*module.parameters(), *module.buffers()))
 
 
 def cpu_features() -> dict:
@@ -161,4 +160,18 @@ def cpu_features() -> dict:
     for name in checks:
         probe = getattr(torch.cpu, f"_is_{name}_supported", None)
         found[name] = bool(probe()) if probe else None
+    try:  # ONEDNN_MAX_CPU_ISA=AVX2 switches it off: what a CPU without bf16 instructions gets
+        found["onednn_bf16"] = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        found["onednn_bf16"] = None
     return {"capability": torch.backends.cpu.get_cpu_capability(), **found}
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
+    """The CPU's flags as the kernel lists them (what `lscpu` shows); [] off Linux."""
+    try:
+        lines = cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    flags = next((line for line in lines if line.startswith("flags")), "flags:")
+    return sorted(flags.split(":", 1)[1].split())

@@ -146,6 +146,11 @@ def test_every_part_reports_positive_finite_numbers(result):
         assert all(result["seed"][report][k] > 0 for k in SEED_REPORT), report
     assert result["report"]["comments"] == 8
     assert result["rss"]["assessments"] == 3
+    first = result["first"]["warm"]
+    assert [k for k in first["steps"]] == ["load", "score_1", "score_2", "comment_4", "comment_24"]
+    assert all(step["s"] > 0 for step in first["steps"].values())
+    assert first["per_token_s"] > 0 and first["peak_rss_gb"] > 0 and first["preread"] is True
+    assert "fpu" in result["machine"]["cpu_flags"]  # /proc/cpuinfo's flags, as lscpu shows
     assert all(math.isfinite(x) for x in _numbers(result))
 
 
@@ -169,6 +174,27 @@ def test_the_benchmarks_model_decodes_every_comment_to_its_full_length():
     assert [len(row) for row in SeedBaseline(e).comments(pixels, ASPECTS[:1], 40)] == [40]
     e.ignore_eos = False  # the premise: without it, this comment ends early
     assert len(list(e.generate(e.prefill(pixels), suffixes, 40))) < 40
+
+
+def test_the_8b_preset_runs_a_few_parts_by_default_and_any_on_request():
+    from benchmarks.bench import parse_args
+
+    args = parse_args(["--preset", "8b", "--quant", "int8"])
+    assert sorted(args.skip) == ["dataset", "load", "report", "rss"]
+    assert (args.repeats, args.decode_steps, args.quant) == (1, 8, "int8")
+    chosen = parse_args(["--preset", "8b", "--parts", "first", "report", "--repeats", "2"])
+    assert "report" not in chosen.skip and "scores" in chosen.skip and chosen.repeats == 2
+    assert parse_args(["--preset", "1b"]).skip == [] and parse_args([]).repeats == 3
+
+
+def test_8b_cpu_targets_follow_the_quant_mode():
+    base = {"preset": "8b", "device": "cpu", "new_tokens": 32,
+            "first": {"warm": {"peak_rss_gb": 9.0, "peak_rss_over_weights": 1.05}}}
+    rows = {row["figure"]: row["met"] for row in judge({**base, "quant": "int8"})}
+    assert rows == {"first.warm.peak_rss_gb": True}
+    plain = {row["figure"]: row["met"] for row in judge(base)}
+    assert plain["first.warm.peak_rss_over_weights"] is True
+    assert plain["decode.batch_1.over_bound"] is None and "first.warm.peak_rss_gb" not in plain
 
 
 def test_targets_judge_the_figures_of_their_preset_and_device():

@@ -26,7 +26,23 @@ def load_model(args: argparse.Namespace):
 
     settings = settings_from_args(args)
     ckpt = _resolved(settings.ckpt)
-    return load(str(ckpt), **settings.load_options())
+    return load(str(ckpt), progress=_load_bar(), **settings.load_options())
+
+
+def _load_bar():
+    """A tqdm bar of the weights read while loading (loading.preread), on a terminal only."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc="reading weights", unit="B", unit_scale=True, unit_divisor=1000,
+               disable=None, file=sys.stderr, total=0, leave=False)
+
+    def observe(progress) -> None:
+        bar.total = progress.total_bytes
+        bar.update(progress.done_bytes - bar.n)
+        if progress.done_bytes >= progress.total_bytes:
+            bar.close()
+
+    return observe
 
 
 def _resolved(ckpt: str) -> Path:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -36,7 +37,7 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from artimuse import __version__
-from artimuse.api import ArtiMuse, load
+from artimuse.api import ArtiMuse, check_memory, load
 from artimuse.config import (
     API_PORT,
     REST_VARIABLES,
@@ -47,7 +48,7 @@ from artimuse.config import (
     model_options,
     settings_from_args,
 )
-from artimuse.devices import resolve_device
+from artimuse.devices import resolve_device, resolve_dtype
 from artimuse.errors import ArtiMuseError
 from artimuse.inference.admission import Admission
 from artimuse.inference.batcher import ScoreBatcher
@@ -131,7 +132,10 @@ async def _lifespan(app: FastAPI):
     if loaded_here:
         s = state.settings.model
         log.info("loading %s", s.ckpt)
+        started = time.perf_counter()
         state.model = await asyncio.to_thread(load, s.ckpt, **s.load_options())
+        log.info("ready: %s loaded and its weights read in %.1f s", s.ckpt,
+                 time.perf_counter() - started)
     settings: ServiceSettings = state.settings
     state.admission = Admission(settings.queue_size, settings.client_jobs)
     state.queue, state.decoder = WorkQueue(), Decoder()
@@ -168,8 +172,9 @@ def main(argv: list[str] | None = None, prog: str = "artimuse api") -> None:
         args = _parser(prog).parse_args(argv)
         check_listen(args.host, args.port)
         model = settings_from_args(args)
-        resolve_device(model.device)
-        resolve_checkpoint(model.ckpt)
+        device = resolve_device(model.device)
+        check_memory(resolve_checkpoint(model.ckpt), device, resolve_dtype(model.dtype, device),
+                     model.quant)
         settings = ServiceSettings.from_env(model=model)
     except ArtiMuseError as error:
         raise SystemExit(exit_with(prog, error)) from None
