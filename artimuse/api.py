@@ -77,7 +77,9 @@ def load(
     check_quant_support(s.quant, torch_device)  # before anything is read
     path = resolve_checkpoint(s.ckpt)
     check_memory(path, torch_device, torch_dtype, s.quant)
-    checkpoint = load_checkpoint(path, torch_device, torch_dtype, source_keys(s.quant, torch_device))
+    checkpoint = load_checkpoint(
+        path, torch_device, torch_dtype, source_keys(s.quant, torch_device)
+    )
     quantized = s.quant != "none" or checkpoint.prequantized is not None
     choice = choose_cpu_kernels(torch_device, torch_dtype, lm_linear_bytes(checkpoint), quantized)
     checkpoint.kernels["quantization"] = quantize_model(
