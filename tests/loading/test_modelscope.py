@@ -56,11 +56,13 @@ def test_a_released_name_from_modelscope_end_to_end(ms, hub_checkpoint, hub_cach
     assert ms.requests == []
 
 
-def test_artimuse_download_with_source_modelscope(ms, tmp_path, monkeypatch, capsys):
+def test_artimuse_download_with_source_modelscope(
+    ms, hub_checkpoint, tmp_path, monkeypatch, capsys
+):
     done = artimuse(["download", "--source", "modelscope"], tmp_path,
                     MODELSCOPE_ENDPOINT=ms.url)
     assert done.returncode == 0, done.stderr
-    assert "ArtiMuse is in " in done.stdout and "(951.3 KB fetched)" in done.stdout
+    assert "ArtiMuse is in " in done.stdout and f"({_size(hub_checkpoint)} fetched)" in done.stdout
     assert f"artimuse score --ckpt ms:{MS_REPO} photo.jpg" in done.stdout
     ms.requests.clear()
     monkeypatch.chdir(tmp_path)
@@ -129,3 +131,9 @@ def test_unknown_repo_and_the_disk_check_are_one_line_each(ms, monkeypatch):
     with pytest.raises(DownloadError, match="not enough disk space for ms:thunderbolt/ArtiMuse"):
         resolve(f"ms:{MS_REPO}")
     assert _bodies(ms) == []
+
+
+def _size(folder) -> str:
+    from artimuse.loading.hub import human_bytes
+
+    return human_bytes(sum(p.stat().st_size for p in folder.iterdir() if p.is_file()))
