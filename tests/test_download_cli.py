@@ -51,11 +51,14 @@ def in_process(argv: list[str], capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_download_then_score(hub, hub_caches, tmp_path, expected_total, monkeypatch, capsys):
+def test_download_then_score(
+    hub, hub_checkpoint, hub_caches, tmp_path, expected_total, monkeypatch, capsys
+):
     done = artimuse(["download"], tmp_path, HF_ENDPOINT=hub.url)  # the variable is honoured
     assert done.returncode == 0, done.stderr
     snapshots = hub_caches / "hf" / "models--Thunderbolt215215--ArtiMuse" / "snapshots"
-    assert f"ArtiMuse is in {snapshots}" in done.stdout and "(951.3 KB fetched)" in done.stdout
+    assert f"ArtiMuse is in {snapshots}" in done.stdout
+    assert f"({_size(hub_checkpoint)} fetched)" in done.stdout
     assert f"artimuse ui --ckpt {HUB_REPO}" in done.stdout
     assert not (tmp_path / "checkpoints").exists()  # the hub cache, not a folder of ours
     hub.requests.clear()
@@ -190,3 +193,9 @@ def test_ctrl_c_stops_the_download_cleanly_and_the_next_run_finishes(
     monkeypatch.chdir(tmp_path)
     code, out, err = in_process(["download", "--endpoint", hub.url], capsys)
     assert code == 0 and "ArtiMuse is in " in out, err
+
+
+def _size(folder) -> str:
+    from artimuse.loading.hub import human_bytes
+
+    return human_bytes(sum(p.stat().st_size for p in folder.iterdir() if p.is_file()))
