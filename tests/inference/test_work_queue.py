@@ -19,7 +19,7 @@ def test_failures_in_a_row_mark_the_model_failed_and_a_success_clears_it():
             raise RuntimeError("CUDA error: an illegal memory access was encountered")
 
         def bad_image():
-            raise ImageError("the upload is truncated")
+            raise ImageError("the upload is truncated", kind="corrupt")
 
         for _ in range(3):  # the client's fault: never the model's
             with pytest.raises(ImageError):
