@@ -101,9 +101,20 @@ def test_the_rest_service_says_ready_once_the_weights_are_read(caplog):
     assert read < ready
 
 
-def test_the_rest_service_refuses_to_start_in_one_line_when_the_weights_cannot_fit(monkeypatch):
+def test_the_rest_service_refuses_to_start_in_one_line_when_the_weights_cannot_fit(
+    monkeypatch, capsys
+):
+    import socket
+
     from artimuse.rest.app import main
 
+    with socket.socket() as s:  # a free port, so that only the memory check can refuse
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     monkeypatch.setenv("ARTIMUSE_MEMORY_GB", "0.1")
-    with pytest.raises(SystemExit, match=r"^artimuse api: the weights do not fit: they need"):
-        main(["--ckpt", str(TINY_A), "--device", "cpu", "--port", "0"])
+    with pytest.raises(SystemExit) as stopped:
+        main(["--ckpt", str(TINY_A), "--device", "cpu", "--host", "127.0.0.1",
+              "--port", str(port)])
+    assert stopped.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("artimuse api: error: the weights do not fit: they need")
