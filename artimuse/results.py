@@ -43,10 +43,8 @@ class Assessment:
     checkpoint: str = ""
 
     def to_seed_json(self) -> dict:
-        """The original tool's single-image file (`serialization.seed_json`)."""
-        from artimuse.serialization import seed_json  # serialization imports this module
-
-        return seed_json(self)
+        """The original tool's single-image file, `{image_stem}_{model_name}_eval.json`."""
+        return {"Aesthetic Score": self.scores.total, "Aesthetic Attributes": dict(self.comments)}
 
     def to_markdown(self, title: str = "ArtiMuse assessment") -> str:
         s = self.scores

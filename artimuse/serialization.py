@@ -36,11 +36,8 @@ DISTRIBUTION_SIZE = 101  # the scores 0..100
 
 
 def seed_json(assessment: Assessment) -> dict:
-    """The original tool's single-image file, `{image_stem}_{model_name}_eval.json`."""
-    return {
-        "Aesthetic Score": assessment.scores.total,
-        "Aesthetic Attributes": dict(assessment.comments),
-    }
+    """The original tool's single-image file (defined by `Assessment.to_seed_json`)."""
+    return assessment.to_seed_json()
 
 
 def assessment_json(assessment: Assessment) -> dict:
