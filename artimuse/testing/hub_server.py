@@ -40,9 +40,11 @@ class Served:
     range: str | None
 
 
-@dataclass
-class HubServer:
-    repos: dict[str, Path | dict[str, Path]]  # repo id -> folder (or {revision: folder})
+@dataclass(kw_only=True)
+class LocalFileServer:
+    """What both stand-ins (this hub, and testing/modelscope_server) share: a threaded server on
+    127.0.0.1 for `with`, the requests it saw, and the two faults a file can have."""
+
     cut_once: set[str] = field(default_factory=set)  # file names to cut mid-way, once each
     hold: set[str] = field(default_factory=set)  # file names to pause mid-way until release()
     requests: list[Served] = field(default_factory=list)
@@ -51,13 +53,14 @@ class HubServer:
         self._released = threading.Event()
         self._cut_done: set[tuple[str, str]] = set()
         self.halfway = threading.Event()  # set when a held file has sent its first half
-        self._shas: dict[tuple[str, str], str] = {}
         self._server: ThreadingHTTPServer | None = None
 
-    # ---- life ------------------------------------------------------------------------------
-    def __enter__(self) -> HubServer:
-        handler = type("Handler", (_Handler,), {"hub": self})
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler class, bound to this server's state."""
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._server = _QuietServer(("127.0.0.1", 0), self.handler())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -75,6 +78,36 @@ class HubServer:
 
     def release(self) -> None:
         self._released.set()
+
+    def send_body(self, out: BaseHTTPRequestHandler, repo: str, name: str, data: bytes) -> None:
+        """Write a file's `data` to `out`, with the fault its name is given, if any."""
+        base = Path(name).name
+        half = len(data) // 2
+        if base in self.cut_once and (repo, name) not in self._cut_done:
+            self._cut_done.add((repo, name))
+            out.wfile.write(data[:half])
+            out.wfile.flush()
+            out.close_connection = True  # the client sees the body end early
+            return
+        if base in self.hold:
+            out.wfile.write(data[:half])
+            out.wfile.flush()
+            self.halfway.set()
+            self._released.wait()
+            data = data[half:]
+        out.wfile.write(data)
+
+
+@dataclass
+class HubServer(LocalFileServer):
+    repos: dict[str, Path | dict[str, Path]]  # repo id -> folder (or {revision: folder})
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._shas: dict[tuple[str, str], str] = {}
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"hub": self})
 
     # ---- what a repo holds -----------------------------------------------------------------
     def revisions(self, repo: str) -> dict[str, Path]:
@@ -205,24 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         self.end_headers()
         if body:
-            self._send_body(repo, name, data[start:])
-
-    def _send_body(self, repo: str, name: str, data: bytes) -> None:
-        base = Path(name).name
-        half = len(data) // 2
-        if base in self.hub.cut_once and (repo, name) not in self.hub._cut_done:
-            self.hub._cut_done.add((repo, name))
-            self.wfile.write(data[:half])
-            self.wfile.flush()
-            self.close_connection = True  # the client sees the body end early
-            return
-        if base in self.hub.hold:
-            self.wfile.write(data[:half])
-            self.wfile.flush()
-            self.hub.halfway.set()
-            self.hub._released.wait()
-            data = data[half:]
-        self.wfile.write(data)
+            self.hub.send_body(self, repo, name, data[start:])
 
     # ---- helpers ---------------------------------------------------------------------------
     def _known(self, repo: str, rev: str) -> bool:

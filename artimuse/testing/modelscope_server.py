@@ -20,51 +20,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from artimuse.testing.hub_server import Served, _QuietServer, _range_start
+from artimuse.testing.hub_server import LocalFileServer, Served, _range_start
 
 REVISION = "master"
 REPO = re.compile(r"^/api/v1/models/(?P<repo>[^/]+/[^/]+?)(?P<rest>/[^?]*)?$")
 
 
 @dataclass
-class ModelScopeServer:
+class ModelScopeServer(LocalFileServer):
     repos: dict[str, Path]  # repo id -> folder whose files it serves
-    cut_once: set[str] = field(default_factory=set)  # file names to cut mid-way, once each
-    hold: set[str] = field(default_factory=set)  # file names to pause mid-way until release()
-    requests: list[Served] = field(default_factory=list)
 
-    def __post_init__(self):
-        self._cut_done: set[tuple[str, str]] = set()
-        self._released = threading.Event()
-        self.halfway = threading.Event()  # set when a held file has sent its first half
-        self._server: _QuietServer | None = None
-
-    def release(self) -> None:
-        self._released.set()
-
-    def __enter__(self) -> ModelScopeServer:
-        handler = type("Handler", (_Handler,), {"ms": self})
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._released.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"ms": self})
 
     def files(self, repo: str) -> list[str]:
         root = self.repos[repo]
@@ -128,20 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not body:
             return
-        data = data[start:]
-        if Path(name).name in self.ms.cut_once and (repo, name) not in self.ms._cut_done:
-            self.ms._cut_done.add((repo, name))
-            self.wfile.write(data[: len(data) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        if Path(name).name in self.ms.hold:
-            self.wfile.write(data[: len(data) // 2])
-            self.wfile.flush()
-            self.ms.halfway.set()
-            self.ms._released.wait()
-            data = data[len(data) // 2:]
-        self.wfile.write(data)
+        self.ms.send_body(self, repo, name, data[start:])
 
     def _json(self, data: object) -> None:
         payload = json.dumps({"Code": 200, "Data": data, "Message": "success",
