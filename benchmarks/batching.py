@@ -31,6 +31,7 @@ import artimuse
 from artimuse.config import SCORE_BATCH_MAX, ServiceSettings
 from artimuse.rest.app import create_app
 from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
+from benchmarks.context import checkpoint_arguments
 
 MODES = {"one_at_a_time": 1, "batched": SCORE_BATCH_MAX}
 
@@ -124,10 +125,7 @@ def _median_run(results: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
-    p.add_argument("--ckpt", type=Path, help="default: .benchmarks/<preset>-bfloat16")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default="bfloat16")
+    checkpoint_arguments(p, preset="tiny")
     p.add_argument("--clients", default="1,8,32")
     p.add_argument("--requests", type=int, default=96, help="per client count and mode")
     p.add_argument("--rounds", type=int, default=1, help="interleaved runs of both modes")

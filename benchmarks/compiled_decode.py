@@ -23,7 +23,7 @@ import torch
 
 from artimuse.prompts import ASPECTS
 from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
-from benchmarks.context import load_model
+from benchmarks.context import checkpoint_arguments, load_model
 from benchmarks.decode import lm_read_bytes
 from benchmarks.measure import GB, make_images, memory_bandwidth, sync
 from benchmarks.report import full_report
@@ -65,10 +65,7 @@ def measure_way(model, cache, image: Path, args, bound_ms: float) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="1b")
-    p.add_argument("--ckpt", type=Path, help="default: .benchmarks/<preset>-bfloat16")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default="bfloat16")
+    checkpoint_arguments(p)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--new-tokens", type=int, default=256, help="forced tokens per comment")
     p.add_argument("--decode-steps", type=int, default=32)

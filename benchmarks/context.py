@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 import artimuse
+from artimuse.testing.checkpoints import PRESETS
 from benchmarks.measure import memory_bandwidth
 
 
@@ -47,3 +48,11 @@ class Context:
         if self._bandwidth is None:
             self._bandwidth = memory_bandwidth(self.device, self.args.bandwidth_gb)
         return self._bandwidth
+
+
+def checkpoint_arguments(parser: argparse.ArgumentParser, preset: str = "1b") -> None:
+    """The benchmarks' common --preset/--ckpt/--device/--dtype options."""
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=preset)
+    parser.add_argument("--ckpt", type=Path, help="default: .benchmarks/<preset>-bfloat16")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="bfloat16")

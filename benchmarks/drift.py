@@ -29,7 +29,7 @@ import torch
 from artimuse.inference import cpu_kernels
 from artimuse.prompts import ASPECTS
 from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
-from benchmarks.context import load_model
+from benchmarks.context import checkpoint_arguments, load_model
 from benchmarks.measure import make_images
 from benchmarks.quant import drift
 
@@ -65,10 +65,7 @@ def results_of(args: argparse.Namespace, mode: str, images: list[Path]) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="1b")
-    p.add_argument("--ckpt", type=Path, help="default: .benchmarks/<preset>-bfloat16")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default="bfloat16")
+    checkpoint_arguments(p)
     p.add_argument("--modes", default="int8,int4,none+int8-decode", help="against none")
     p.add_argument("--images", type=int, default=5, help="generated images, besides 3 fixed")
     p.add_argument("--tokens", type=int, default=32, help="greedy tokens of each comment")

@@ -29,7 +29,7 @@ import torch
 
 from artimuse.prompts import ASPECTS, SCORE_KEYS
 from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
-from benchmarks.context import load_model
+from benchmarks.context import checkpoint_arguments, load_model
 from benchmarks.measure import make_images
 
 MODES = ("none", "int8", "int4", "nf4")
@@ -149,10 +149,7 @@ def summarise(results: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="1b")
-    p.add_argument("--ckpt", type=Path, help="default: .benchmarks/<preset>-bfloat16")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default="bfloat16")
+    checkpoint_arguments(p)
     p.add_argument("--modes", help="default: none,int8,int4 on a CPU, none,int8,nf4 on CUDA")
     p.add_argument("--images", type=int, default=20)
     p.add_argument("--images-dir", type=Path)
