@@ -10,7 +10,7 @@ import time
 import artimuse
 from artimuse.prompts import ASPECTS
 from benchmarks.context import Context
-from benchmarks.measure import GB, matmul_speed, sync, weight_bytes
+from benchmarks.measure import GB, decode_copy_bytes, matmul_speed, sync, weight_bytes
 
 
 def bench_bandwidth(ctx: Context) -> dict:
@@ -39,12 +39,14 @@ def decode_steps(ctx: Context, cache, batch: int, steps: int) -> dict:
 
 
 def lm_read_bytes(model: artimuse.ArtiMuse) -> int:
-    """Bytes of LM weights one decode step reads: every LM parameter, lm_head included, but
-    not the embedding table (a step gathers only B of its rows) unless lm_head is tied to it."""
+    """Bytes of LM weights one decode step reads, as stored: every LM parameter, lm_head
+    included, but not the embedding table (a step gathers only B of its rows) unless lm_head
+    is tied to it. The table may be quantized (int8 rows and scales, no `.weight`)."""
     lm = model.engine.model.language_model
-    table = lm.get_input_embeddings().weight
-    tied = getattr(model.engine.lm_head, "weight", None) is table
-    return weight_bytes(lm) - (0 if tied else table.nbytes)
+    table = lm.get_input_embeddings()
+    weight = getattr(table, "weight", None)
+    tied = weight is not None and getattr(model.engine.lm_head, "weight", None) is weight
+    return weight_bytes(lm) - (0 if tied else weight_bytes(table))
 
 
 def bench_decode(ctx: Context) -> dict:
@@ -56,7 +58,9 @@ def bench_decode(ctx: Context) -> dict:
     read = lm_read_bytes(ctx.model)
     bandwidth = ctx.bandwidth()["read_gbps"]
     bound_ms = 1000 * read / (bandwidth * GB)
-    out = {"steps": steps, "lm_read_gb": read / GB, "read_gbps": bandwidth, "bound_ms": bound_ms}
+    copies = decode_copy_bytes(ctx.model.engine.model.language_model)
+    out = {"steps": steps, "lm_read_gb": read / GB, "read_gbps": bandwidth, "bound_ms": bound_ms,
+           "int8_decode_copy_gb": copies / GB}
     for batch in (1, 8):
         run = decode_steps(ctx, cache, batch, steps)
         kv_bound = 1000 * (read + run["kv_cache_mb"] * 1e6) / (bandwidth * GB)

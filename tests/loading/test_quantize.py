@@ -11,6 +11,7 @@ from torch import nn
 
 import artimuse
 from artimuse.errors import CheckpointError
+from artimuse.inference.quant import torch_cpu
 from artimuse.inference.quant.modes import DECODER_LINEAR, check_quant_support
 from artimuse.inference.quant.torch_cpu import (
     Int4Linear,
@@ -99,6 +100,23 @@ def test_the_layers_compute_their_dequantized_weights_product(rows):
     int4 = Int4Linear(packed, pairs, bias, 32, torch.bfloat16)
     want4 = nn.functional.linear(x.float(), dense4, bias)
     assert torch.allclose(int4(x).float(), want4, rtol=3e-2, atol=3e-1)
+
+
+def test_quantizing_in_blocks_leaves_the_weight_alone_and_matches_one_block(monkeypatch):
+    """Weights are quantized and converted a block of rows at a time (the 8b preset's layers
+    span many blocks); the result must not depend on the block size, nor change the input."""
+    torch.manual_seed(0)
+    weight, x = torch.randn(80, 64), torch.randn(20, 64)  # 20 rows: the dense path
+    original = weight.clone()
+    whole8, whole4 = quantize_int8(weight), quantize_int4(weight, 32)
+    layer = Int8Linear(*whole8, None, torch.float32, torch.float32)
+    expected = layer(x)
+    monkeypatch.setattr(torch_cpu, "BLOCK_ELEMENTS", 16 * 64)  # blocks of 16 rows: 5 of them
+    assert len(torch_cpu.row_blocks(80, 64)) == 5
+    for a, b in zip(quantize_int8(weight) + quantize_int4(weight, 32), whole8 + whole4):
+        assert torch.equal(a, b)
+    assert torch.equal(weight, original)
+    assert torch.allclose(layer(x), expected, atol=1e-5)
 
 
 def test_the_int8_embedding_looks_up_scaled_rows():
