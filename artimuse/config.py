@@ -36,7 +36,8 @@ DEFAULT_HEADER_TIMEOUT = 10  # seconds a client has to send a request's headers
 DEFAULT_BODY_TIMEOUT = 30  # seconds a request body may pause between two reads
 DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open (uvicorn's default)
 DEFAULT_QUANT = "none"  # the language model's weights: none (the dtype), int8, int4 or nf4
-QUANT_MODES = ("none", "int8", "int4", "nf4")
+# w8a8: int8 weights as int8, and the decoder's big inputs in int8 too (CPU; inference.quant)
+QUANT_MODES = ("none", "int8", "int4", "nf4", "w8a8")
 DEFAULT_PREREAD = "1"  # read the weights while loading (loading/preread.py)
 DEFAULT_COMPILE = "0"  # 1: static KV cache + compiled decode step (measured: see the README)
 SCORE_BATCH_WAIT_S = 0.010  # how long a score pass waits for companions to batch with (<= 20 ms)

@@ -80,7 +80,7 @@ def test_quant_and_compile_from_the_environment_and_the_flags(monkeypatch):
     settings = config.settings_from_args(parser.parse_args(["--quant", "nf4", "--no-compile"]))
     assert (settings.quant, settings.compile) == ("nf4", False)
     assert settings.load_options()["quant"] == "nf4"
-    refused = "--quant must be one of none, int8, int4, nf4, got 'int2'"
+    refused = "--quant must be one of none, int8, int4, nf4, w8a8, got 'int2'"
     with pytest.raises(InputError, match=refused):
         config.settings_from_args(parser.parse_args(["--quant", "int2"]))
     monkeypatch.setenv("ARTIMUSE_COMPILE", "maybe")

@@ -25,7 +25,7 @@ from tests.helpers import CONFORMANCE_IMAGES, TINY_A
 
 IMAGES = list(CONFORMANCE_IMAGES.values())
 # On random tiny weights int8 moves a score by < 1 point, int4 by a few.
-MAX_SCORE_SHIFT = {"int8": 2.0, "int4": 8.0}
+MAX_SCORE_SHIFT = {"int8": 2.0, "int4": 8.0, "w8a8": 3.0}
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
 
@@ -34,7 +34,7 @@ def plain():
     return artimuse.load(str(TINY_A), device="cpu", dtype="bfloat16", max_new_tokens=8)
 
 
-@pytest.fixture(scope="module", params=["int8", "int4"])
+@pytest.fixture(scope="module", params=["int8", "int4", "w8a8"])
 def quantized(request):
     model = artimuse.load(
         str(TINY_A), device="cpu", dtype="bfloat16", max_new_tokens=8, quant=request.param
@@ -51,6 +51,7 @@ def test_the_language_model_is_quantized(quantized, plain):
         # int4's layout needs the input size a multiple of 32: tiny's down_proj (176) is int8
         want = Int4Linear if quant == "int4" and not name.endswith("down_proj") else Int8Linear
         assert type(layer) is want, name
+        assert getattr(layer, "int8_activations", False) is (quant == "w8a8"), name
     lm = model.engine.model.language_model
     assert type(lm.lm_head) is Int8Linear and type(lm.get_input_embeddings()) is Int8Embedding
     kept = [m for m in modules.values() if isinstance(m, nn.Linear)]
@@ -65,7 +66,7 @@ def test_quantized_weights_take_less_memory(quantized, plain):
     lm, reference = model.engine.model.language_model, plain.engine.model.language_model
     stored = sum(t.nbytes for t in lm.state_dict().values())
     dense = sum(t.nbytes for t in (*reference.parameters(), *reference.buffers()))  # packed too
-    assert stored < (0.6 if quant == "int8" else 0.45) * dense
+    assert stored < (0.45 if quant == "int4" else 0.6) * dense
 
 
 def test_quantized_scores_and_comments_stay_close(quantized, plain):
@@ -92,6 +93,10 @@ def test_the_layers_compute_their_dequantized_weights_product(rows):
     int8 = Int8Linear(q, scales, bias, torch.bfloat16, torch.float32)
     want = nn.functional.linear(x.float(), dense, bias)
     assert torch.allclose(int8(x).float(), want, rtol=3e-2, atol=3e-1)
+    w8a8 = Int8Linear(q, scales, bias, torch.bfloat16, torch.float32, int8_activations=True)
+    before = x.clone()
+    assert torch.allclose(w8a8(x).float(), want, rtol=5e-2, atol=5e-1)  # + activation rounding
+    assert torch.equal(x, before)
     packed, pairs = quantize_int4(weight, 32)
     values = unpack_int4(packed).float().reshape(48, 4, 32)
     scale, zero = pairs[..., 0].T[..., None], pairs[..., 1].T[..., None]
@@ -156,7 +161,8 @@ def test_none_loads_the_plain_model():
 
 
 def test_an_unknown_mode_is_refused():
-    with pytest.raises(ValueError, match="quant must be one of none, int8, int4, nf4, got 'int2'"):
+    with pytest.raises(ValueError,
+                       match="quant must be one of none, int8, int4, nf4, w8a8, got .int2."):
         artimuse.load(str(TINY_A), device="cpu", quant="int2")
 
 
@@ -212,6 +218,11 @@ def test_a_written_checkpoint_says_where_it_runs(written):
     with pytest.raises(CheckpointError, match=f"is quantized to {quant}: load it with quant "
                        f"{quant}"):
         artimuse.load(str(dst), device="cpu", quant=other)
+    if quant == "int8":  # the same weights; w8a8 quantizes the big inputs as it runs
+        model = artimuse.load(str(dst), device="cpu", quant="w8a8", max_new_tokens=4)
+        assert model.kernels["quantization"]["quant"] == "w8a8"
+        assert model.score(IMAGES[0]).total != artimuse.load(str(dst), device="cpu").score(
+            IMAGES[0]).total
 
 
 def test_quantize_refuses_what_it_cannot_do(written, tmp_path, capsys):

@@ -14,7 +14,12 @@ from torch import nn
 
 from artimuse.errors import CheckpointError
 from artimuse.inference.quant.bnb import bnb_linear
-from artimuse.inference.quant.modes import check_quant_support, quantized_names, runnable_modes
+from artimuse.inference.quant.modes import (
+    DECODER_LINEAR,
+    check_quant_support,
+    quantized_names,
+    runnable_modes,
+)
 from artimuse.inference.quant.scheme import build_layer, expected_shape, kind_for, quantize_weight
 from artimuse.loading.checkpoint import Checkpoint
 from artimuse.loading.weights import mapped_weight_files, release_file_pages
@@ -45,7 +50,8 @@ def quantize_model(
         else:
             kind = kind_for(name, quant, tuple(dense.weight.shape))
             parts, group = quantize_weight(kind, dense.weight)
-            layer = build_layer(kind, parts, _bias(dense, dtype), group, dtype, dense_dtype)
+            layer = build_layer(kind, parts, _bias(dense, dtype), group, dtype, dense_dtype,
+                                int8_activations(quant, name))
         _replace(model, name, layer)
         released += release_file_pages(dense.weight, mapped)  # its full-precision bytes
         stored += sum(t.nbytes for t in layer.state_dict().values())
@@ -56,10 +62,11 @@ def quantize_model(
 
 def _build_prequantized(checkpoint: Checkpoint, quant, device, dtype, dense_dtype) -> dict:
     pre, path = checkpoint.prequantized, checkpoint.path
-    if quant not in ("none", pre.mode):
+    if quant not in ("none", pre.mode) and (quant, pre.mode) != ("w8a8", "int8"):
         raise CheckpointError(
-            f"{path} is quantized to {pre.mode}: load it with quant {pre.mode} (or none), or "
-            f"quantize the original checkpoint to {quant}"
+            f"{path} is quantized to {pre.mode}: load it with quant {pre.mode} (or none"
+            + (", or w8a8" if pre.mode == "int8" else "")
+            + f"), or quantize the original checkpoint to {quant}"
         )
     if device.type != "cpu":
         raise CheckpointError(
@@ -78,11 +85,17 @@ def _build_prequantized(checkpoint: Checkpoint, quant, device, dtype, dense_dtyp
                 f"from its config.json needs {shape}"
             )
         layer = build_layer(kind, parts, _bias(dense, dtype), pre.groups.get(name, 0), dtype,
-                            dense_dtype)
+                            dense_dtype, int8_activations(quant, name))
         _replace(model, name, layer)
-    kernel = check_quant_support(pre.mode, device)
+    mode = quant if quant != "none" else pre.mode
+    kernel = check_quant_support(mode, device)
     log.info("%s: %d layers stored in %s, run with %s", path, len(pre.modules), pre.mode, kernel)
-    return {"quant": pre.mode, "kernel": kernel, "layers": len(pre.modules), "prequantized": True}
+    return {"quant": mode, "kernel": kernel, "layers": len(pre.modules), "prequantized": True}
+
+
+def int8_activations(quant: str, name: str) -> bool:
+    """w8a8 quantizes the decoder layers' big inputs too (lm_head sees no big inputs)."""
+    return quant == "w8a8" and bool(DECODER_LINEAR.match(name))
 
 
 def _module(model: nn.Module, name: str, path) -> nn.Module:

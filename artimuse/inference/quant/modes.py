@@ -27,6 +27,8 @@ KERNELS = {
     "cpu": {
         "int8": torch_cpu.Int8Linear.kernel + " (int8 per output channel)",
         "int4": torch_cpu.Int4Linear.kernel + " (int4 in groups of up to 128)",
+        "w8a8": torch_cpu.Int8Linear.kernel + " (int8 per output channel); prefills "
+        + torch_cpu.Int8Linear.activation_kernel + " (int8 activations per token)",
     },
     "cuda": bnb.KERNELS,
 }

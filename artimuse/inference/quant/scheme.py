@@ -26,7 +26,7 @@ def kind_for(name: str, mode: str, shape: tuple[int, ...]) -> str | None:
         return None
     if mode == "int4" and torch_cpu.int4_group(shape[1], shape[0]) is not None:
         return "int4"
-    return "int8"  # int8 mode, or a shape the int4 layout cannot take
+    return "int8"  # int8 and w8a8 modes, or a shape the int4 layout cannot take
 
 
 def quantize_weight(kind: str, weight: torch.Tensor) -> tuple[dict[str, torch.Tensor], int]:
@@ -39,13 +39,18 @@ def quantize_weight(kind: str, weight: torch.Tensor) -> tuple[dict[str, torch.Te
     return {"qweight": qweight, "scales": scales}, 0
 
 
-def build_layer(kind: str, parts: dict, bias, group: int, dtype, dense_dtype) -> nn.Module:
-    """The module that runs the portable tensors `parts` with torch's CPU kernels."""
+def build_layer(
+    kind: str, parts: dict, bias, group: int, dtype, dense_dtype, int8_activations: bool = False
+) -> nn.Module:
+    """The module that runs the portable tensors `parts` with torch's CPU kernels
+    (`int8_activations`: an int8 layer's big inputs quantized too, quant mode w8a8)."""
     if kind == "int8-embedding":
         return torch_cpu.Int8Embedding(parts["qweight"], parts["scales"], dtype)
     if kind == "int4":
         return torch_cpu.Int4Linear(parts["qweight"], parts["scales"], bias, group, dtype)
-    return torch_cpu.Int8Linear(parts["qweight"], parts["scales"], bias, dtype, dense_dtype)
+    return torch_cpu.Int8Linear(
+        parts["qweight"], parts["scales"], bias, dtype, dense_dtype, int8_activations
+    )
 
 
 def expected_shape(kind: str, out_features: int, in_features: int) -> tuple[int, int]:

@@ -93,9 +93,12 @@ class Int8Linear(nn.Module):
     """A Linear with int8 weights; `dense_dtype` is the dtype big inputs are multiplied in."""
 
     kernel = "torch._weight_int8pack_mm"
+    activation_kernel = "torch._int_mm"
 
-    def __init__(self, qweight, scales, bias, dtype: torch.dtype, dense_dtype: torch.dtype):
+    def __init__(self, qweight, scales, bias, dtype: torch.dtype, dense_dtype: torch.dtype,
+                 int8_activations: bool = False):
         super().__init__()
+        self.int8_activations = int8_activations
         self.out_features, self.in_features = qweight.shape
         self.register_buffer("qweight", aligned(qweight))
         self.register_buffer("scales", scales.to(dtype))
@@ -105,7 +108,8 @@ class Int8Linear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).contiguous()  # the kernels take no strides
         if flat.shape[0] >= MIN_ROWS:
-            return self._dense(flat).reshape(*x.shape[:-1], self.out_features)
+            big = self._int8_product if self.int8_activations else self._dense
+            return big(flat).reshape(*x.shape[:-1], self.out_features)
         out = torch._weight_int8pack_mm(flat, self.qweight, self.scales.to(x.dtype))
         if self.bias is not None:
             out = out + self.bias.to(x.dtype)
@@ -120,6 +124,19 @@ class Int8Linear(nn.Module):
         out.mul_(self.scales.to(self.dense_dtype))
         if self.bias is not None:
             out.add_(self.bias.to(self.dense_dtype))
+        return out.to(flat.dtype)
+
+    def _int8_product(self, flat: torch.Tensor) -> torch.Tensor:
+        """Many rows, quant mode w8a8: each row quantized to int8 with its own scale, then an
+        int8 x int8 -> int32 product (VNNI/AMX; 1.7x faster than bf16 on a Zen 4 at 300 rows:
+        measured; the scores move by what benchmarks/drift.py reports)."""
+        x = flat.to(torch.float32, copy=True)  # changed in place below
+        row_scales = torch.amax(x.abs(), dim=1, keepdim=True).div_(127).clamp_min_(1e-12)
+        q = x.div_(row_scales).round_().clamp_(-127, 127).to(torch.int8)
+        out = torch._int_mm(q, self.qweight.t()).float()
+        out.mul_(row_scales).mul_(self.scales.float())
+        if self.bias is not None:
+            out.add_(self.bias.float())
         return out.to(flat.dtype)
 
 
