@@ -9,7 +9,7 @@ ends it at its next step, keeping what was written.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,6 @@ from artimuse.webapp.views import (
     score_markdown,
     status_markdown,
 )
-from artimuse.webapp.zerogpu import comment_seconds, on_gpu
 
 STREAM_INTERVAL_S = 0.1  # at most ~10 page updates a second while comments stream
 
@@ -61,25 +60,6 @@ def refusal(error: Refused) -> Message:
     if error.kind == "full":
         return Message("jobs.full")
     return Message("jobs.yours", {"n": error.count})
-
-
-def model_steps(model, image, aspects: Sequence[str], tokens: int, holder) -> Iterator:
-    """The model's events, one step at a time under the model lock (a cancelled job may still
-    be finishing its step when the next one starts). On ZeroGPU the GPU is lent for this
-    generator only (`on_gpu`), never for the waiting around it."""
-    stream = model.stream(image, aspects, tokens)
-    try:
-        while True:
-            with holder.lock:
-                event = next(stream, None)
-            if event is None:
-                return
-            yield event
-    finally:
-        stream.close()  # stopped, replaced or failed: free the generation's memory now
-
-
-gpu_steps = on_gpu(model_steps, lambda model, image, aspects, tokens, *a: comment_seconds(tokens))
 
 
 class Assess:
@@ -130,14 +110,14 @@ class Assess:
         view.progress = Message("assess.looking")
         yield self.outputs(view, lang, charts=False)
         try:
-            model = self.shared.model()
+            self.shared.ready()
         except ModelUnavailable:
             name = self.shared.holder.status.name
             view.progress, view.message = None, Message("model.unavailable", {"ckpt": name})
             yield self.outputs(view, lang)
             return
         last_update = 0.0
-        for event in gpu_steps(model, image, ASPECTS, tokens, self.shared.holder):
+        for event in self.shared.steps(image, ASPECTS, tokens):
             elapsed = time.monotonic() - started
             if not job.wanted:  # a newer picture of this session, or the time limit
                 yield self._stopped(view, lang, elapsed, job)

@@ -11,7 +11,7 @@ import gradio as gr
 
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.webapp import export
-from artimuse.webapp.assess import gpu_steps, refusal
+from artimuse.webapp.assess import refusal
 from artimuse.webapp.common import ModelUnavailable, Shared, session_of
 from artimuse.webapp.i18n import EN, aspect_name, band_name, language, text
 from artimuse.webapp.jobs import Refused
@@ -79,12 +79,12 @@ class Batch:
                 for ahead in job.wait_turn():
                     note = Message("progress.queued", {"n": ahead})
                     yield self.outputs(rows, problems, len(files), lang, note)
-                model = self.shared.model()
+                self.shared.ready()
                 size = self.shared.batch_size
                 for start in range(0, len(files), size):
                     if job.expired:
                         break
-                    self._chunk(model, files[start : start + size], rows, problems, tokens, job)
+                    self._chunk(files[start : start + size], rows, problems, tokens, job)
                     yield self.outputs(rows, problems, len(files), lang)
                 folder = self.shared.exports.fresh(session_of(request), "batch")
                 paths = export.write_batch(rows, problems, folder, lang)
@@ -97,20 +97,18 @@ class Batch:
             note = Message("model.unavailable", {"ckpt": name})
             yield self.outputs(rows, problems, len(files), lang, note)
 
-    def _chunk(self, model, chunk: list, rows: list, problems: list, tokens, job) -> None:
+    def _chunk(self, chunk: list, rows: list, problems: list, tokens, job) -> None:
         """Decode a chunk (bad files -> problems), score it as one model batch, and write the
         comments when asked (until the job's time is up)."""
         pictures, bad = self.shared.read_many(chunk)
         problems += bad
         if not pictures:
             return
-        with self.shared.holder.lock:
-            images = [image for _, image in pictures]
-            scores = list(model.score_many(images, len(images), aspects=True))
+        scores = self.shared.scores([image for _, image in pictures])
         for (name, image), result in zip(pictures, scores, strict=True):
             row = {"name": name, "scores": result, "digest": image_digest(image)}
             if tokens and not job.expired:
-                for event in gpu_steps(model, image, ASPECTS, tokens, self.shared.holder):
+                for event in self.shared.steps(image, ASPECTS, tokens):
                     if job.expired:
                         break
                     if hasattr(event, "assessment"):

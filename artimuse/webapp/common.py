@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from PIL import Image
 from artimuse.config import DEFAULT_BATCH_SIZE, UploadLimits
 from artimuse.errors import ImageError
 from artimuse.images import open_image
+from artimuse.results import Scores
+from artimuse.webapp import zerogpu
 from artimuse.webapp.access import Access, client_host
 from artimuse.webapp.export import ExportFolders
 from artimuse.webapp.jobs import Admission
@@ -67,6 +69,10 @@ class Shared:
     exports: ExportFolders = field(default_factory=ExportFolders)
     upload_roots: tuple[Path, ...] = ()  # where an upload's path may point (besides examples)
 
+    def __post_init__(self):
+        # at start-up, before ZeroGPU forks a worker (which finds the holder by this key)
+        self.gpu_key = zerogpu.serve(self.holder)
+
     @property
     def max_new_tokens(self) -> int:
         return self.holder.settings.max_new_tokens
@@ -91,12 +97,18 @@ class Shared:
             raise ValueError("comment_length")
         return tokens
 
-    def model(self):
-        """The loaded model, waiting for a load in progress; ModelUnavailable otherwise."""
+    def ready(self) -> None:
+        """Wait for a load in progress; ModelUnavailable if there is no model then."""
         status = self.holder.wait(MODEL_WAIT_S)
         if status.state != READY or self.holder.model is None:
             raise ModelUnavailable()
-        return self.holder.model
+
+    def steps(self, image: Image.Image, aspects: Sequence[str], tokens: int) -> Iterator:
+        """The model's events for `image` (on ZeroGPU: on a lent GPU, see `zerogpu`)."""
+        return zerogpu.model_steps(self.gpu_key, image, list(aspects), tokens)
+
+    def scores(self, images: list[Image.Image]) -> list[Scores]:
+        return zerogpu.model_scores(self.gpu_key, images)
 
     def admit(self, request, kind: str = "job"):
         return self.admission.admit(session_of(request), client_host(request), kind)

@@ -11,7 +11,7 @@ import gradio as gr
 
 from artimuse.prompts import COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import Scores
-from artimuse.webapp.assess import gpu_steps, refusal
+from artimuse.webapp.assess import refusal
 from artimuse.webapp.charts import radar_figure
 from artimuse.webapp.common import COMPARE_LIMITS, ModelUnavailable, Shared
 from artimuse.webapp.i18n import EN, aspect_name, language, text
@@ -72,7 +72,7 @@ class Compare:
                     yield self.outputs(
                         [], problems, Message("progress.queued", {"n": ahead}), {}, lang
                     )
-                model = self.shared.model()
+                self.shared.ready()
                 entries, comments = [], {}
                 for name, image in pictures:
                     entries.append((name, self._scores(image, request), image))
@@ -80,7 +80,7 @@ class Compare:
                 for name, image in pictures if with_comments is True else ():
                     if job.expired:
                         break
-                    comments[name] = self._verdict(model, image, tokens)
+                    comments[name] = self._verdict(image, tokens)
                     yield self.outputs(entries, problems, None, comments, lang)
         except Refused as error:
             yield self.outputs([], problems, refusal(error), {}, lang)
@@ -92,12 +92,12 @@ class Compare:
         key = self.shared.cache_key(request, image_digest(image), "scores")
         scores = self.shared.cache.get(key)
         if scores is None:
-            scores = self.shared.holder.score(image)
+            (scores,) = self.shared.scores([image])
             self.shared.cache.put(key, scores)
         return scores
 
-    def _verdict(self, model, image, tokens: int) -> str:
-        for event in gpu_steps(model, image, [COMPREHENSIVE], tokens, self.shared.holder):
+    def _verdict(self, image, tokens: int) -> str:
+        for event in self.shared.steps(image, [COMPREHENSIVE], tokens):
             if hasattr(event, "assessment"):
                 return event.assessment.comments[COMPREHENSIVE]
         return ""

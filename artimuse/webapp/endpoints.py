@@ -24,7 +24,7 @@ from artimuse.errors import ImageError
 from artimuse.prompts import ASPECTS
 from artimuse.results import Finished
 from artimuse.serialization import InferAnswer, ScoreAnswer
-from artimuse.webapp.assess import gpu_steps, refusal
+from artimuse.webapp.assess import refusal
 from artimuse.webapp.common import ModelUnavailable, Shared, upload_name
 from artimuse.webapp.i18n import EN
 from artimuse.webapp.jobs import Job, Refused
@@ -67,8 +67,8 @@ class Endpoints:
         except ValueError:
             raise ApiError(Message("length.invalid_api", {"offered": self._lengths()})) from None
         with self._job(request) as job:
-            model = self._model()
-            for event in gpu_steps(model, picture, chosen, tokens, self.shared.holder):
+            self._ready()
+            for event in self.shared.steps(picture, chosen, tokens):
                 if job.expired:
                     raise ApiError(Message("api.time_limit"))
                 if isinstance(event, Finished):
@@ -84,8 +84,9 @@ class Endpoints:
         """
         picture = self._picture(image)
         with self._job(request):
-            self._model()
-            return ScoreAnswer.of(self.shared.holder.score(picture)).model_dump(mode="json")
+            self._ready()
+            (scores,) = self.shared.scores([picture])
+            return ScoreAnswer.of(scores).model_dump(mode="json")
 
     def _picture(self, image: Any):
         try:
@@ -117,8 +118,8 @@ class Endpoints:
         except Refused as error:
             raise ApiError(refusal(error)) from None
 
-    def _model(self):
+    def _ready(self) -> None:
         try:
-            return self.shared.model()
+            self.shared.ready()
         except ModelUnavailable:
             raise ApiError(Message("api.unavailable")) from None

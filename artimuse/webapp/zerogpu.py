@@ -7,22 +7,27 @@ cache that `preload_from_hub` filled at build time (or from the persistent stora
 
 ZeroGPU (Hugging Face Spaces' shared GPUs): the events that run the model get a GPU only
 inside `@spaces.GPU(duration=...)`, for about `duration` seconds, the visitor's daily quota
-paying for it. `on_gpu(fn, duration)` wraps a handler that way when the `spaces` package is
-installed; `spaces.GPU` itself returns the handler untouched unless ZeroGPU is active
-(`SPACES_ZERO_GPU`, read by `spaces`), so on a laptop, a GPU server or a plain Space this is a
-no-op. On ZeroGPU the model is loaded at start-up onto `cuda` (outside any handler), as ZeroGPU
-expects: `spaces` emulates the device then and moves the weights onto the GPU it lends.
+paying for it. Only the model's calls go there (`model_steps`, `model_scores`: no cache, no
+waits), wrapped when the `spaces` package is installed; `spaces.GPU` returns them untouched
+unless ZeroGPU is active (`SPACES_ZERO_GPU`, read by `spaces`), so on a laptop, a GPU server
+or a plain Space this is a no-op. On ZeroGPU the model is loaded at start-up onto `cuda`
+(outside any handler), as ZeroGPU expects: `spaces` emulates the device then and moves the
+weights onto the GPU it lends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import math
 import os
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from artimuse.config import DEFAULT_MAX_NEW_TOKENS, Settings
 from artimuse.errors import CheckpointNotFound
@@ -47,7 +52,7 @@ PERSISTENT_STORAGE = Path("/data")  # a Space's persistent storage, when it has 
 GPU_START_S = 20.0  # vision pass, prefill, the 8 scores, and the GPU hand-over
 GPU_PER_TOKEN_S = 0.05  # one decode step of all 8 comments together
 GPU_MAX_S = 120.0  # ZeroGPU refuses very long requests; longer comments need a dedicated GPU
-GPU_SCORES_S = 30.0  # an event that scores images without writing comments (per call)
+GPU_SCORES_S = 30.0  # one call scoring pictures (a Batch chunk at most) without comments
 
 
 def spaces_module() -> Any | None:
@@ -74,27 +79,71 @@ def comment_seconds(max_new_tokens: Any = None) -> int:
     return math.ceil(min(GPU_MAX_S, GPU_START_S + GPU_PER_TOKEN_S * max(tokens, 1)))
 
 
-def assess_duration(upload: Any = None, max_new_tokens: Any = None, *args, **kwargs) -> int:
-    """`spaces.GPU` calls this with the handler's own arguments (Assess tab)."""
-    return comment_seconds(max_new_tokens)
-
-
-def many_duration(
-    files: Any = None, with_comments: Any = False, max_new_tokens: Any = None, *args, **kwargs
-) -> int:
-    """Compare and Batch tabs: scores per image, plus comments when asked."""
-    count = max(len(files or []), 1)
-    seconds = GPU_SCORES_S + (comment_seconds(max_new_tokens) * count if with_comments else 0)
-    return math.ceil(min(GPU_MAX_S, seconds))
-
-
-def on_gpu(handler: Callable, duration: Callable[..., int]) -> Callable:
-    """`handler` inside `@spaces.GPU(duration=duration)` when `spaces` is installed (a no-op off
-    ZeroGPU: `spaces.GPU` then returns the handler itself), else `handler`."""
+def on_gpu(task: Callable, duration: Callable[..., int]) -> Callable:
+    """`task` inside `@spaces.GPU(duration=duration)` when `spaces` is installed (a no-op off
+    ZeroGPU: `spaces.GPU` then returns the task itself), else `task`."""
     spaces = spaces_module()
     if spaces is None:
-        return handler
-    return spaces.GPU(duration=duration)(handler)
+        return task
+    return spaces.GPU(duration=duration)(task)
+
+
+# ZeroGPU pickles a GPU function's arguments into a worker forked from this process: a holder
+# (its lock) or a model cannot go, so the functions take a holder's key and find the holder in
+# the worker's copy of this table, made at fork time (the Space loads its model before launch).
+_HOLDERS: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_HOME = os.getpid()
+
+
+def serve(holder) -> int:
+    """The key by which the GPU functions reach `holder` (its model and lock)."""
+    _HOLDERS[id(holder)] = holder
+    return id(holder)
+
+
+def _holder_and_lock(key: int) -> tuple[Any, Any]:
+    holder = _HOLDERS[key]
+    # A ZeroGPU worker runs one call at a time on its own copy of the model, and the lock it
+    # inherited may be held by a thread of the parent that did not come along: never wait on it.
+    return holder, holder.lock if os.getpid() == _HOME else contextlib.nullcontext()
+
+
+def _steps(key: int, image: Image.Image, aspects: list[str], tokens: int) -> Iterator:
+    """The model's events for one picture (`ArtiMuse.stream`), each step under the model lock:
+    a cancelled job may still be finishing its step when the next one starts."""
+    holder, lock = _holder_and_lock(key)
+    stream = holder.model.stream(image, aspects, tokens)
+    try:
+        while True:
+            with lock:
+                event = next(stream, None)
+            if event is None:
+                return
+            yield event
+    finally:
+        stream.close()  # stopped, replaced or failed: free the generation's memory now
+
+
+def _scores(key: int, images: list[Image.Image]) -> list:
+    """The scores of `images` with their aspects; one picture in-process joins the batches of
+    other sessions' score requests (`ModelHolder.score`)."""
+    holder, lock = _holder_and_lock(key)
+    if len(images) == 1 and lock is holder.lock:
+        return [holder.score(images[0])]
+    with lock:
+        return list(holder.model.score_many(images, len(images), aspects=True))
+
+
+def gpu_functions() -> tuple[Callable, Callable]:
+    """(steps, scores) as the web app calls them: on a GPU lent for this call only on ZeroGPU,
+    for the comment length's estimate (steps) or `GPU_SCORES_S` (scores)."""
+    return (
+        on_gpu(_steps, lambda key, image, aspects, tokens: comment_seconds(tokens)),
+        on_gpu(_scores, lambda key, images: math.ceil(GPU_SCORES_S)),
+    )
+
+
+model_steps, model_scores = gpu_functions()  # at import: `spaces` wants them known at start-up
 
 
 def space_checkpoint(spec: str) -> Path:
