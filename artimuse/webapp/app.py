@@ -192,7 +192,7 @@ def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
         password = gr.Textbox(label=ui("operator.password"), type="password", elem_id="password")
         sign_in = gr.Button(ui("operator.sign_in"), elem_id="sign-in")
         sign_in_note = gr.Markdown()
-    panel, checkpoint, download_outputs = _operator_panel(web, password, lang)
+    panel, checkpoint, download_outputs = _operator_panel(web, password, lang, status)
     with gr.Tabs():
         with gr.Tab(ui("tab.assess"), id="assess"):
             layout.assess_tab(web.assess, length, lang, total)
@@ -216,8 +216,9 @@ def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
     gr.api(web.api.score, api_name="score", **model)
 
 
-def _operator_panel(web: WebApp, password: gr.Textbox, lang: gr.Textbox) -> tuple:
-    """The checkpoint switcher and the Download panel: built hidden, shown to operators."""
+def _operator_panel(web: WebApp, password: gr.Textbox, lang: gr.Textbox, status) -> tuple:
+    """The checkpoint switcher and the Download panel: built hidden, shown to operators. A
+    download's events also follow the model it brought until it is ready (`status`)."""
     panel_handlers = web.downloads
     with gr.Accordion(ui("model.title"), open=False, visible=False, elem_id="model-panel") as panel:
         with gr.Row():
@@ -240,14 +241,15 @@ def _operator_panel(web: WebApp, password: gr.Textbox, lang: gr.Textbox) -> tupl
                 cancel = gr.Button(ui("download.cancel"), variant="stop", visible=False, scale=1,
                                    elem_id="download-cancel")  # fmt: skip
     outputs = [box, shown, start, cancel]
+    following = [*outputs, status]
     load.click(web.switch_checkpoint, [checkpoint, password, lang], switch_note, js=layout.LANG,
                concurrency_id="switch", **layout.PRIVATE)  # fmt: skip
-    following = start.click(panel_handlers.start, [choice, password, lang], outputs,
-                            js=layout.LANG, concurrency_limit=None, **layout.PRIVATE)  # fmt: skip
-    cancel.click(panel_handlers.cancel, [password, lang], outputs, js=layout.LANG,
+    started = start.click(panel_handlers.start, [choice, password, lang], following,
+                          js=layout.LANG, concurrency_limit=None, **layout.PRIVATE)  # fmt: skip
+    cancel.click(panel_handlers.cancel, [password, lang], following, js=layout.LANG,
                  **layout.QUICK)  # fmt: skip
-    panel.expand(panel_handlers.follow, lang, outputs, concurrency_limit=None, cancels=[following],
-                 **layout.PRIVATE)  # fmt: skip
+    panel.expand(panel_handlers.reopened, [password, lang], following, concurrency_limit=None,
+                 cancels=[started], **layout.PRIVATE)  # fmt: skip
     return panel, checkpoint, outputs
 
 

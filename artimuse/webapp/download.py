@@ -33,8 +33,8 @@ from artimuse.loading.hub_checks import loads
 from artimuse.webapp.access import Access
 from artimuse.webapp.i18n import EN, language, text, tuned_on
 from artimuse.webapp.state import FAILED as MODEL_FAILED
-from artimuse.webapp.state import ModelHolder
-from artimuse.webapp.views import md
+from artimuse.webapp.state import LOADING, ModelHolder
+from artimuse.webapp.views import md, status_markdown
 
 FOLLOW_S = 1.0  # how often a following page gets the download's progress
 
@@ -116,7 +116,7 @@ class DownloadPanel:
         """Start downloading `name` (a released checkpoint), then follow it."""
         lang = language(lang)
         if not self.access.is_operator(request, password):
-            yield self.view(lang, text("operator.refused", lang))
+            yield self.refused(lang)
             return
         known = known_checkpoint(name if isinstance(name, str) else "") or DEFAULT_CHECKPOINT
         repo, folder = wanted_checkpoint(self.holder.settings.ckpt)
@@ -130,18 +130,35 @@ class DownloadPanel:
     def cancel(self, password: Any = None, lang: Any = EN, request: gr.Request = None) -> tuple:
         lang = language(lang)
         if not self.access.is_operator(request, password):
-            return self.view(lang, text("operator.refused", lang))
+            return self.refused(lang)
         self.service.cancel()
-        return self.view(lang)
+        return self.view(lang) + (self.model_status(lang),)
 
     async def follow(self, lang: Any = EN, note: str | None = None) -> AsyncIterator[tuple]:
-        """The panel every FOLLOW_S while a download runs, then once more (an async generator:
-        a page following a long download holds no worker thread)."""
+        """The panel and the model's status every FOLLOW_S while a download runs and then
+        while the model it brought loads, then once more (an async generator: a page following
+        a long download holds no worker thread)."""
         lang = language(lang)
-        while self.service.running:
-            yield self.view(lang, note)
+        while self.service.running or self.holder.status.state == LOADING:
+            yield self.view(lang, note) + (self.model_status(lang),)
             await asyncio.sleep(FOLLOW_S)
-        yield self.view(lang, note)
+        yield self.view(lang, note) + (self.model_status(lang),)
+
+    async def reopened(
+        self, password: Any = None, lang: Any = EN, request: gr.Request = None
+    ) -> AsyncIterator[tuple]:
+        """`follow` for an operator who opens the panel (a reloaded page); nothing for others."""
+        if not self.access.is_operator(request, password):
+            yield (gr.skip(),) * 5
+            return
+        async for shown in self.follow(lang):
+            yield shown
+
+    def model_status(self, lang: str) -> str:
+        return status_markdown(self.holder.status, lang, operator=True)
+
+    def refused(self, lang: str) -> tuple:
+        return self.view(lang, text("operator.refused", lang)) + (gr.skip(),)
 
     def view(self, lang: str, note: str | None = None) -> tuple:
         """(panel visible, progress text, Download usable, Cancel visible)."""

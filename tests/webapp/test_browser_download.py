@@ -1,6 +1,6 @@
 """A first run in a real browser: the page has no weights, the user presses Download, watches
 the progress (the hub stand-in holds a file half-sent until the test has seen it), the model
-loads without a restart, and the user assesses a picture."""
+loads without a restart while the page's status follows it, and the user assesses a picture."""
 
 from __future__ import annotations
 
@@ -68,8 +68,7 @@ def test_download_from_the_page_then_assess(first_run, hub, hub_checkpoint, tmp_
 
         hub.release()
         page.wait_for_selector("#download-panel", state="hidden", timeout=WAIT_MS)
-        page.reload()  # the model status is drawn when the page opens
-        page.wait_for_function(READY)
+        page.wait_for_function(READY)  # the status follows the load on the same page
 
         upload(page, CONFORMANCE_IMAGES["shapes_rgba_300x500"])
         page.wait_for_function(DONE)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.webapp.helpers import local, visitor
 
-pytest.importorskip("gradio")
+gr = pytest.importorskip("gradio")
 
 from artimuse.config import Settings, WebSettings  # noqa: E402
 from artimuse.loading.downloads import DownloadService  # noqa: E402
@@ -25,7 +25,7 @@ from tests.helpers import CONFORMANCE_IMAGES  # noqa: E402
 
 WAIT_S = 120  # upper bounds for events on a busy machine; the tests wait for the event itself
 MESSAGE_WITHIN_S = 10.0
-BOX, SHOWN, START, CANCEL = range(4)
+BOX, SHOWN, START, CANCEL, STATUS = range(5)
 
 
 def collect(updates) -> list[tuple]:
@@ -65,6 +65,9 @@ def test_download_then_the_model_loads_and_the_panel_goes(page, hub_checkpoint):
     updates = collect(page.downloads.start("ArtiMuse", None, "en", local()))
     assert page.downloads.service.progress.state == DONE
     assert "Downloaded ArtiMuse" in updates[-1][SHOWN] or "100%" in updates[-1][SHOWN]
+    assert page.holder.status.state == READY  # followed until the model it brought is ready
+    assert updates[-1][STATUS].startswith("Ready: **ArtiMuse**")  # the page's status, same page
+    assert updates[-1][BOX].visible is False
     status = _wait_ready(page)
     assert status.ckpt == "ArtiMuse"
     box, *_ = page.downloads.view("en")
@@ -79,6 +82,8 @@ def test_download_then_the_model_loads_and_the_panel_goes(page, hub_checkpoint):
 def test_visitors_can_neither_start_nor_cancel(page, hub):
     [refused] = collect(page.downloads.start("ArtiMuse", None, "en", visitor()))
     assert "Only the server's operator" in refused[SHOWN]
+    assert isinstance(refused[STATUS], dict)  # gr.skip(): the operator's status is not shown
+    assert collect(page.downloads.reopened(None, "en", visitor())) == [(gr.skip(),) * 5]
     assert page.downloads.service.progress is None and hub.requests == []
     assert "Only the server's operator" in page.downloads.cancel("guess", "en", visitor())[SHOWN]
     [wrong] = collect(page.downloads.start("ArtiMuse", "guess", "en", visitor()))
