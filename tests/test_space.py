@@ -125,4 +125,3 @@ def test_space_defaults_ask_for_short_gpu_requests():
     assert tokens == 512 and zerogpu.comment_seconds(tokens) < zerogpu.GPU_MAX_S
     assert zerogpu.SPACE_DEFAULTS["ARTIMUSE_COMPILE"] == "0"
     assert zerogpu.SPACE_DEFAULTS["ARTIMUSE_PUBLIC"] == "1"
-

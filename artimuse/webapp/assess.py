@@ -49,10 +49,11 @@ class AssessView:
     progress: Message | None = None
     notes: list[Message] = field(default_factory=list)  # what the decoder noticed (EXIF)
     files: tuple = (None, None)  # the JSON and Markdown exports, once complete
+    shown: tuple | None = None  # the cache key of a complete result (the page's `gr.State`)
 
-    def complete(self, assessment: Assessment, progress: Message) -> None:
+    def complete(self, assessment: Assessment, progress: Message, key: tuple) -> None:
         self.scores, self.comments = assessment.scores, dict(assessment.comments)
-        self.finished, self.progress = None, progress
+        self.finished, self.progress, self.shown = None, progress, key
 
 
 def refusal(error: Refused) -> Message:
@@ -67,9 +68,15 @@ class Assess:
         self.shared = shared
 
     def run(
-        self, upload: Any, comment_length: Any = None, lang: Any = EN, request: gr.Request = None
+        self,
+        upload: Any,
+        comment_length: Any = None,
+        shown: tuple | None = None,
+        lang: Any = EN,
+        request: gr.Request = None,
     ) -> Iterator[tuple]:
-        """Stream one assessment: the outputs of `outputs` after each step."""
+        """Stream one assessment: the outputs of `outputs` after each step. `shown`: what the
+        page shows now (a `gr.State`, kept on the server: a client cannot set it)."""
         lang, view, started = language(lang), AssessView(), time.monotonic()
         try:
             image, view.name = self.shared.read(upload)
@@ -78,6 +85,7 @@ class Assess:
             yield self.outputs(view, lang, clear_picture=True)
             return
         if image is None:
+            view.progress = Message("assess.no_picture")
             yield self.outputs(view, lang)
             return
         try:
@@ -86,19 +94,22 @@ class Assess:
             view.message = Message("length.invalid")
             yield self.outputs(view, lang)
             return
+        key = self.shared.cache_key(request, image_digest(image), tokens, ASPECTS)
+        if key == shown:  # Assess pressed for the result on the page: say so, change nothing
+            yield (*[gr.skip()] * 5, text("assess.shown", lang), *[gr.skip()] * 3, shown)
+            return
         view.notes = image_notes(image)
         try:
             with self.shared.admit(request, "assess") as job:
-                yield from self._assess(job, image, tokens, view, lang, started, request)
+                yield from self._assess(job, key, image, tokens, view, lang, started, request)
         except Refused as error:
             view.progress, view.message = None, refusal(error)
             yield self.outputs(view, lang)
 
-    def _assess(self, job: Job, image, tokens, view, lang, started, request) -> Iterator[tuple]:
-        key = self.shared.cache_key(request, image_digest(image), tokens, ASPECTS)
+    def _assess(self, job: Job, key, image, tokens, view, lang, started, request) -> Iterator:
         cached: Assessment | None = self.shared.cache.get(key)
         if cached is not None:
-            view.complete(cached, Message("progress.cached"))
+            view.complete(cached, Message("progress.cached"), key)
             view.files = self._export(cached, view.name, lang, request)
             yield self.outputs(view, lang)
             return
@@ -135,7 +146,7 @@ class Assess:
                     yield self.outputs(view, lang, charts=False)
             elif isinstance(event, Finished):
                 self.shared.cache.put(key, event.assessment)
-                view.complete(event.assessment, Message("progress.done", {"elapsed": elapsed}))
+                view.complete(event.assessment, Message("progress.done", {"elapsed": elapsed}), key)
                 view.files = self._export(event.assessment, view.name, lang, request)
                 yield self.outputs(view, lang, charts=False)
 
@@ -153,7 +164,7 @@ class Assess:
         self, view: AssessView, lang: str, charts: bool = True, clear_picture: bool = False
     ) -> tuple:
         """(score, aspects, radar, distribution, comments, progress, JSON file, Markdown file,
-        picture); `charts` False leaves the charts as they are."""
+        picture, what is shown); `charts` False leaves the charts as they are."""
         s = view.scores
         radar = distribution = gr.skip()
         if charts:
@@ -180,6 +191,7 @@ class Assess:
             gr.update(value=json_file, interactive=json_file is not None),
             gr.update(value=md_file, interactive=md_file is not None),
             None if clear_picture else gr.skip(),
+            view.shown,
         )
 
     def status(self, lang: Any = EN, request: gr.Request = None) -> str:

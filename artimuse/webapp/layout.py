@@ -92,11 +92,12 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Textbox, total: int) -> N
             distribution = _plot(distribution_figure(), "chart.spread", "assess-distribution")
             gr.Markdown(ui("note.aspects"), elem_classes="am-note")
     comments = gr.Markdown(elem_id="assess-comments")
+    shown = gr.State()  # the result on the page (its cache key), so Assess can say it is shown
     outputs = [score, aspects, radar, distribution, comments, progress, to_json, to_md, image]
     stream = dict(
         fn=tab.run,
-        inputs=[image, length, lang],
-        outputs=outputs,
+        inputs=[image, length, shown, lang],
+        outputs=[*outputs, shown],
         show_progress="minimal",
         show_progress_on=[progress],
         **model_job(total),

@@ -23,7 +23,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tab.batch": ("Batch", "批量"),
     # the model
     "model.title": ("Model", "模型"),
-    "model.checkpoint": ("Checkpoint", "模型权重"),
+    "model.checkpoint": ("Checkpoint in use", "当前模型权重"),
     "model.checkpoint_info": (
         "a folder under checkpoints/, any folder, or a hub repo id",
         "checkpoints/ 下的文件夹、任意文件夹，或模型库中的仓库名",
@@ -32,7 +32,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "model.choose": ("Type or choose a checkpoint first.", "请先输入或选择一个模型权重。"),
     "model.loading": ("Loading the model {ckpt}…", "正在加载模型 {ckpt}…"),
     "model.ready": ("Ready: {ckpt}, {where}", "已就绪：{ckpt}，{where}"),
-    "model.on_cpu": ("on the processor (comments are slow)", "在处理器上运行（点评较慢）"),
+    "model.on_cpu": ("on the CPU (comments are slow)", "在 CPU 上运行（点评较慢）"),
     "model.on_gpu": ("on the graphics card", "在显卡上运行"),
     "model.on_mps": ("on Apple graphics", "在 Apple 图形处理器上运行"),
     "model.missing": (
@@ -106,6 +106,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "放入一张图片，听听模型怎么看。",
     ),
     "assess.looking": ("Looking at the picture…", "正在看这张图片…"),
+    "assess.no_picture": (
+        "Add a picture first: drop one in the box above, paste it, or choose an example.",
+        "请先添加图片：拖入上方的框、粘贴，或选择一个示例。",
+    ),
+    "assess.shown": ("This picture's assessment is shown below.", "这张图片的评估结果显示在下方。"),
     "progress.queued": ("In line for the model: {n} ahead…", "正在排队等待模型：前面还有 {n} 个…"),
     "progress.scores": (
         "Scores ready in {elapsed}; writing the comments…",
@@ -218,7 +223,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "error.other": ("{name} cannot be read as a picture.", "{name} 无法作为图片读取。"),
     # the download panel (a server without weights)
     "download.start": ("Download", "下载"),
-    "download.choice": ("Checkpoint", "模型权重"),
+    "download.choice": ("Checkpoint to download", "要下载的模型权重"),
     "download.choice_info": (
         "ArtiMuse is the general model; the others are tuned on one dataset each",
         "ArtiMuse 是通用模型；其他几个各自在一个数据集上微调",

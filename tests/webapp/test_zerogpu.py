@@ -63,7 +63,7 @@ def spaces(monkeypatch):
 
 def test_every_tab_and_endpoint_runs_through_a_pickling_gpu_call(spaces, tiny_model):
     shared = make_shared(tiny_model)
-    *_, assessed = Assess(shared).run(str(GRADIENT), None, "en", visitor())
+    *_, assessed = Assess(shared).run(str(GRADIENT), None, None, "en", visitor())
     assert assessed[PROGRESS].startswith("Done in")
     *_, compared = Compare(shared).run([str(GRAY), str(SHAPES)], True, None, "en", visitor())
     assert compared[4].count("### ") == 2  # each picture's Comprehensive Evaluation
@@ -71,7 +71,7 @@ def test_every_tab_and_endpoint_runs_through_a_pickling_gpu_call(spaces, tiny_mo
     assert len(batch[0]["data"]) == 2 and batch[2]["value"] is not None
     api = Endpoints(shared)
     answer = api.assess({"path": str(GRAY)}, ["Overall Gestalt"], None, visitor())
-    assert answer == api.assess({"path": str(GRAY)}, ["Overall Gestalt"], None, None)  # in-process: the same
+    assert answer == api.assess({"path": str(GRAY)}, ["Overall Gestalt"], None, None)  # in-process
     assert api.score({"path": str(GRAY)}, visitor())["total_score"] == pytest.approx(
         tiny_model.score(GRAY).total, abs=1e-3
     )
