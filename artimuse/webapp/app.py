@@ -21,22 +21,27 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
+from artimuse import __version__
 from artimuse.config import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_QUEUE_SIZE,
     WEBAPP_PORT,
-    ServiceSettings,
+    WEBAPP_VARIABLES,
     Settings,
     UploadLimits,
     WebSettings,
+    check_variables,
     environment_help,
-    listen_address,
+    listen_options,
     model_options,
+    read,
     settings_from_args,
 )
 from artimuse.config import auto_download as auto_download_from_env
 from artimuse.devices import resolve_device
 from artimuse.errors import ArtiMuseError
 from artimuse.loading.downloads import DownloadService
+from artimuse.startup import check_listen, exit_with
 from artimuse.webapp import download, layout
 from artimuse.webapp.access import Access
 from artimuse.webapp.assess import Assess
@@ -152,8 +157,7 @@ def build_app(
     `queue_size`: model jobs admitted at once (default ARTIMUSE_QUEUE_SIZE). `web`: public
     mode, operator password, time limit (default: the environment)."""
     settings = settings or (holder.settings if holder else Settings.from_env())
-    service_settings = ServiceSettings.from_env()
-    total = queue_size or service_settings.queue_size
+    total = queue_size or read("ARTIMUSE_QUEUE_SIZE")
     web = web or WebSettings.from_env()
     downloads = downloads or DownloadService()
     if holder is None:
@@ -166,8 +170,8 @@ def build_app(
     shared = Shared(
         holder,
         access=access,
-        admission=Admission(total, web.job_time_limit, per_client=service_settings.client_jobs),
-        limits=service_settings.limits,
+        admission=Admission(total, web.job_time_limit, per_client=read("ARTIMUSE_CLIENT_JOBS")),
+        limits=UploadLimits.from_env(),
         batch_size=batch_size,
     )
     app_state = WebApp(shared, download.DownloadPanel(holder, downloads, access))
@@ -310,41 +314,45 @@ def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
     return app
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None, prog: str = "artimuse ui") -> argparse.Namespace:
+    """The web app's command line (`listen_options` reads HOST and PORT: check them first)."""
     parser = argparse.ArgumentParser(
-        description="The ArtiMuse web app.", epilog=environment_help(), parents=[model_options()]
-    )
-    host, port = listen_address(WEBAPP_PORT)
-    parser.add_argument("--host", default=host, help=f"listen address (HOST, default {host})")
-    parser.add_argument("--port", type=int, default=port, help=f"port (PORT, default {port})")
-    parser.add_argument(
-        "--queue-size", type=int, help="model jobs admitted at once (ARTIMUSE_QUEUE_SIZE)"
+        prog=prog,
+        description="The ArtiMuse web app: assess, compare and rank pictures in the browser.",
+        epilog=environment_help(WEBAPP_VARIABLES),
+        parents=[model_options(), listen_options(WEBAPP_PORT)],
     )
     parser.add_argument(
-        "--public",
-        action="store_true",
-        default=None,
+        "--queue-size", type=int, metavar="N",
+        help=f"model jobs admitted at once (ARTIMUSE_QUEUE_SIZE, else {DEFAULT_QUEUE_SIZE})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--public", action="store_true", default=None,
         help="public demo: no checkpoint switch or downloads but for a signed-in operator "
         "(ARTIMUSE_PUBLIC; on when SPACE_ID is set)",
-    )
+    )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`python demo_gradio.py [--ckpt ...] [--device ...] [--public]` / `artimuse ui`: load the
-    model in the background and serve."""
+def main(argv: list[str] | None = None, prog: str = "artimuse ui") -> None:
+    """`artimuse ui` / `python demo_gradio.py`: the variables and the listen address checked
+    first (one line each, exit 2, before anything loads), then the model loads in the
+    background and the page is served."""
     from artimuse.rest.connections import limit_logging
 
-    args = parse_args(argv)
-    sys.stderr = SafeStream(sys.stderr)  # gradio's tracebacks of hostile values: bounded
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    limit_logging()  # a flood of bad requests must not flood the log
     try:
+        check_variables(WEBAPP_VARIABLES)  # all of them, before the parser reads HOST and PORT
+        args = parse_args(argv, prog)
+        check_listen(args.host, args.port)
         settings = settings_from_args(args)
         resolve_device(settings.device)
         web = WebSettings.from_env(public=args.public)
     except ArtiMuseError as error:
-        raise SystemExit(f"artimuse ui: {error}") from None
+        raise SystemExit(exit_with(prog, error)) from None
+    sys.stderr = SafeStream(sys.stderr)  # gradio's tracebacks of hostile values: bounded
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    limit_logging()  # a flood of bad requests must not flood the log
     app = build_app(settings=settings, queue_size=args.queue_size, web=web)
     mode = "public" if web.public else "local"
     log.info("serving on http://%s:%d (%s mode)", args.host, args.port, mode)
