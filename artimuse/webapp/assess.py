@@ -21,9 +21,8 @@ from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, Sc
 from artimuse.webapp import export
 from artimuse.webapp.charts import distribution_figure, radar_figure
 from artimuse.webapp.common import ModelUnavailable, Shared, session_of, upload_name
-from artimuse.webapp.i18n import EN, language, text
+from artimuse.webapp.i18n import EN, Message, image_notes, image_problem, language, text
 from artimuse.webapp.jobs import Job, Refused
-from artimuse.webapp.messages import Message, image_notes, image_problem
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import (
     aspect_label,

@@ -13,9 +13,8 @@ from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.webapp import export
 from artimuse.webapp.assess import refusal
 from artimuse.webapp.common import ModelUnavailable, Shared, session_of
-from artimuse.webapp.i18n import EN, aspect_name, band_name, language, text
+from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, language, text
 from artimuse.webapp.jobs import Refused
-from artimuse.webapp.messages import Message
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import notice, problems_markdown
 

@@ -23,10 +23,10 @@ from artimuse.errors import ImageError
 from artimuse.images import open_image
 from artimuse.results import Scores
 from artimuse.webapp import zerogpu
-from artimuse.webapp.access import Access, client_host
 from artimuse.webapp.export import ExportFolders
+from artimuse.webapp.guards import Access, client_host
+from artimuse.webapp.i18n import Message
 from artimuse.webapp.jobs import Admission
-from artimuse.webapp.messages import Message
 from artimuse.webapp.state import READY, ModelHolder, ResultCache
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class Shared:
 
     def read_many(self, uploads: Sequence[Any]) -> tuple[list[tuple], list[tuple[str, Message]]]:
         """-> ([(name, image)], [(name, what is wrong)]); names made unique."""
-        from artimuse.webapp.messages import image_problem
+        from artimuse.webapp.i18n import image_problem
 
         pictures, problems = [], []
         for upload in uploads:

@@ -14,9 +14,8 @@ from artimuse.results import Scores
 from artimuse.webapp.assess import refusal
 from artimuse.webapp.charts import radar_figure
 from artimuse.webapp.common import COMPARE_LIMITS, ModelUnavailable, Shared
-from artimuse.webapp.i18n import EN, aspect_name, language, text
+from artimuse.webapp.i18n import EN, Message, aspect_name, language, text
 from artimuse.webapp.jobs import Refused
-from artimuse.webapp.messages import Message
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import md, notice, problems_markdown
 

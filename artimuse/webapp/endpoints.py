@@ -26,9 +26,8 @@ from artimuse.results import Finished
 from artimuse.serialization import InferAnswer, ScoreAnswer
 from artimuse.webapp.assess import refusal
 from artimuse.webapp.common import ModelUnavailable, Shared, upload_name
-from artimuse.webapp.i18n import EN
+from artimuse.webapp.i18n import EN, Message, image_problem
 from artimuse.webapp.jobs import Job, Refused
-from artimuse.webapp.messages import Message, image_problem
 
 
 class ApiError(gr.Error):

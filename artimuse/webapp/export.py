@@ -23,8 +23,7 @@ from pathlib import Path
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Assessment, Scores
 from artimuse.serialization import assessment_json
-from artimuse.webapp.i18n import EN, aspect_name, band_name, text
-from artimuse.webapp.messages import Message
+from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, text
 
 ROOT_PREFIX = "artimuse-web-"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas

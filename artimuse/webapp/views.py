@@ -13,8 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import Scores
-from artimuse.webapp.i18n import EN, aspect_name, band_name, text
-from artimuse.webapp.messages import Message
+from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, text
 from artimuse.webapp.state import FAILED, LOADING, ModelStatus
 
 COMMENT_ORDER = (COMPREHENSIVE, *RADAR_ASPECTS)  # the verdict first, then the details

@@ -116,7 +116,7 @@ def test_the_download_hint_puts_the_weights_where_they_are_looked_for():
 
 def test_load_with_nothing_typed_says_so():
     web = build_app(ModelHolder.with_model(FakeModel("a", []))).artimuse
-    [note] = list(web.switch_checkpoint("  ", None, "en", local()))
+    [note] = list(web.operator.switch_checkpoint("  ", None, "en", local()))
     assert "Type or choose a checkpoint first" in note
 
 
