@@ -20,17 +20,11 @@ from artimuse.prompts import ASPECTS
 from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, Scores, ScoresReady
 from artimuse.webapp import export
 from artimuse.webapp.charts import distribution_figure, radar_figure
-from artimuse.webapp.common import ModelUnavailable, Shared, session_of, upload_name
+from artimuse.webapp.common import Shared, upload_name
 from artimuse.webapp.i18n import EN, Message, image_notes, image_problem, language, text
-from artimuse.webapp.jobs import Job, Refused
+from artimuse.webapp.jobs import Job
 from artimuse.webapp.state import image_digest
-from artimuse.webapp.views import (
-    aspect_label,
-    comments_markdown,
-    notice,
-    score_markdown,
-    status_markdown,
-)
+from artimuse.webapp.views import aspect_label, comments_markdown, notice, score_markdown
 
 STREAM_INTERVAL_S = 0.1  # at most ~10 page updates a second while comments stream
 
@@ -50,33 +44,18 @@ class AssessView:
     files: tuple = (None, None)  # the JSON and Markdown exports, once complete
     shown: tuple | None = None  # the cache key of a complete result (the page's `gr.State`)
 
-    def complete(self, assessment: Assessment, progress: Message, key: tuple) -> None:
-        self.scores, self.comments = assessment.scores, dict(assessment.comments)
-        self.finished, self.progress, self.shown = None, progress, key
-
-
-def refusal(error: Refused) -> Message:
-    """The page's words for a job not admitted."""
-    if error.kind == "full":
-        return Message("jobs.full")
-    return Message("jobs.yours", {"n": error.count})
-
 
 class Assess:
     def __init__(self, shared: Shared):
         self.shared = shared
 
     def run(
-        self,
-        upload: Any,
-        comment_length: Any = None,
-        shown: tuple | None = None,
-        lang: Any = EN,
-        request: gr.Request = None,
-    ) -> Iterator[tuple]:
+        self, upload: Any, comment_length: Any = None, shown: tuple | None = None,
+        lang: Any = EN, request: gr.Request = None,
+    ) -> Iterator[tuple]:  # fmt: skip
         """Stream one assessment: the outputs of `outputs` after each step. `shown`: what the
         page shows now (a `gr.State`, kept on the server: a client cannot set it)."""
-        lang, view, started = language(lang), AssessView(), time.monotonic()
+        lang, view = language(lang), AssessView()
         try:
             image, view.name = self.shared.read(upload)
         except ImageError as error:
@@ -97,67 +76,62 @@ class Assess:
         if key == shown:  # Assess pressed for the result on the page: say so, change nothing
             yield (*[gr.skip()] * 5, text("assess.shown", lang), *[gr.skip()] * 3, shown)
             return
-        view.notes = image_notes(image)
-        try:
-            with self.shared.admit(request, "assess") as job:
-                yield from self._assess(job, key, image, tokens, view, lang, started, request)
-        except Refused as error:
-            view.progress, view.message = None, refusal(error)
-            yield self.outputs(view, lang)
+        view.notes, cached = image_notes(image), self.shared.cache.get(key)
 
-    def _assess(self, job: Job, key, image, tokens, view, lang, started, request) -> Iterator:
-        cached: Assessment | None = self.shared.cache.get(key)
-        if cached is not None:
-            view.complete(cached, Message("progress.cached"), key)
-            view.files = self._export(cached, view.name, lang, request)
-            yield self.outputs(view, lang)
-            return
-        for ahead in job.wait_turn():
-            view.progress = Message("progress.queued", {"n": ahead})
-            yield self.outputs(view, lang, charts=False)
-        if job.superseded:
-            return
+        def say(message: Message) -> tuple:
+            queued = message.key == "progress.queued"
+            view.progress, view.message = (message, None) if queued else (None, message)
+            return self.outputs(view, lang, charts=not queued)
+
+        def work(job: Job) -> Iterator[tuple]:
+            if cached is not None:
+                yield self._complete(view, cached, Message("progress.cached"), key, request, lang)
+            else:
+                yield from self._assess(job, key, image, tokens, view, lang, request)
+
+        yield from self.shared.run(request, "assess", say, work, wait=cached is None)
+
+    def _assess(self, job: Job, key, image, tokens, view, lang, request) -> Iterator[tuple]:
+        started = time.monotonic()
         view.progress = Message("assess.looking")
         yield self.outputs(view, lang, charts=False)
-        try:
-            self.shared.ready()
-        except ModelUnavailable:
-            name = self.shared.holder.status.name
-            view.progress, view.message = None, Message("model.unavailable", {"ckpt": name})
-            yield self.outputs(view, lang)
-            return
+        self.shared.ready()
         last_update = 0.0
         for event in self.shared.steps(image, ASPECTS, tokens):
-            elapsed = time.monotonic() - started
+            elapsed = {"elapsed": time.monotonic() - started}
             if not job.wanted:  # a newer picture of this session, or the time limit
-                yield self._stopped(view, lang, elapsed, job)
+                view.stopped, done = True, {"done": len(view.finished), "total": len(ASPECTS)}
+                stop = "progress.time_limit" if job.expired else "progress.stopped"
+                view.progress = Message(stop, elapsed | done)
+                yield self.outputs(view, lang, charts=False)
                 return
             if isinstance(event, ScoresReady):
-                view.scores = event.scores
-                view.progress = Message("progress.scores", {"elapsed": elapsed})
+                view.scores, view.progress = event.scores, Message("progress.scores", elapsed)
                 yield self.outputs(view, lang)
-            elif isinstance(event, (CommentDelta, CommentDone)):
-                _add_comment(view, event)
-                if time.monotonic() - last_update >= STREAM_INTERVAL_S:
-                    last_update = time.monotonic()
-                    fields = {"done": len(view.finished), "total": len(ASPECTS)}
-                    view.progress = Message("progress.comments", fields | {"elapsed": elapsed})
-                    yield self.outputs(view, lang, charts=False)
+            elif isinstance(event, CommentDone):
+                view.comments[event.aspect] = event.text
+                view.finished.add(event.aspect)
+            elif isinstance(event, CommentDelta):
+                view.comments[event.aspect] = view.comments.get(event.aspect, "") + event.text
             elif isinstance(event, Finished):
                 self.shared.cache.put(key, event.assessment)
-                view.complete(event.assessment, Message("progress.done", {"elapsed": elapsed}), key)
-                view.files = self._export(event.assessment, view.name, lang, request)
+                done = Message("progress.done", elapsed)
+                yield self._complete(view, event.assessment, done, key, request, lang, False)
+            if isinstance(event, (CommentDelta, CommentDone)) and (
+                time.monotonic() - last_update >= STREAM_INTERVAL_S
+            ):
+                last_update = time.monotonic()
+                done = {"done": len(view.finished), "total": len(ASPECTS)}
+                view.progress = Message("progress.comments", elapsed | done)
                 yield self.outputs(view, lang, charts=False)
 
-    def _stopped(self, view: AssessView, lang: str, elapsed: float, job: Job) -> tuple:
-        view.stopped, done = True, len(view.finished or ())
-        key = "progress.time_limit" if job.expired else "progress.stopped"
-        view.progress = Message(key, {"elapsed": elapsed, "done": done, "total": len(ASPECTS)})
-        return self.outputs(view, lang, charts=False)
-
-    def _export(self, assessment: Assessment, name: str, lang: str, request) -> tuple:
-        folder = self.shared.exports.fresh(session_of(request), "assess")
-        return export.write_result(assessment, name, folder, lang)
+    def _complete(self, view, assessment: Assessment, progress, key, request, lang, charts=True):
+        """The finished assessment on the page, its two exports written (once)."""
+        view.scores, view.comments = assessment.scores, dict(assessment.comments)
+        view.finished, view.progress, view.shown = None, progress, key
+        folder = self.shared.export_folder(request, "assess")
+        view.files = export.write_result(assessment, view.name, folder, lang)
+        return self.outputs(view, lang, charts=charts)
 
     def outputs(
         self, view: AssessView, lang: str, charts: bool = True, clear_picture: bool = False
@@ -181,26 +155,9 @@ class Assess:
         comments = comments_markdown(view.comments, s, view.finished, view.stopped, lang=lang)
         json_file, md_file = view.files
         return (
-            card,
-            aspect_label(s, lang),
-            radar,
-            distribution,
-            comments if s else "",
+            card, aspect_label(s, lang), radar, distribution, comments if s else "",
             notice(view.progress, lang),
             gr.update(value=json_file, interactive=json_file is not None),
             gr.update(value=md_file, interactive=md_file is not None),
-            None if clear_picture else gr.skip(),
-            view.shown,
-        )
-
-    def status(self, lang: Any = EN, request: gr.Request = None) -> str:
-        operator = self.shared.access.is_operator(request)
-        return status_markdown(self.shared.holder.status, language(lang), operator)
-
-
-def _add_comment(view: AssessView, event: CommentDelta | CommentDone) -> None:
-    if isinstance(event, CommentDone):
-        view.comments[event.aspect] = event.text
-        view.finished.add(event.aspect)
-    else:
-        view.comments[event.aspect] = view.comments.get(event.aspect, "") + event.text
+            None if clear_picture else gr.skip(), view.shown,
+        )  # fmt: skip
