@@ -21,23 +21,7 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
-from artimuse import __version__
-from artimuse.config import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_QUEUE_SIZE,
-    WEBAPP_PORT,
-    WEBAPP_VARIABLES,
-    Settings,
-    UploadLimits,
-    WebSettings,
-    check_variables,
-    environment_help,
-    listen_options,
-    model_options,
-    read,
-    settings_from_args,
-)
-from artimuse.config import auto_download as auto_download_from_env
+from artimuse import __version__, config
 from artimuse.devices import resolve_device
 from artimuse.errors import ArtiMuseError
 from artimuse.loading.downloads import DownloadService
@@ -76,8 +60,8 @@ class WebApp:
         self.assess, self.compare = Assess(self.shared), Compare(self.shared)
         self.batch, self.api = Batch(self.shared), Endpoints(self.shared)
 
-    def status(self, lang: Any = EN, request: gr.Request = None, password: Any = None) -> str:
-        operator = self.shared.access.is_operator(request, password)
+    def status(self, lang: Any = EN, request: gr.Request = None) -> str:
+        operator = self.shared.access.is_operator(request)
         return status_markdown(self.holder.status, language(lang), operator)
 
     async def watch_status(self, lang: Any = EN, request: gr.Request = None) -> AsyncIterator:
@@ -90,40 +74,32 @@ class WebApp:
 
 def build_app(
     holder: ModelHolder | None = None,
-    settings: Settings | None = None,
+    settings: config.Settings | None = None,
     queue_size: int | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = config.DEFAULT_BATCH_SIZE,
     downloads: DownloadService | None = None,
     auto_download: bool | None = None,
-    web: WebSettings | None = None,
+    web: config.WebSettings | None = None,
 ) -> gr.Blocks:
     """The whole page. Without a `holder`, one is made from `settings` (default: the
     environment) and starts loading its checkpoint in the background now, or downloading it
     first (`auto_download`, default ARTIMUSE_AUTO_DOWNLOAD; or a hub id as the checkpoint).
     `queue_size`: model jobs admitted at once (default ARTIMUSE_QUEUE_SIZE). `web`: public
     mode, operator password, time limit (default: the environment)."""
-    settings = settings or (holder.settings if holder else Settings.from_env())
-    total = queue_size or read("ARTIMUSE_QUEUE_SIZE")
-    web = web or WebSettings.from_env()
-    downloads = downloads or DownloadService()
+    total = queue_size or config.read("ARTIMUSE_QUEUE_SIZE")
+    web, downloads = web or config.WebSettings.from_env(), downloads or DownloadService()
     if holder is None:
-        holder = ModelHolder(settings)
-        auto = auto_download_from_env() if auto_download is None else auto_download
+        holder = ModelHolder(settings or config.Settings.from_env())
+        auto = config.auto_download() if auto_download is None else auto_download
         operator_panel.start_model(holder, downloads, auto)
     elif downloads.on_done is None:
         downloads.on_done = lambda folder: holder.start_loading(str(folder))
-    access = Access(web)
-    shared = Shared(
-        holder,
-        access=access,
-        admission=Admission(total, web.job_time_limit, per_client=read("ARTIMUSE_CLIENT_JOBS")),
-        limits=UploadLimits.from_env(),
-        batch_size=batch_size,
-    )
-    app_state = WebApp(shared, OperatorPanel(holder, downloads, access))
+    admission = Admission(total, web.job_time_limit, per_client=config.read("ARTIMUSE_CLIENT_JOBS"))
+    shared = Shared(holder, Access(web), admission, config.UploadLimits.from_env(), batch_size)
+    state = WebApp(shared, OperatorPanel(holder, downloads, shared.access))
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
-        app.artimuse = app_state  # tests and embedders reach the state through the app
-        _page(app, app_state, total)
+        app.artimuse = state  # tests and embedders reach the state through the app
+        _page(app, state, total)
     app.queue(default_concurrency_limit=1)
     return app
 
@@ -145,9 +121,7 @@ def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
                 build(getattr(web, tab), length, lang, total)
     browser_lang = "() => [document.documentElement.lang || navigator.language]"
     load = app.load(language, lang, lang, js=browser_lang, **layout.QUICK)
-    load.then(web.operator.page, lang, operator["operator"], **layout.QUICK)
-    load.then(web.operator.view_for, [operator["password"], lang], operator["view"],
-              **layout.QUICK)  # fmt: skip
+    load.then(web.operator.page, lang, operator, **layout.QUICK)
     load.then(web.watch_status, lang, status, concurrency_limit=None, **layout.PRIVATE,
               show_progress="hidden")  # fmt: skip
     app.unload(web.shared.forget)
@@ -158,18 +132,10 @@ def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
 
 def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
     """Start the server with the app's look and limits; `options` go to `Blocks.launch`."""
-    limits = UploadLimits.from_env()
-    quota = Middleware(UploadQuota, max_bytes=limits.max_bytes)
-    app.launch(
-        server_name=host,
-        server_port=port,
-        theme=theme(),
-        css=CSS,
-        i18n=gradio_i18n(),
-        max_file_size=limits.max_bytes,
-        app_kwargs={"middleware": [quota]},
-        **options,
-    )
+    limit = config.UploadLimits.from_env().max_bytes
+    quota = Middleware(UploadQuota, max_bytes=limit)
+    app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, i18n=gradio_i18n(),
+               max_file_size=limit, app_kwargs={"middleware": [quota]}, **options)  # fmt: skip
     return app
 
 
@@ -178,18 +144,14 @@ def parse_args(argv: list[str] | None = None, prog: str = "artimuse ui") -> argp
     parser = argparse.ArgumentParser(
         prog=prog,
         description="The ArtiMuse web app: assess, compare and rank pictures in the browser.",
-        epilog=environment_help(WEBAPP_VARIABLES),
-        parents=[model_options(), listen_options(WEBAPP_PORT)],
+        epilog=config.environment_help(config.WEBAPP_VARIABLES),
+        parents=[config.model_options(), config.listen_options(config.WEBAPP_PORT)],
     )
-    parser.add_argument(
-        "--queue-size", type=int, metavar="N",
-        help=f"model jobs admitted at once (ARTIMUSE_QUEUE_SIZE, else {DEFAULT_QUEUE_SIZE})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--public", action="store_true", default=None,
-        help="public demo: no checkpoint switch or downloads but for a signed-in operator "
-        "(ARTIMUSE_PUBLIC; on when SPACE_ID is set)",
-    )  # fmt: skip
+    queue = f"model jobs admitted at once (ARTIMUSE_QUEUE_SIZE, else {config.DEFAULT_QUEUE_SIZE})"
+    parser.add_argument("--queue-size", type=int, metavar="N", help=queue)
+    parser.add_argument("--public", action="store_true", default=None, help="public demo: no "
+                        "checkpoint switch or downloads but for a signed-in operator "
+                        "(ARTIMUSE_PUBLIC; on when SPACE_ID is set)")  # fmt: skip
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(argv)
 
@@ -201,12 +163,12 @@ def main(argv: list[str] | None = None, prog: str = "artimuse ui") -> None:
     from artimuse.rest.connections import limit_logging
 
     try:
-        check_variables(WEBAPP_VARIABLES)  # all of them, before the parser reads HOST and PORT
+        config.check_variables(config.WEBAPP_VARIABLES)  # before the parser reads HOST, PORT
         args = parse_args(argv, prog)
         check_listen(args.host, args.port)
-        settings = settings_from_args(args)
+        settings = config.settings_from_args(args)
         resolve_device(settings.device)
-        web = WebSettings.from_env(public=args.public)
+        web = config.WebSettings.from_env(public=args.public)
     except ArtiMuseError as error:
         raise SystemExit(exit_with(prog, error)) from None
     sys.stderr = SafeStream(sys.stderr)  # gradio's tracebacks of hostile values: bounded

@@ -99,13 +99,14 @@ class OperatorPanel:
 
     def page(self, lang: Any = EN, request: gr.Request = None) -> tuple:
         """On page load: the panel for an operator, the sign-in box where asked for
-        (`?operator=1`), nothing of either for a visitor."""
+        (`?operator=1`), nothing of either for a visitor. -> (`_view`..., sign-in box)."""
         operator = self.access.is_operator(request)
         params = getattr(request, "query_params", None) or {}
         asked = "operator" in params and self.access.sign_in_offered and not operator
         return self._view(operator, language(lang)) + (gr.Column(visible=asked),)
 
     def sign_in(self, password: Any, lang: Any = EN, request: gr.Request = None) -> tuple:
+        """-> (`_view`..., the note saying how it went)."""
         lang, operator = language(lang), self.access.is_operator(request, password)
         if not operator:
             log.warning("operator sign-in refused from %s", quoted(getattr(request, "client", "")))
@@ -113,14 +114,17 @@ class OperatorPanel:
         return self._view(operator, lang) + (note,)
 
     def _view(self, operator: bool, lang: str) -> tuple:
-        """(panel, checkpoint choices, status): names only, and only for operators."""
+        """(panel, checkpoint choices, status, *`view`): names only, and only for operators."""
         names = list(list_checkpoints(self.holder.settings.ckpt)) if operator else []
         current = checkpoint_name(self.holder.source or self.holder.settings.ckpt)
         failed = self.holder.status.state == MODEL_FAILED
+        hidden = (gr.Column(visible=False), "", gr.skip(), gr.skip())
+        downloads = self.view(lang) if operator else hidden
         return (
             gr.Accordion(visible=operator, open=operator and failed),
             gr.Dropdown(choices=names, value=current if operator else None),
             status_markdown(self.holder.status, lang, operator),
+            *downloads,
         )
 
     def switch_checkpoint(
@@ -200,16 +204,10 @@ class OperatorPanel:
             gr.Button(visible=running),
         )
 
-    def view_for(self, password: Any = None, lang: Any = EN, request: gr.Request = None) -> tuple:
-        """The panel for an operator who just signed in; nothing for anyone else."""
-        if not self.access.is_operator(request, password):
-            return gr.Column(visible=False), "", gr.skip(), gr.skip()
-        return self.view(language(lang))
-
 
 def build(panel: OperatorPanel, lang: gr.Textbox, status: gr.Markdown) -> dict:
     """The sign-in box and the panel (built hidden: `page` shows them to whom they are for),
-    their events; -> what the page's load events update."""
+    their events; -> what `page` updates when the page loads."""
     with gr.Column(visible=False, elem_id="operator-sign-in") as sign_in_box:
         password = gr.Textbox(label=ui("operator.password"), type="password", elem_id="password")
         sign_in = gr.Button(ui("operator.sign_in"), elem_id="sign-in")
@@ -233,8 +231,8 @@ def build(panel: OperatorPanel, lang: gr.Textbox, status: gr.Markdown) -> dict:
                                   elem_id="download-start")  # fmt: skip
                 cancel = gr.Button(ui("download.cancel"), variant="stop", visible=False, scale=1,
                                    elem_id="download-cancel")  # fmt: skip
-    view, following = [downloads, shown, start, cancel], [downloads, shown, start, cancel, status]
-    operator = [box, checkpoint, status]
+    view = [downloads, shown, start, cancel]
+    operator, following = [box, checkpoint, status, *view], [*view, status]
     load.click(panel.switch_checkpoint, [checkpoint, password, lang], switch_note, js=layout.LANG,
                concurrency_id="switch", **layout.PRIVATE)  # fmt: skip
     started = start.click(panel.start, [choice, password, lang], following, js=layout.LANG,
@@ -242,7 +240,6 @@ def build(panel: OperatorPanel, lang: gr.Textbox, status: gr.Markdown) -> dict:
     cancel.click(panel.cancel, [password, lang], following, js=layout.LANG, **layout.QUICK)
     box.expand(panel.reopened, [password, lang], following, concurrency_limit=None,
                cancels=[started], **layout.PRIVATE)  # fmt: skip
-    signed = sign_in.click(panel.sign_in, [password, lang], [*operator, sign_in_note],
-                           js=layout.LANG, **layout.QUICK)  # fmt: skip
-    signed.then(panel.view_for, [password, lang], view, **layout.QUICK)
-    return dict(password=password, view=view, operator=[*operator, sign_in_box])
+    sign_in.click(panel.sign_in, [password, lang], [*operator, sign_in_note], js=layout.LANG,
+                  **layout.QUICK)  # fmt: skip
+    return [*operator, sign_in_box]

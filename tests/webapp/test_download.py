@@ -51,11 +51,11 @@ def page(hub, tmp_path, monkeypatch):
 
 
 def test_without_weights_the_panel_invites_the_operator(page):
-    box, shown, start, cancel = page.operator.view_for(None, "en", local())
+    box, shown, start, cancel = page.operator.page("en", local())[3:7]
     assert box.visible is True and "no ArtiMuse weights yet" in shown
     assert cancel.visible is False and start.interactive is True
     assert "Press" not in page.status("en", visitor())  # a visitor gets no download advice
-    hidden, *_ = page.operator.view_for(None, "en", visitor())
+    hidden = page.operator.page("en", visitor())[3]
     assert hidden.visible is False
     panel, checkpoints, _ = page.operator.page("en", local())[:3]
     assert panel.visible is True and panel.open is True  # the operator sees why, at once
