@@ -10,7 +10,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +96,9 @@ class ModelHolder:
         loader: Callable[..., Any] | None = None,
         check: Callable[[str], None] | None = check_checkpoint,
     ):
-        self.settings = settings
-        self._loader = loader
-        self._check = check
-        self.lock = threading.RLock()
-        self.model = None
+        self.settings, self._loader, self._check = settings, loader or self._load, check
+        self.lock, self._ready, self.model = threading.RLock(), threading.Event(), None
         self.source = ""  # what the working model was loaded from (a switch may restore it)
-        self._ready = threading.Event()
         self.status = ModelStatus(LOADING, settings.ckpt)
         # Score passes of sessions asking at the same time run as one batch (under `lock`).
         self.batcher = ScoreBatcher(lambda batch: self.model.score_prepared(batch), lock=self.lock)
@@ -156,10 +151,8 @@ class ModelHolder:
 
     def _load_or_failure(self, ckpt: str) -> ModelStatus | None:
         """Load `ckpt` and make it current; None on success, else the FAILED status set."""
-        from artimuse.api import load  # torch and transformers load here, not at import
-
         try:
-            model = (self._loader or partial(load, **self.settings.load_options()))(ckpt)
+            model = self._loader(ckpt)
         except Exception as error:  # a broken checkpoint must not take the page down
             expected = isinstance(error, (ArtiMuseError, OSError))  # else a bug: its traceback
             log.warning("could not load %r: %s", str(ckpt)[:200], error, exc_info=not expected)
@@ -167,6 +160,11 @@ class ModelHolder:
             return self.status
         self._set_ready(model, ckpt)
         return None
+
+    def _load(self, ckpt: str):
+        from artimuse.api import load  # torch and transformers load here, not at import
+
+        return load(ckpt, **self.settings.load_options())
 
     def _set_ready(self, model, source: str) -> None:
         self.model, self.source = model, source
