@@ -1,8 +1,8 @@
 """The ArtiMuse web app: `python demo_gradio.py [--host 0.0.0.0] [--port 7860]`.
 
-Checkpoint and device come from ARTIMUSE_CKPT, ARTIMUSE_DEVICE, ARTIMUSE_DTYPE and
-ARTIMUSE_MAX_NEW_TOKENS; HOST and PORT set the defaults of --host and --port. A bad variable or a
-port in use is one line before anything loads (exit status 2).
+The same as `artimuse ui`: checkpoint and device from the flags or ARTIMUSE_CKPT, ARTIMUSE_DEVICE,
+...; HOST and PORT set the defaults of --host and --port; `--help` lists every variable the web
+app reads. A bad variable or a port in use is one line before anything loads (exit status 2).
 """
 
 import sys

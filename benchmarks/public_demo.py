@@ -168,8 +168,9 @@ def _export(app, url: str, count: int) -> None:
     for _ in range(count):
         if fed:
             _call(url, fed[0], [result, "en"])
-        else:
-            _call(url, runs[0], [upload, 12, "en"])
+        else:  # what the page sends: the picture, a length, the language (a state: nothing)
+            values = {"image": upload, "radio": 12, "textbox": "en"}
+            _call(url, runs[0], [values.get(c.get_block_name()) for c in app.fns[runs[0]].inputs])
 
 
 def _name(fn) -> str:

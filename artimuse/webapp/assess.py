@@ -9,7 +9,7 @@ ends it at its next step, keeping what was written.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,19 +20,11 @@ from artimuse.prompts import ASPECTS
 from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, Scores, ScoresReady
 from artimuse.webapp import export
 from artimuse.webapp.charts import distribution_figure, radar_figure
-from artimuse.webapp.common import ModelUnavailable, Shared, session_of, upload_name
-from artimuse.webapp.i18n import EN, language, text
-from artimuse.webapp.jobs import Job, Refused
-from artimuse.webapp.messages import Message, image_notes, image_problem
+from artimuse.webapp.common import Shared, upload_name
+from artimuse.webapp.i18n import EN, Message, image_notes, image_problem, language, text
+from artimuse.webapp.jobs import Job
 from artimuse.webapp.state import image_digest
-from artimuse.webapp.views import (
-    aspect_label,
-    comments_markdown,
-    notice,
-    score_markdown,
-    status_markdown,
-)
-from artimuse.webapp.zerogpu import comment_seconds, on_gpu
+from artimuse.webapp.views import aspect_label, comments_markdown, notice, score_markdown
 
 STREAM_INTERVAL_S = 0.1  # at most ~10 page updates a second while comments stream
 
@@ -50,36 +42,7 @@ class AssessView:
     progress: Message | None = None
     notes: list[Message] = field(default_factory=list)  # what the decoder noticed (EXIF)
     files: tuple = (None, None)  # the JSON and Markdown exports, once complete
-
-    def complete(self, assessment: Assessment, progress: Message) -> None:
-        self.scores, self.comments = assessment.scores, dict(assessment.comments)
-        self.finished, self.progress = None, progress
-
-
-def refusal(error: Refused) -> Message:
-    """The page's words for a job not admitted."""
-    if error.kind == "full":
-        return Message("jobs.full")
-    return Message("jobs.yours", {"n": error.count})
-
-
-def model_steps(model, image, aspects: Sequence[str], tokens: int, holder) -> Iterator:
-    """The model's events, one step at a time under the model lock (a cancelled job may still
-    be finishing its step when the next one starts). On ZeroGPU the GPU is lent for this
-    generator only (`on_gpu`), never for the waiting around it."""
-    stream = model.stream(image, aspects, tokens)
-    try:
-        while True:
-            with holder.lock:
-                event = next(stream, None)
-            if event is None:
-                return
-            yield event
-    finally:
-        stream.close()  # stopped, replaced or failed: free the generation's memory now
-
-
-gpu_steps = on_gpu(model_steps, lambda model, image, aspects, tokens, *a: comment_seconds(tokens))
+    shown: tuple | None = None  # the cache key of a complete result (the page's `gr.State`)
 
 
 class Assess:
@@ -87,10 +50,12 @@ class Assess:
         self.shared = shared
 
     def run(
-        self, upload: Any, comment_length: Any = None, lang: Any = EN, request: gr.Request = None
-    ) -> Iterator[tuple]:
-        """Stream one assessment: the outputs of `outputs` after each step."""
-        lang, view, started = language(lang), AssessView(), time.monotonic()
+        self, upload: Any, comment_length: Any = None, shown: tuple | None = None,
+        lang: Any = EN, request: gr.Request = None,
+    ) -> Iterator[tuple]:  # fmt: skip
+        """Stream one assessment: the outputs of `outputs` after each step. `shown`: what the
+        page shows now (a `gr.State`, kept on the server: a client cannot set it)."""
+        lang, view = language(lang), AssessView()
         try:
             image, view.name = self.shared.read(upload)
         except ImageError as error:
@@ -98,6 +63,7 @@ class Assess:
             yield self.outputs(view, lang, clear_picture=True)
             return
         if image is None:
+            view.progress = Message("assess.no_picture")
             yield self.outputs(view, lang)
             return
         try:
@@ -106,74 +72,72 @@ class Assess:
             view.message = Message("length.invalid")
             yield self.outputs(view, lang)
             return
-        view.notes = image_notes(image)
-        try:
-            with self.shared.admit(request, "assess") as job:
-                yield from self._assess(job, image, tokens, view, lang, started, request)
-        except Refused as error:
-            view.progress, view.message = None, refusal(error)
-            yield self.outputs(view, lang)
-
-    def _assess(self, job: Job, image, tokens, view, lang, started, request) -> Iterator[tuple]:
         key = self.shared.cache_key(request, image_digest(image), tokens, ASPECTS)
-        cached: Assessment | None = self.shared.cache.get(key)
-        if cached is not None:
-            view.complete(cached, Message("progress.cached"))
-            view.files = self._export(cached, view.name, lang, request)
-            yield self.outputs(view, lang)
+        if key == shown:  # Assess pressed for the result on the page: say so, change nothing
+            yield (*[gr.skip()] * 5, text("assess.shown", lang), *[gr.skip()] * 3, shown)
             return
-        for ahead in job.wait_turn():
-            view.progress = Message("progress.queued", {"n": ahead})
-            yield self.outputs(view, lang, charts=False)
-        if job.superseded:
-            return
+        view.notes, cached = image_notes(image), self.shared.cache.get(key)
+
+        def say(message: Message) -> tuple:
+            queued = message.key == "progress.queued"
+            view.progress, view.message = (message, None) if queued else (None, message)
+            return self.outputs(view, lang, charts=not queued)
+
+        def work(job: Job) -> Iterator[tuple]:
+            if cached is not None:
+                yield self._complete(view, cached, Message("progress.cached"), key, request, lang)
+            else:
+                yield from self._assess(job, key, image, tokens, view, lang, request)
+
+        yield from self.shared.run(request, "assess", say, work, wait=cached is None)
+
+    def _assess(self, job: Job, key, image, tokens, view, lang, request) -> Iterator[tuple]:
+        started = time.monotonic()
         view.progress = Message("assess.looking")
         yield self.outputs(view, lang, charts=False)
-        try:
-            model = self.shared.model()
-        except ModelUnavailable:
-            name = self.shared.holder.status.name
-            view.progress, view.message = None, Message("model.unavailable", {"ckpt": name})
-            yield self.outputs(view, lang)
-            return
+        self.shared.ready()
         last_update = 0.0
-        for event in gpu_steps(model, image, ASPECTS, tokens, self.shared.holder):
-            elapsed = time.monotonic() - started
+        for event in self.shared.steps(image, ASPECTS, tokens):
+            elapsed = {"elapsed": time.monotonic() - started}
             if not job.wanted:  # a newer picture of this session, or the time limit
-                yield self._stopped(view, lang, elapsed, job)
+                view.stopped, done = True, {"done": len(view.finished), "total": len(ASPECTS)}
+                stop = "progress.time_limit" if job.expired else "progress.stopped"
+                view.progress = Message(stop, elapsed | done)
+                yield self.outputs(view, lang, charts=False)
                 return
             if isinstance(event, ScoresReady):
-                view.scores = event.scores
-                view.progress = Message("progress.scores", {"elapsed": elapsed})
+                view.scores, view.progress = event.scores, Message("progress.scores", elapsed)
                 yield self.outputs(view, lang)
-            elif isinstance(event, (CommentDelta, CommentDone)):
-                _add_comment(view, event)
-                if time.monotonic() - last_update >= STREAM_INTERVAL_S:
-                    last_update = time.monotonic()
-                    fields = {"done": len(view.finished), "total": len(ASPECTS)}
-                    view.progress = Message("progress.comments", fields | {"elapsed": elapsed})
-                    yield self.outputs(view, lang, charts=False)
+            elif isinstance(event, CommentDone):
+                view.comments[event.aspect] = event.text
+                view.finished.add(event.aspect)
+            elif isinstance(event, CommentDelta):
+                view.comments[event.aspect] = view.comments.get(event.aspect, "") + event.text
             elif isinstance(event, Finished):
                 self.shared.cache.put(key, event.assessment)
-                view.complete(event.assessment, Message("progress.done", {"elapsed": elapsed}))
-                view.files = self._export(event.assessment, view.name, lang, request)
+                done = Message("progress.done", elapsed)
+                yield self._complete(view, event.assessment, done, key, request, lang, False)
+            if isinstance(event, (CommentDelta, CommentDone)) and (
+                time.monotonic() - last_update >= STREAM_INTERVAL_S
+            ):
+                last_update = time.monotonic()
+                done = {"done": len(view.finished), "total": len(ASPECTS)}
+                view.progress = Message("progress.comments", elapsed | done)
                 yield self.outputs(view, lang, charts=False)
 
-    def _stopped(self, view: AssessView, lang: str, elapsed: float, job: Job) -> tuple:
-        view.stopped, done = True, len(view.finished or ())
-        key = "progress.time_limit" if job.expired else "progress.stopped"
-        view.progress = Message(key, {"elapsed": elapsed, "done": done, "total": len(ASPECTS)})
-        return self.outputs(view, lang, charts=False)
-
-    def _export(self, assessment: Assessment, name: str, lang: str, request) -> tuple:
-        folder = self.shared.exports.fresh(session_of(request), "assess")
-        return export.write_result(assessment, name, folder, lang)
+    def _complete(self, view, assessment: Assessment, progress, key, request, lang, charts=True):
+        """The finished assessment on the page, its two exports written (once)."""
+        view.scores, view.comments = assessment.scores, dict(assessment.comments)
+        view.finished, view.progress, view.shown = None, progress, key
+        folder = self.shared.export_folder(request, "assess")
+        view.files = export.write_result(assessment, view.name, folder, lang)
+        return self.outputs(view, lang, charts=charts)
 
     def outputs(
         self, view: AssessView, lang: str, charts: bool = True, clear_picture: bool = False
     ) -> tuple:
         """(score, aspects, radar, distribution, comments, progress, JSON file, Markdown file,
-        picture); `charts` False leaves the charts as they are."""
+        picture, what is shown); `charts` False leaves the charts as they are."""
         s = view.scores
         radar = distribution = gr.skip()
         if charts:
@@ -191,25 +155,9 @@ class Assess:
         comments = comments_markdown(view.comments, s, view.finished, view.stopped, lang=lang)
         json_file, md_file = view.files
         return (
-            card,
-            aspect_label(s, lang),
-            radar,
-            distribution,
-            comments if s else "",
+            card, aspect_label(s, lang), radar, distribution, comments if s else "",
             notice(view.progress, lang),
             gr.update(value=json_file, interactive=json_file is not None),
             gr.update(value=md_file, interactive=md_file is not None),
-            None if clear_picture else gr.skip(),
-        )
-
-    def status(self, lang: Any = EN, request: gr.Request = None) -> str:
-        operator = self.shared.access.is_operator(request)
-        return status_markdown(self.shared.holder.status, language(lang), operator)
-
-
-def _add_comment(view: AssessView, event: CommentDelta | CommentDone) -> None:
-    if isinstance(event, CommentDone):
-        view.comments[event.aspect] = event.text
-        view.finished.add(event.aspect)
-    else:
-        view.comments[event.aspect] = view.comments.get(event.aspect, "") + event.text
+            None if clear_picture else gr.skip(), view.shown,
+        )  # fmt: skip

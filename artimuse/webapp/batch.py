@@ -10,39 +10,26 @@ from typing import Any
 import gradio as gr
 
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
+from artimuse.results import Finished
 from artimuse.webapp import export
-from artimuse.webapp.assess import gpu_steps, refusal
-from artimuse.webapp.common import ModelUnavailable, Shared, session_of
-from artimuse.webapp.i18n import EN, aspect_name, band_name, language, text
-from artimuse.webapp.jobs import Refused
-from artimuse.webapp.messages import Message
+from artimuse.webapp.common import Shared
+from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, language, text
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import notice, problems_markdown
 
 
 def batch_table(rows: Sequence[dict], lang: str = EN) -> dict:
     """A `gr.Dataframe` value: the scored pictures ranked by total."""
-    headers = [
-        text("batch.rank", lang),
-        text("batch.file", lang),
-        text("compare.total", lang),
-        text("batch.band", lang),
-        text("batch.spread", lang),
-        *(aspect_name(a, lang, short=True) for a in RADAR_ASPECTS),
-    ]
-    ranked = sorted(rows, key=lambda r: -r["scores"].total)
+    headers = [text(key, lang) for key in ("batch.rank", "batch.file", "compare.total",
+                                           "batch.band", "batch.spread")]  # fmt: skip
     data = [
-        [
-            rank,
-            row["name"],
-            round(row["scores"].total, 1),
-            band_name(row["scores"].band, lang),
-            round(row["scores"].spread, 1),
-            *(round(row["scores"].aspects.get(a, float("nan")), 1) for a in RADAR_ASPECTS),
-        ]
-        for rank, row in enumerate(ranked, 1)
-    ]
-    return {"headers": headers, "data": data}
+        [rank, row["name"], round(s.total, 1), band_name(s.band, lang), round(s.spread, 1),
+         *(round(s.aspects.get(a, float("nan")), 1) for a in RADAR_ASPECTS)]
+        for rank, row in enumerate(sorted(rows, key=lambda r: -r["scores"].total), 1)
+        for s in [row["scores"]]
+    ]  # fmt: skip
+    return {"headers": headers + [aspect_name(a, lang, short=True) for a in RADAR_ASPECTS],
+            "data": data}  # fmt: skip
 
 
 class Batch:
@@ -50,80 +37,62 @@ class Batch:
         self.shared = shared
 
     def run(
-        self,
-        files: Sequence[Any] | None,
-        with_comments: bool = False,
-        comment_length: Any = None,
-        lang: Any = EN,
-        request: gr.Request = None,
-    ) -> Iterator[tuple]:
+        self, files: Sequence[Any] | None, with_comments: bool = False, comment_length: Any = None,
+        lang: Any = EN, request: gr.Request = None,
+    ) -> Iterator[tuple]:  # fmt: skip
         """(table, summary, CSV file, JSON file), growing chunk by chunk."""
         lang, with_comments = language(lang), with_comments is True
-        files = list(files) if isinstance(files, list) else []
-        rows: list[dict] = []
+        files, rows, problems = list(files) if isinstance(files, list) else [], [], []
+        limit, note = self.shared.limits.max_files, None
         if not files:
-            yield self.outputs(rows, [], 0, lang, Message("batch.choose"))
-            return
-        limit = self.shared.limits.max_files
-        if len(files) > limit:
-            yield self.outputs(rows, [], len(files), lang, Message("batch.too_many", {"n": limit}))
-            return
+            note = Message("batch.choose")
+        elif len(files) > limit:
+            note = Message("batch.too_many", {"n": limit})
         try:
             tokens = self.shared.comment_length(comment_length) if with_comments else None
         except ValueError:
-            yield self.outputs(rows, [], len(files), lang, Message("length.invalid"))
-            return
-        problems: list = []
-        try:
-            with self.shared.admit(request, "batch") as job:
-                for ahead in job.wait_turn():
-                    note = Message("progress.queued", {"n": ahead})
-                    yield self.outputs(rows, problems, len(files), lang, note)
-                model = self.shared.model()
-                size = self.shared.batch_size
-                for start in range(0, len(files), size):
-                    if job.expired:
-                        break
-                    self._chunk(model, files[start : start + size], rows, problems, tokens, job)
-                    yield self.outputs(rows, problems, len(files), lang)
-                folder = self.shared.exports.fresh(session_of(request), "batch")
-                paths = export.write_batch(rows, problems, folder, lang)
-                note = Message("progress.time_limit_batch") if job.expired else None
-                yield self.outputs(rows, problems, len(files), lang, note, paths)
-        except Refused as error:
-            yield self.outputs(rows, problems, len(files), lang, refusal(error))
-        except ModelUnavailable:
-            name = self.shared.holder.status.name
-            note = Message("model.unavailable", {"ckpt": name})
+            note = note or Message("length.invalid")
+        if note:
             yield self.outputs(rows, problems, len(files), lang, note)
+            return
 
-    def _chunk(self, model, chunk: list, rows: list, problems: list, tokens, job) -> None:
+        def work(job) -> Iterator[tuple]:
+            self.shared.ready()
+            size = self.shared.batch_size
+            for start in range(0, len(files), size):
+                if job.expired:
+                    break
+                self._chunk(files[start : start + size], rows, problems, tokens, job)
+                yield self.outputs(rows, problems, len(files), lang)
+            paths = export.write_batch(rows, problems, self.shared.export_folder(request, "batch"),
+                                       lang)  # fmt: skip
+            note = Message("progress.time_limit_batch") if job.expired else None
+            yield self.outputs(rows, problems, len(files), lang, note, paths)
+
+        def say(message: Message) -> tuple:
+            return self.outputs(rows, problems, len(files), lang, message)
+
+        yield from self.shared.run(request, "batch", say, work)
+
+    def _chunk(self, chunk: list, rows: list, problems: list, tokens, job) -> None:
         """Decode a chunk (bad files -> problems), score it as one model batch, and write the
         comments when asked (until the job's time is up)."""
         pictures, bad = self.shared.read_many(chunk)
         problems += bad
-        if not pictures:
-            return
-        with self.shared.holder.lock:
-            images = [image for _, image in pictures]
-            scores = list(model.score_many(images, len(images), aspects=True))
+        scores = self.shared.scores([image for _, image in pictures]) if pictures else []
         for (name, image), result in zip(pictures, scores, strict=True):
             row = {"name": name, "scores": result, "digest": image_digest(image)}
-            if tokens and not job.expired:
-                for event in gpu_steps(model, image, ASPECTS, tokens, self.shared.holder):
-                    if job.expired:
-                        break
-                    if hasattr(event, "assessment"):
-                        row["comments"] = dict(event.assessment.comments)
+            wanted = tokens and not job.expired
+            for event in self.shared.steps(image, ASPECTS, tokens) if wanted else ():
+                if job.expired:
+                    break
+                if isinstance(event, Finished):
+                    row["comments"] = dict(event.assessment.comments)
             rows.append(row)
 
-    def outputs(
-        self, rows, problems, total: int, lang: str, note: Message | None = None, paths=None
-    ) -> tuple:
-        summary = ""
-        if total:
-            done = len(rows) + len(problems)
-            summary = text("batch.summary", lang, done=done, total=total, scored=len(rows))
+    def outputs(self, rows, problems, total: int, lang: str, note=None, paths=None) -> tuple:
+        counts = dict(done=len(rows) + len(problems), total=total, scored=len(rows))
+        summary = text("batch.summary", lang, **counts) if total else ""
         parts = (summary, problems_markdown(problems, lang), notice(note, lang))
         csv_path, json_path = paths or (None, None)
         return (

@@ -2,9 +2,9 @@
 
 Backgrounds are transparent and grid lines a translucent grey, so the figures sit on the light
 and the dark theme alike; the dark theme recolours the text through the page's CSS
-(`style.CSS`), since plotly itself knows nothing of the page's theme. The figures carry no
-title: the page shows it above them (`views.heading_html`), where plotly's toolbar cannot
-cover it. Axis words and aspect names are in the visitor's language (`lang`).
+(`style.CSS`), since plotly knows nothing of the page's theme. The figures carry no title (the
+component's label is above them, where plotly's toolbar cannot cover it). Axis words and aspect
+names are in the visitor's language (`lang`).
 """
 
 from __future__ import annotations
@@ -18,139 +18,89 @@ from artimuse.webapp.i18n import EN, aspect_name, text
 
 # Distinct in hue and lightness, readable on white and on near-black (one per compared image).
 PALETTE = ("#e8743b", "#3b82f6", "#14a37f", "#a855f7")
-TEXT = "#3f3f46"
 GRID = "rgba(128, 128, 128, 0.28)"
 MARKER = "#8b8b94"  # a mid grey: the mean line must show on white and on near-black alike
-FONT = dict(family="ui-sans-serif, system-ui, -apple-system, Segoe UI, sans-serif", color=TEXT)
+FAMILY = "ui-sans-serif, system-ui, -apple-system, Segoe UI, sans-serif"
+TICKS = [0, 20, 40, 60, 80, 100]
 
 
-def axis_label(aspect: str, lang: str = EN) -> str:
-    """The aspect's short name ('Emotion', '情感'): short labels leave the polygon room down to
-    phone widths; the hover and the score card give the full name."""
-    return aspect_name(aspect, lang, short=True)
-
-
-def _base_layout(height: int, margin: dict) -> dict:
+def _layout(height: int, **margin) -> dict:
     return dict(
-        template="none",
-        height=height,
-        margin=margin,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font=dict(FONT, size=12),
-        hoverlabel=dict(font=dict(family=FONT["family"], size=13)),
-    )
+        template="none", height=height, margin=margin, paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)", font=dict(family=FAMILY, color="#3f3f46", size=12),
+        hoverlabel=dict(font=dict(family=FAMILY, size=13)),
+    )  # fmt: skip
 
 
 def radar_figure(
     series: Mapping[str, Mapping[str, float]], lang: str = EN, height: int = 330
 ) -> go.Figure:
     """One closed polygon per entry of `series` (name -> {aspect: 0-100 score}), on a 0-100
-    axis over the seven radar aspects; aspects a series lacks are left out of its polygon."""
-    labels = [axis_label(a, lang) for a in RADAR_ASPECTS]
+    axis over the seven radar aspects; aspects a series lacks are left out of its polygon.
+    Short axis labels ('Emotion', '情感') leave the polygon room down to phone widths; the hover
+    gives the full name."""
+    labels = {a: aspect_name(a, lang, short=True) for a in RADAR_ASPECTS}
     figure = go.Figure()
     for index, (name, scores) in enumerate(series.items()):
         colour = PALETTE[index % len(PALETTE)]
         present = [a for a in RADAR_ASPECTS if a in scores]
-        r = [scores[a] for a in present]
-        theta = [labels[RADAR_ASPECTS.index(a)] for a in present]
-        figure.add_trace(
-            go.Scatterpolar(
-                r=r + r[:1],  # close the polygon
-                theta=theta + theta[:1],
-                name=name,
-                fill="toself",
-                fillcolor=_with_alpha(colour, 0.18 if len(series) > 1 else 0.25),
-                line=dict(color=colour, width=2.5),
-                marker=dict(size=7, color=colour),
-                customdata=[aspect_name(a, lang) for a in present + present[:1]],
-                hovertemplate="<b>%{customdata}</b><br>%{r:.1f} / 100<extra>" + name + "</extra>",
-            )
-        )
+        closed = present + present[:1]  # back to the first: a closed polygon
+        alpha = 0.18 if len(series) > 1 else 0.25
+        figure.add_trace(go.Scatterpolar(
+            r=[scores.get(a) for a in closed], theta=[labels[a] for a in closed], name=name,
+            fill="toself", fillcolor=f"rgba({_rgb(colour)}, {alpha})",
+            line=dict(color=colour, width=2.5), marker=dict(size=7, color=colour),
+            customdata=[aspect_name(a, lang) for a in closed],
+            hovertemplate="<b>%{customdata}</b><br>%{r:.1f} / 100<extra>" + name + "</extra>",
+        ))  # fmt: skip
     if not series:  # nothing to show yet: an invisible trace makes plotly draw the grid
-        figure.add_trace(
-            go.Scatterpolar(
-                r=[0] * len(labels),
-                theta=labels,
-                mode="lines",
-                line=dict(width=0),
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
+        figure.add_trace(go.Scatterpolar(r=[0] * len(labels), theta=list(labels.values()),
+                                         mode="lines", line=dict(width=0), hoverinfo="skip",
+                                         showlegend=False))  # fmt: skip
+    axis = dict(gridcolor=GRID, linecolor=GRID)
     figure.update_layout(
-        **_base_layout(height, dict(l=72, r=72, t=28, b=28 if len(series) < 2 else 64)),
+        **_layout(height, l=72, r=72, t=28, b=28 if len(series) < 2 else 64),
         showlegend=len(series) > 1,
         legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.08),
         polar=dict(
             bgcolor="rgba(0,0,0,0)",
-            radialaxis=dict(
-                range=[0, 100],
-                tickvals=[20, 40, 60, 80, 100],
-                tickfont=dict(size=10),
-                gridcolor=GRID,
-                linecolor=GRID,
-                angle=90,
-                tickangle=90,
-            ),
-            angularaxis=dict(
-                categoryarray=labels,
-                categoryorder="array",
-                direction="clockwise",
-                rotation=90,
-                gridcolor=GRID,
-                linecolor=GRID,
-                tickfont=dict(size=12),
-            ),
+            radialaxis=dict(range=[0, 100], tickvals=TICKS[1:], tickfont=dict(size=10), angle=90,
+                            tickangle=90, **axis),
+            angularaxis=dict(categoryarray=list(labels.values()), categoryorder="array",
+                             direction="clockwise", rotation=90, tickfont=dict(size=12), **axis),
         ),
-    )
+    )  # fmt: skip
     return figure
 
 
 def distribution_figure(
-    distribution: Sequence[float] | None = None,
-    mean: float = 0.0,
-    spread: float = 0.0,
-    lang: str = EN,
-    height: int = 180,
-) -> go.Figure:
+    distribution: Sequence[float] | None = None, mean: float = 0.0, spread: float = 0.0,
+    lang: str = EN, height: int = 180,
+) -> go.Figure:  # fmt: skip
     """The 101 probabilities of the total score as bars, the mean marked and mean ± spread
     shaded: how sure the model is. Without a distribution: empty axes, a placeholder."""
+    figure = go.Figure()
+    layout = _layout(height, l=44, r=16, t=12, b=40)
     if distribution is None:
-        figure = go.Figure()
-        figure.update_layout(
-            **_base_layout(height, dict(l=44, r=16, t=12, b=40)),
-            xaxis=dict(range=[0, 100], tickvals=[0, 20, 40, 60, 80, 100], gridcolor=GRID),
-            yaxis=dict(range=[0, 1], showticklabels=False, gridcolor=GRID),
-        )
+        x, y = dict(range=[0, 100], tickvals=TICKS), dict(range=[0, 1], showticklabels=False)
+        figure.update_layout(**layout, xaxis=dict(x, gridcolor=GRID), yaxis=dict(y, gridcolor=GRID))
         return figure
-    figure = go.Figure(
-        go.Bar(
-            x=list(range(len(distribution))),
-            y=[100 * p for p in distribution],
-            marker=dict(color=PALETTE[0], line=dict(width=0)),
-            hovertemplate=text("chart.hover", lang, x="%{x}", y="%{y:.1f}%") + "<extra></extra>",
-        )
-    )
+    hover = text("chart.hover", lang, x="%{x}", y="%{y:.1f}%") + "<extra></extra>"
+    figure.add_trace(go.Bar(x=list(range(len(distribution))), y=[100 * p for p in distribution],
+                            marker=dict(color=PALETTE[0], line=dict(width=0)),
+                            hovertemplate=hover))  # fmt: skip
     low, high = max(mean - spread, 0), min(mean + spread, 100)
     figure.add_vrect(x0=low, x1=high, fillcolor="rgba(128,128,128,0.14)", line_width=0)
     figure.add_vline(x=mean, line=dict(color=MARKER, width=1.5, dash="dot"))
+    title = dict(text=text("chart.score", lang), font=dict(size=11), standoff=4)
     figure.update_layout(
-        **_base_layout(height, dict(l=44, r=16, t=12, b=40)),
-        bargap=0.08,
-        showlegend=False,
-        xaxis=dict(
-            range=[-0.5, 100.5],
-            tickvals=[0, 20, 40, 60, 80, 100],
-            gridcolor=GRID,
-            zeroline=False,
-            title=dict(text=text("chart.score", lang), font=dict(size=11), standoff=4),
-        ),
+        **layout, bargap=0.08, showlegend=False,
+        xaxis=dict(range=[-0.5, 100.5], tickvals=TICKS, gridcolor=GRID, zeroline=False,
+                   title=title),
         yaxis=dict(gridcolor=GRID, zeroline=False, ticksuffix="%", rangemode="tozero"),
-    )
+    )  # fmt: skip
     return figure
 
 
-def _with_alpha(hex_colour: str, alpha: float) -> str:
-    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red}, {green}, {blue}, {alpha})"
+def _rgb(hex_colour: str) -> str:
+    return ", ".join(str(int(hex_colour[i : i + 2], 16)) for i in (1, 3, 5))

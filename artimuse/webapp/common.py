@@ -1,6 +1,6 @@
-"""What the tabs and the named API share: the model (`holder`), who may do what (`access`),
-the admission of model jobs, the per-session result cache, the export folders, and reading an
-upload within the server's limits.
+"""What the tabs and the named API share: the model (`holder`) and its calls, who may do what
+(`access`), model jobs (`run`: admission, the place in line, the model's readiness), the
+per-session result cache and export folders, and reading an upload within the server's limits.
 
 Handlers are plain (generator) functions that gradio calls and tests call directly; `request`
 is gradio's `gr.Request` (None when called in-process).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,17 +21,18 @@ from PIL import Image
 from artimuse.config import DEFAULT_BATCH_SIZE, UploadLimits
 from artimuse.errors import ImageError
 from artimuse.images import open_image
-from artimuse.webapp.access import Access, client_host
+from artimuse.results import Scores
+from artimuse.webapp import zerogpu
 from artimuse.webapp.export import ExportFolders
-from artimuse.webapp.jobs import Admission
-from artimuse.webapp.messages import Message
+from artimuse.webapp.guards import Access, client_host
+from artimuse.webapp.i18n import Message, image_problem
+from artimuse.webapp.jobs import Admission, Job, Refused
 from artimuse.webapp.state import READY, ModelHolder, ResultCache
 
 log = logging.getLogger(__name__)
 
 MODEL_WAIT_S = 900.0  # a job arriving while the model loads waits this long for it
 COMMENT_LENGTHS = (200, 600)  # tokens offered besides the server's cap, when shorter than it
-COMPARE_LIMITS = (2, 4)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 LOGGED_CHARS = 120  # of an untrusted string in a log line
 
@@ -43,9 +44,8 @@ def quoted(value: object) -> str:
 
 
 class UploadRefused(ImageError):
-    """An upload the page refuses before decoding: `kind` "gone" (not a file of this page) or
-    "too_large_file" (over ARTIMUSE_MAX_UPLOAD_MB, a transport limit the REST service answers
-    with 413, hence no kind of `errors.IMAGE_ERROR_KINDS`)."""
+    """An upload refused before decoding: `kind` "gone" (not a file of this page) or
+    "too_large_file" (over ARTIMUSE_MAX_UPLOAD_MB: the REST service's 413, no image kind)."""
 
     def __init__(self, message: str, kind: str):
         Exception.__init__(self, message)
@@ -67,43 +67,65 @@ class Shared:
     exports: ExportFolders = field(default_factory=ExportFolders)
     upload_roots: tuple[Path, ...] = ()  # where an upload's path may point (besides examples)
 
+    def __post_init__(self):
+        # at start-up, before ZeroGPU forks a worker (which finds the holder by this key)
+        self.gpu_key = zerogpu.serve(self.holder)
+
     @property
     def max_new_tokens(self) -> int:
         return self.holder.settings.max_new_tokens
 
     def comment_lengths(self) -> list[int]:
         """The comment lengths offered (tokens): the shorter presets and the server's cap."""
-        cap = self.max_new_tokens
-        return [*(n for n in COMMENT_LENGTHS if n < cap), cap]
+        return [*(n for n in COMMENT_LENGTHS if n < self.max_new_tokens), self.max_new_tokens]
 
     def comment_length(self, asked: Any) -> int:
         """`asked` if it is one of the offered lengths (default: the cap), else ValueError."""
         if asked is None or asked == "":
             return self.max_new_tokens
-        if isinstance(asked, float) and asked.is_integer():
-            asked = int(asked)
         if isinstance(asked, str) and asked.strip().isdigit():
             asked = int(asked)
-        if isinstance(asked, bool) or not isinstance(asked, int):
+        if isinstance(asked, float) and asked.is_integer():
+            asked = int(asked)
+        if type(asked) is not int or asked not in self.comment_lengths():
             raise ValueError("comment_length")
-        tokens = asked
-        if tokens not in self.comment_lengths():
-            raise ValueError("comment_length")
-        return tokens
+        return asked
 
-    def model(self):
-        """The loaded model, waiting for a load in progress; ModelUnavailable otherwise."""
-        status = self.holder.wait(MODEL_WAIT_S)
-        if status.state != READY or self.holder.model is None:
+    def run(
+        self, request, kind: str, say: Callable, work: Callable[[Job], Iterator], wait: bool = True
+    ) -> Iterator:
+        """A model job: admitted or refused, its place in line told while it waits (`wait`
+        False: an answer from the cache takes no turn), then `work(job)`'s updates; a refusal or
+        no model (`ready`) is told instead. `say(message)` makes the update that tells it."""
+        try:
+            with self.admission.admit(session_of(request), client_host(request), kind) as job:
+                for ahead in job.wait_turn() if wait else ():
+                    yield say(Message("progress.queued", {"n": ahead}))
+                if not job.superseded:
+                    yield from work(job)
+        except Refused as error:
+            yield say(error.message)
+        except ModelUnavailable:
+            yield say(Message("model.unavailable", {"ckpt": self.holder.status.name}))
+
+    def ready(self) -> None:
+        """Wait for a load in progress; ModelUnavailable if there is no model then."""
+        if self.holder.wait(MODEL_WAIT_S).state != READY or self.holder.model is None:
             raise ModelUnavailable()
-        return self.holder.model
 
-    def admit(self, request, kind: str = "job"):
-        return self.admission.admit(session_of(request), client_host(request), kind)
+    def steps(self, image: Image.Image, aspects: Sequence[str], tokens: int) -> Iterator:
+        """The model's events for `image` (on ZeroGPU: on a lent GPU, see `zerogpu`)."""
+        return zerogpu.model_steps(self.gpu_key, image, list(aspects), tokens)
+
+    def scores(self, images: list[Image.Image]) -> list[Scores]:
+        return zerogpu.model_scores(self.gpu_key, images)
 
     def cache_key(self, request, digest: str, *settings: Any) -> tuple:
         """Per session: one visitor's cache never answers (or times) another's picture."""
         return (session_of(request), digest, self.holder.status.ckpt, *settings)
+
+    def export_folder(self, request, tab: str) -> Path:
+        return self.exports.fresh(session_of(request), tab)
 
     def forget(self, request: gr.Request) -> None:
         """`demo.unload`: the session's cached results and export files go."""
@@ -114,10 +136,9 @@ class Shared:
         """What gradio or a client sends for a file (a path, a FileData dict, None) -> (RGB
         image, file name). Only files gradio stored (or the examples) are read, never a path a
         client made up; size and pixel limits apply (ImageError)."""
-        path = upload_path(upload)
+        path, name = upload_path(upload), upload_name(upload)
         if path is None:
             return None, ""
-        name = upload_name(upload)
         if not self._allowed(path):
             log.warning("refused an upload outside the upload folder: %s", quoted(path))
             raise UploadRefused(f"{name} is not an upload of this page", "gone")
@@ -130,9 +151,8 @@ class Shared:
         return open_image(path, name=name), name
 
     def read_many(self, uploads: Sequence[Any]) -> tuple[list[tuple], list[tuple[str, Message]]]:
-        """-> ([(name, image)], [(name, what is wrong)]); names made unique."""
-        from artimuse.webapp.messages import image_problem
-
+        """-> ([(name, image)], [(name, what is wrong)]); names made unique (a legend entry
+        each)."""
         pictures, problems = [], []
         for upload in uploads:
             try:
@@ -141,22 +161,21 @@ class Shared:
                 problems.append((upload_name(upload), image_problem(error, upload_name(upload))))
                 continue
             if image is not None:
-                pictures.append((unique_name(name, [p[0] for p in pictures]), image))
+                taken, unique, n = [p[0] for p in pictures], name, 2
+                while unique in taken:
+                    unique, n = f"{name} ({n})", n + 1
+                pictures.append((unique, image))
         return pictures, problems
 
     def _allowed(self, path: Path) -> bool:
         from gradio.utils import get_upload_folder
 
-        resolved = path.resolve()
         roots = (Path(get_upload_folder()), EXAMPLES_DIR, *self.upload_roots)
-        return any(resolved.is_relative_to(root.resolve()) for root in roots)
+        return any(path.resolve().is_relative_to(root.resolve()) for root in roots)
 
 
 def upload_path(upload: Any) -> Path | None:
-    if isinstance(upload, dict):
-        upload = upload.get("path")
-    else:
-        upload = getattr(upload, "path", upload)
+    upload = upload.get("path") if isinstance(upload, dict) else getattr(upload, "path", upload)
     return Path(upload) if isinstance(upload, (str, Path)) and str(upload) else None
 
 
@@ -165,16 +184,7 @@ def upload_name(upload: Any) -> str:
     name = upload.get("orig_name") if isinstance(upload, dict) else None
     path = upload_path(upload)
     name = str(name or (path.name if path else "image"))
-    name = re.sub(r"[\x00-\x1f\x7f]", "", Path(name).name)[:120]
-    return name or "image"
-
-
-def unique_name(name: str, taken: Sequence[str]) -> str:
-    """Two uploads with the same file name must not share a legend entry."""
-    candidate, n = name, 2
-    while candidate in taken:
-        candidate, n = f"{name} ({n})", n + 1
-    return candidate
+    return re.sub(r"[\x00-\x1f\x7f]", "", Path(name).name)[:120] or "image"
 
 
 def session_of(request) -> str | None:

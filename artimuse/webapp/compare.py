@@ -10,32 +10,28 @@ from typing import Any
 import gradio as gr
 
 from artimuse.prompts import COMPREHENSIVE, RADAR_ASPECTS
-from artimuse.results import Scores
-from artimuse.webapp.assess import gpu_steps, refusal
+from artimuse.results import Finished, Scores
 from artimuse.webapp.charts import radar_figure
-from artimuse.webapp.common import COMPARE_LIMITS, ModelUnavailable, Shared
-from artimuse.webapp.i18n import EN, aspect_name, language, text
-from artimuse.webapp.jobs import Refused
-from artimuse.webapp.messages import Message
+from artimuse.webapp.common import Shared
+from artimuse.webapp.i18n import EN, Message, aspect_name, language, text
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import md, notice, problems_markdown
+
+COMPARE_LIMITS = (2, 4)
 
 
 def compare_table(entries: Sequence[tuple[str, Scores]], lang: str = EN) -> dict:
     """A `gr.Dataframe` value: a row per score (total, then the aspects), a column per
     picture, the best of each row starred."""
-    headers = [text("md.aspect", lang), *(name for name, _ in entries)]
     rows = []
     for key in ("total", *RADAR_ASPECTS):
         label = text("compare.total", lang) if key == "total" else aspect_name(key, lang)
         values = [s.total if key == "total" else s.aspects.get(key) for _, s in entries]
         best = max((v for v in values if v is not None), default=None)
-        cells = [
-            "–" if v is None else f"★ {v:.1f}" if v == best and len(values) > 1 else f"{v:.1f}"
-            for v in values
-        ]
-        rows.append([label, *cells])
-    return {"headers": headers, "data": rows}
+        star = len(values) > 1
+        rows.append([label, *("–" if v is None else f"★ {v:.1f}" if v == best and star
+                              else f"{v:.1f}" for v in values)])  # fmt: skip
+    return {"headers": [text("md.aspect", lang), *(name for name, _ in entries)], "data": rows}
 
 
 class Compare:
@@ -43,13 +39,9 @@ class Compare:
         self.shared = shared
 
     def run(
-        self,
-        files: Sequence[Any] | None,
-        with_comments: bool = False,
-        comment_length: Any = None,
-        lang: Any = EN,
-        request: gr.Request = None,
-    ) -> Iterator[tuple]:
+        self, files: Sequence[Any] | None, with_comments: bool = False, comment_length: Any = None,
+        lang: Any = EN, request: gr.Request = None,
+    ) -> Iterator[tuple]:  # fmt: skip
         """(radar, table, gallery, notes, comments) after each picture."""
         lang, files = language(lang), list(files) if isinstance(files, list) else []
         low, high = COMPARE_LIMITS
@@ -57,50 +49,41 @@ class Compare:
             yield self.outputs([], [], Message("compare.count", {"n": len(files)}), {}, lang)
             return
         pictures, problems = self.shared.read_many(files)
-        if len(pictures) < low:
-            note = Message("compare.need_two", {"n": len(pictures)})
-            yield self.outputs([], problems, note, {}, lang)
-            return
+        note = Message("compare.need_two", {"n": len(pictures)}) if len(pictures) < low else None
         try:
             tokens = self.shared.comment_length(comment_length)
         except ValueError:
-            yield self.outputs([], problems, Message("length.invalid"), {}, lang)
+            note = note or Message("length.invalid")
+        if note:
+            yield self.outputs([], problems, note, {}, lang)
             return
-        try:
-            with self.shared.admit(request, "compare") as job:
-                for ahead in job.wait_turn():
-                    yield self.outputs(
-                        [], problems, Message("progress.queued", {"n": ahead}), {}, lang
-                    )
-                model = self.shared.model()
-                entries, comments = [], {}
-                for name, image in pictures:
-                    entries.append((name, self._scores(image, request), image))
-                    yield self.outputs(entries, problems, None, comments, lang)
-                for name, image in pictures if with_comments is True else ():
-                    if job.expired:
-                        break
-                    comments[name] = self._verdict(model, image, tokens)
-                    yield self.outputs(entries, problems, None, comments, lang)
-        except Refused as error:
-            yield self.outputs([], problems, refusal(error), {}, lang)
-        except ModelUnavailable:
-            name = self.shared.holder.status.name
-            yield self.outputs([], problems, Message("model.unavailable", {"ckpt": name}), {}, lang)
+        entries, comments = [], {}
+
+        def work(job) -> Iterator[tuple]:
+            self.shared.ready()
+            for name, image in pictures:
+                entries.append((name, self._scores(image, request), image))
+                yield self.outputs(entries, problems, None, comments, lang)
+            for name, image in pictures if with_comments is True else ():
+                if job.expired:
+                    break
+                for event in self.shared.steps(image, [COMPREHENSIVE], tokens):
+                    if isinstance(event, Finished):
+                        comments[name] = event.assessment.comments[COMPREHENSIVE]
+                yield self.outputs(entries, problems, None, comments, lang)
+
+        def say(message: Message) -> tuple:
+            return self.outputs([], problems, message, {}, lang)
+
+        yield from self.shared.run(request, "compare", say, work)
 
     def _scores(self, image, request) -> Scores:
         key = self.shared.cache_key(request, image_digest(image), "scores")
         scores = self.shared.cache.get(key)
         if scores is None:
-            scores = self.shared.holder.score(image)
+            (scores,) = self.shared.scores([image])
             self.shared.cache.put(key, scores)
         return scores
-
-    def _verdict(self, model, image, tokens: int) -> str:
-        for event in gpu_steps(model, image, [COMPREHENSIVE], tokens, self.shared.holder):
-            if hasattr(event, "assessment"):
-                return event.assessment.comments[COMPREHENSIVE]
-        return ""
 
     def outputs(self, entries, problems, note: Message | None, comments: dict, lang: str) -> tuple:
         radar = radar_figure({name: scores.aspects for name, scores, _ in entries}, lang)

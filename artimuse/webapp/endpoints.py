@@ -14,7 +14,7 @@ event of the page is private.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from typing import Any
 
 import gradio as gr
@@ -24,11 +24,9 @@ from artimuse.errors import ImageError
 from artimuse.prompts import ASPECTS
 from artimuse.results import Finished
 from artimuse.serialization import InferAnswer, ScoreAnswer
-from artimuse.webapp.assess import gpu_steps, refusal
-from artimuse.webapp.common import ModelUnavailable, Shared, upload_name
-from artimuse.webapp.i18n import EN
-from artimuse.webapp.jobs import Job, Refused
-from artimuse.webapp.messages import Message, image_problem
+from artimuse.webapp.common import Shared, upload_name
+from artimuse.webapp.i18n import EN, Message, image_problem
+from artimuse.webapp.jobs import Job
 
 
 class ApiError(gr.Error):
@@ -60,20 +58,21 @@ class Endpoints:
             comment_length: tokens per comment, one of the lengths the page offers (default
                 the server's cap).
         """
-        picture = self._picture(image)
-        chosen = self._aspects(aspects)
+        picture, chosen = self._picture(image), self._aspects(aspects)
         try:
             tokens = self.shared.comment_length(comment_length)
         except ValueError:
             raise ApiError(Message("length.invalid_api", {"offered": self._lengths()})) from None
-        with self._job(request) as job:
-            model = self._model()
-            for event in gpu_steps(model, picture, chosen, tokens, self.shared.holder):
+
+        def work(job: Job) -> Iterator[dict]:
+            self.shared.ready()
+            for event in self.shared.steps(picture, chosen, tokens):
                 if job.expired:
                     raise ApiError(Message("api.time_limit"))
                 if isinstance(event, Finished):
-                    return InferAnswer.of(event.assessment).model_dump(mode="json")
-        raise ApiError(Message("api.time_limit"))  # not reached: the stream ends with Finished
+                    yield InferAnswer.of(event.assessment).model_dump(mode="json")
+
+        return self._answer(request, work)
 
     def score(self, image: FileData, request: gr.Request = None) -> dict[str, Any]:
         """The total score (0-100), the seven aspect scores, the spread and the distribution of
@@ -83,9 +82,13 @@ class Endpoints:
             image: the picture (PNG, JPEG, WebP, ...), e.g. `handle_file("photo.jpg")`.
         """
         picture = self._picture(image)
-        with self._job(request):
-            self._model()
-            return ScoreAnswer.of(self.shared.holder.score(picture)).model_dump(mode="json")
+
+        def work(job: Job) -> Iterator[dict]:
+            self.shared.ready()
+            (scores,) = self.shared.scores([picture])
+            yield ScoreAnswer.of(scores).model_dump(mode="json")
+
+        return self._answer(request, work)
 
     def _picture(self, image: Any):
         try:
@@ -106,19 +109,15 @@ class Endpoints:
     def _lengths(self) -> str:
         return ", ".join(map(str, self.shared.comment_lengths()))
 
-    @contextmanager
-    def _job(self, request) -> Iterator[Job]:
-        """Admission, then the model's turn (in arrival order), for a `with` block."""
-        try:
-            with self.shared.admit(request, "api") as job:
-                for _ in job.wait_turn():
-                    pass
-                yield job
-        except Refused as error:
-            raise ApiError(refusal(error)) from None
-
-    def _model(self):
-        try:
-            return self.shared.model()
-        except ModelUnavailable:
-            raise ApiError(Message("api.unavailable")) from None
+    def _answer(self, request, work) -> dict[str, Any]:
+        """`work`'s answer as a model job of this client; a refusal, the time limit or no model
+        raises ApiError (in English, as the REST service says it)."""
+        with closing(self.shared.run(request, "api", lambda message: message, work)) as updates:
+            for update in updates:
+                if not isinstance(update, Message):
+                    return update
+                if update.key == "model.unavailable":
+                    raise ApiError(Message("api.unavailable"))
+                if update.key != "progress.queued":
+                    raise ApiError(update)
+        raise ApiError(Message("api.time_limit"))  # not reached: every job ends with an answer

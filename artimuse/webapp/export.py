@@ -3,9 +3,9 @@ aspect scores and the distribution) and Markdown, and a batch as CSV and JSON (b
 dataset format plus aspect scores).
 
 They are written once, when a run ends, from what the server computed (never from anything
-the client sends), into the session's own folder under one root per server process. The
-root goes when the server stops, a session's folder when its page closes (`demo.unload`),
-and roots left by servers that died are removed at start.
+the client sends), into the session's own folder under one root per server process. The root
+goes when the server stops, a session's folder when its page closes (`demo.unload`), and roots
+left by servers that died are removed at start.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
-from artimuse.results import Assessment, Scores
+from artimuse.results import Assessment
 from artimuse.serialization import assessment_json
-from artimuse.webapp.i18n import EN, aspect_name, band_name, text
-from artimuse.webapp.messages import Message
+from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, text
 
 ROOT_PREFIX = "artimuse-web-"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
@@ -35,7 +34,10 @@ class ExportFolders:
 
     def __init__(self, parent: Path | None = None):
         parent = Path(parent or tempfile.gettempdir())
-        remove_stale_roots(parent)
+        for root in parent.glob(f"{ROOT_PREFIX}*"):  # of server processes that no longer run
+            pid = root.name.removeprefix(ROOT_PREFIX).split("-")[0]
+            if pid.isdigit() and not _running(int(pid)):
+                shutil.rmtree(root, ignore_errors=True)
         self.root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-", dir=parent))
         atexit.register(self.close)
 
@@ -54,21 +56,13 @@ class ExportFolders:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def remove_stale_roots(parent: Path) -> None:
-    """Remove the export roots of server processes that no longer run."""
-    for root in parent.glob(f"{ROOT_PREFIX}*"):
-        pid = root.name.removeprefix(ROOT_PREFIX).split("-")[0]
-        if pid.isdigit() and not _running(int(pid)):
-            shutil.rmtree(root, ignore_errors=True)
-
-
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # another user's process: running
+        pass
     return True
 
 
@@ -76,15 +70,11 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80] or "file"
 
 
-def result_stem(image: str, assessment: Assessment) -> str:
-    """`{image_stem}_{model_name}_eval`: the original tool's file name (behaviour §9)."""
-    return _safe(f"{Path(image or 'image').stem}_{assessment.checkpoint or 'ArtiMuse'}_eval")
-
-
 def write_result(assessment: Assessment, image: str, folder: Path, lang: str = EN) -> tuple:
-    """-> (JSON path, Markdown path) of one assessment: the seed format (English keys) and a
-    page with headings in `lang` (the comments are the model's own words)."""
-    stem = result_stem(image, assessment)
+    """-> (JSON path, Markdown path) of one assessment, named `{image_stem}_{model}_eval` as
+    the original tool names them (behaviour §9): the seed format (English keys) and a page with
+    headings in `lang` (the comments are the model's own words)."""
+    stem = _safe(f"{Path(image or 'image').stem}_{assessment.checkpoint or 'ArtiMuse'}_eval")
     json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
     body = json.dumps(assessment_json(assessment), indent=2, ensure_ascii=False) + "\n"
     json_path.write_text(body, encoding="utf-8")
@@ -100,16 +90,11 @@ def markdown(assessment: Assessment, image: str, lang: str = EN) -> str:
     lines += [f"**{score}** ({band_name(s.band, lang)}, ± {s.spread:.1f})", ""]
     if s.aspects:
         lines += [f"| {text('md.aspect', lang)} | {text('md.value', lang)} |", "|---|---|"]
-        lines += [
-            f"| {aspect_name(a, lang)} | {s.aspects[a]:.1f} |"
-            for a in RADAR_ASPECTS
-            if a in s.aspects
-        ]
-        lines.append("")
-    for aspect in ASPECTS:
-        if aspect in assessment.comments:
-            body = assessment.comments[aspect] or f"_{text('comment.none', lang)}_"
-            lines += [f"## {aspect_name(aspect, lang)}", "", body, ""]
+        lines += [f"| {aspect_name(a, lang)} | {s.aspects[a]:.1f} |" for a in RADAR_ASPECTS
+                  if a in s.aspects] + [""]  # fmt: skip
+    for aspect in (a for a in ASPECTS if a in assessment.comments):
+        body = assessment.comments[aspect] or f"_{text('comment.none', lang)}_"
+        lines += [f"## {aspect_name(aspect, lang)}", "", body, ""]
     if assessment.checkpoint:
         lines.append(f"_{text('md.checkpoint', lang, name=assessment.checkpoint)}_")
     return "\n".join(lines).rstrip() + "\n"
@@ -120,50 +105,35 @@ def batch_records(
 ) -> list[dict]:
     """Ranked by total: behaviour §9 dataset entries (`image`, `score`) plus spread and aspects,
     comments when written; files that could not be read last, with their `error`."""
-    ranked = sorted(rows, key=lambda r: -r["scores"].total)
     records = []
-    for rank, row in enumerate(ranked, 1):
-        scores: Scores = row["scores"]
-        record = {
-            "rank": rank,
-            "image": row["name"],
-            "score": scores.total,
-            "score_std": scores.spread,
-            **{a: scores.aspects.get(a) for a in RADAR_ASPECTS},
-        }
-        if "comments" in row:
-            record["comments"] = row["comments"]
-        records.append(record)
-    records += [
+    for rank, row in enumerate(sorted(rows, key=lambda r: -r["scores"].total), 1):
+        s, comments = row["scores"], {"comments": row["comments"]} if "comments" in row else {}
+        aspects = {a: s.aspects.get(a) for a in RADAR_ASPECTS}
+        records.append({"rank": rank, "image": row["name"], "score": s.total,
+                        "score_std": s.spread, **aspects, **comments})  # fmt: skip
+    return records + [
         {"rank": None, "image": name, "score": None, "error": message.render(lang)}
         for name, message in errors
     ]
-    return records
 
 
 def write_batch(
     rows: Sequence[dict], errors: Sequence[tuple[str, Message]], folder: Path, lang: str = EN
 ) -> tuple[str, str]:
-    """-> (CSV path, JSON path) of the batch (error texts in `lang`)."""
+    """-> (CSV path, JSON path) of the batch (error texts in `lang`); a text cell that a
+    spreadsheet would run as a formula gets a leading `'`."""
     records = batch_records(rows, errors, lang)
-    json_path = folder / "artimuse_batch.json"
+    json_path, csv_path = folder / "artimuse_batch.json", folder / "artimuse_batch.csv"
     json_path.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    csv_path = folder / "artimuse_batch.csv"
     columns = ["rank", "image", "score", "score_std", *RADAR_ASPECTS]
     if any("comments" in r for r in records):
-        columns += list(ASPECTS)
+        columns += ASPECTS
     columns.append("error")
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, columns, extrasaction="ignore")
         writer.writeheader()
         for record in records:
             row = {**record, **record.get("comments", {})}
-            writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
+            writer.writerow({k: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START)
+                             else v for k, v in row.items()})  # fmt: skip
     return str(csv_path), str(json_path)
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula gets a leading `'`."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value

@@ -1,36 +1,92 @@
-"""Two guards around gradio itself, for a server that strangers can reach.
+"""The guards of a server that strangers can reach.
 
-* `UploadQuota`: gradio's `/gradio_api/upload` stores any file it is sent, with no session and
-  no queue slot (`max_file_size` bounds one file, `delete_cache` their age, nothing their
-  number). This ASGI middleware gives each client address a budget of upload requests and
-  bytes per window; past it, 429. A visitor uploading pictures never comes near it.
-* `SafeStream`: gradio prints the traceback of a value it cannot take (a hostile `fn_index`
-  call fails in its preprocessing, before any handler of ours) to stderr, the value's text
-  included, newlines and megabytes. Wrapped around stderr, every write stays one line (inner
-  line breaks shown as `\\n`) and the bytes per window are bounded, with a count of what was
-  left out.
+* `Access`: who may change what every visitor sees (switch the checkpoint, start or cancel a
+  download). Every event of a gradio page is an HTTP endpoint callable by name or `fn_index`
+  whether or not a button shows it, so each operator handler asks `is_operator` itself. In
+  local mode a loopback client is the operator; in public mode (`ARTIMUSE_PUBLIC=1`,
+  `--public`, a Space) only the password counts, since behind a reverse proxy every client
+  looks local. The operator signs in on the page (`/?operator=1`), not with gradio's `auth=`,
+  which would lock visitors out; the password comes with every operator action (nothing is
+  remembered per session), and failed tries are limited per client address.
+* `UploadQuota`: gradio's `/gradio_api/upload` stores any file it is sent, with no session or
+  queue slot (`max_file_size` bounds one file, `delete_cache` their age, nothing their
+  number): a budget of upload requests and bytes per address and window; past it, 429.
+* `SafeStream`: gradio prints the traceback of a value it cannot take to stderr, the value
+  included; around stderr, every write stays one line and the bytes per window are bounded.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 import time
 from collections import OrderedDict, deque
 
-UPLOAD_WINDOW_S = 600.0
-UPLOAD_REQUESTS = 64  # per address per window: four full batches, and more
-STDERR_WINDOW_S = 60.0
-STDERR_BYTES = 64 * 1024  # per window
+from artimuse.config import WebSettings
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+SIGN_IN_TRIES, SIGN_IN_WINDOW_S = 5, 60.0  # failed sign-ins per client address per window
+UPLOAD_REQUESTS, UPLOAD_WINDOW_S = 64, 600.0  # per address: four full batches, and more
+STDERR_BYTES, STDERR_WINDOW_S = 64 * 1024, 60.0
 TRACKED = 4096  # client addresses remembered (bounded)
 
 
+def client_host(request) -> str:
+    return str(getattr(getattr(request, "client", None), "host", "") or "")
+
+
+class Recent:
+    """Per client address, the (time, amount) of what it did in the last `window` seconds."""
+
+    def __init__(self, window: float):
+        self.window, self._seen = window, OrderedDict()
+
+    def of(self, address: str) -> deque:
+        seen = self._seen.setdefault(address, deque())
+        self._seen.move_to_end(address)
+        while len(self._seen) > TRACKED:
+            self._seen.popitem(last=False)
+        while seen and time.monotonic() - seen[0][0] > self.window:
+            seen.popleft()
+        return seen
+
+
+class Access:
+    def __init__(self, settings: WebSettings | None = None):
+        settings = settings or WebSettings()
+        self.public, self._password = settings.public, settings.admin_password
+        self._failures = Recent(SIGN_IN_WINDOW_S)
+
+    @property
+    def sign_in_offered(self) -> bool:
+        return bool(self._password)
+
+    def is_operator(self, request, password: str | None = None) -> bool:
+        """`request` None: called in-process (a test, an embedding program), not over HTTP."""
+        if request is None or (not self.public and client_host(request) in LOOPBACK):
+            return True
+        return self.password_matches(password, client_host(request))
+
+    def password_matches(self, password: object, address: str = "") -> bool:
+        if not self._password or not isinstance(password, str) or not password:
+            return False
+        failures = self._failures.of(address)
+        if len(failures) >= SIGN_IN_TRIES:
+            return False  # locked out for the rest of the window, even with the right one
+        if hmac.compare_digest(password.encode(), self._password.encode()):
+            return True
+        failures.append((time.monotonic(), 1))
+        return False
+
+
 class UploadQuota:
+    """ASGI middleware: at most `requests` uploads per address and window, and a quarter of
+    them at full size in bytes."""
+
     def __init__(self, app, max_bytes: int, requests: int = UPLOAD_REQUESTS):
-        self.app, self.requests = app, requests
-        self.max_bytes = max_bytes * requests // 4  # a quarter of the requests at full size
-        self._seen: OrderedDict[str, deque] = OrderedDict()  # address -> (time, bytes)
-        self._lock = threading.Lock()
+        self.app, self.requests, self.max_bytes = app, requests, max_bytes * requests // 4
+        self._recent, self._lock = Recent(UPLOAD_WINDOW_S), threading.Lock()
 
     async def __call__(self, scope, receive, send):
         is_upload = scope["type"] == "http" and scope["path"].endswith("/gradio_api/upload")
@@ -43,20 +99,12 @@ class UploadQuota:
         await self.app(scope, receive, send)
 
     def _allowed(self, scope) -> bool:
-        address = (scope.get("client") or ("",))[0]
         size = next((int(v) for k, v in scope["headers"] if k == b"content-length"), 0)
-        now = time.monotonic()
         with self._lock:
-            seen = self._seen.setdefault(address, deque())
-            self._seen.move_to_end(address)
-            while len(self._seen) > TRACKED:
-                self._seen.popitem(last=False)
-            while seen and now - seen[0][0] > UPLOAD_WINDOW_S:
-                seen.popleft()
-            spent = sum(n for _, n in seen)
-            if len(seen) >= self.requests or spent + size > self.max_bytes:
+            seen = self._recent.of((scope.get("client") or ("",))[0])
+            if len(seen) >= self.requests or sum(n for _, n in seen) + size > self.max_bytes:
                 return False
-            seen.append((now, size))
+            seen.append((time.monotonic(), size))
             return True
 
 
@@ -69,20 +117,18 @@ class SafeStream:
         self._lock = threading.Lock()
 
     def write(self, text: str) -> int:
-        ends = text.endswith("\n")
-        body = text[:-1] if ends else text
-        line = body.replace("\r", "\\r").replace("\n", "\\n") + ("\n" if ends else "")
+        body, ends = (text[:-1], "\n") if text.endswith("\n") else (text, "")
+        line = body.replace("\r", "\\r").replace("\n", "\\n") + ends
         with self._lock:
-            now = time.monotonic()
-            if now - self._start > self._window:
+            if time.monotonic() - self._start > self._window:
                 if self._dropped:
                     self._stream.write(f"[{self._dropped:,} bytes of output left out]\n")
-                self._start, self._spent, self._dropped = now, 0, 0
+                self._start, self._spent, self._dropped = time.monotonic(), 0, 0
             if self._spent + len(line) > self._budget:
                 self._dropped += len(line)
-                return len(text)
-            self._spent += len(line)
-            self._stream.write(line)
+            else:
+                self._spent += len(line)
+                self._stream.write(line)
         return len(text)
 
     def __getattr__(self, name):  # flush, fileno, isatty, encoding ...: the stream's own

@@ -1,28 +1,28 @@
 """How the web app speaks the visitor's language: English or Simplified Chinese, every word from
 the catalogue (`texts`).
 
-Static texts (tab names, labels, button captions) are marked `ui("key")` and translated in the
-browser by gradio's `gr.I18n` from the browser's language (or the one picked in gradio's own
-Settings, in the footer); everything the handlers build in Python (panels, messages, chart
-labels, exports) is translated here with `text(key, lang, ...)` for the language the page
-reports with each event (`layout.LANG`). The model's prompts, its comments and the JSON keys stay in
-English, as the checkpoints and the seed format require (behaviour §9).
+Static texts (labels, captions) are `ui("key")`, translated in the browser by `gr.I18n` from
+the browser's language (or gradio's own Settings); what the handlers build is translated here
+with `text(key, lang, ...)` for the language each event reports (`layout.LANG`). What a
+handler tells a visitor is a `Message` (a key and its fields), rendered when shown; an
+`ImageError` becomes one by its `kind` code, never by its English text.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import gradio as gr
 from gradio.i18n import I18nData
 
-from artimuse.webapp.texts import (  # noqa: F401 - the catalogue, re-exported
-    ASPECT_NAMES,
-    EN,
-    LANGUAGES,
-    SHORT_ASPECT_NAMES,
-    TEXTS,
-    TUNED_ON,
-    ZH,
-)
+from artimuse.errors import ImageError
+from artimuse.webapp.texts import ASPECT_NAMES, EN, SHORT_ASPECT_NAMES, TEXTS, TUNED_ON, ZH
+
+
+def language(tag: object) -> str:
+    """A browser language tag (`zh-CN`, `zh-Hans-SG`, `en-US`, ...) -> EN or ZH: every Chinese
+    tag gets the one Chinese we have (as `gradio_i18n` does for the static texts)."""
+    return ZH if isinstance(tag, str) and tag.strip().lower().startswith("zh") else EN
 
 
 def _index(lang: str | None) -> int:
@@ -49,16 +49,7 @@ def band_name(band: str, lang: str | None = EN) -> str:
 
 
 def seconds(elapsed: float, lang: str | None = EN) -> str:
-    shown = f"{elapsed:.1f}" if elapsed < 10 else f"{elapsed:.0f}"
-    return text("seconds", lang, n=shown)
-
-
-def language(tag: object) -> str:
-    """A browser language tag (`zh-CN`, `zh-Hans-SG`, `zh`, `en-US`, ...) -> EN or ZH.
-
-    Every Chinese tag gets Simplified Chinese, the one Chinese we have (gradio does the same
-    for the static texts, see `gradio_i18n`)."""
-    return ZH if isinstance(tag, str) and tag.strip().lower().startswith("zh") else EN
+    return text("seconds", lang, n=f"{elapsed:.1f}" if elapsed < 10 else f"{elapsed:.0f}")
 
 
 def ui(key: str) -> I18nData:
@@ -69,9 +60,42 @@ def ui(key: str) -> I18nData:
 
 
 def gradio_i18n() -> gr.I18n:
-    """The static texts for `launch(i18n=...)`. Chinese is registered under every Chinese tag a
-    browser sends, so a zh-TW or zh-HK browser sees the same Chinese as the panels built in
-    Python rather than English labels around Chinese panels."""
-    english = {key: pair[0] for key, pair in TEXTS.items()}
+    """The static texts for `launch(i18n=...)`, the Chinese under every Chinese tag a browser
+    sends: a zh-TW browser must not see English labels around Chinese panels."""
     chinese = {key: pair[1] for key, pair in TEXTS.items()}
+    english = {key: pair[0] for key, pair in TEXTS.items()}
     return gr.I18n(en=english, **{tag: chinese for tag in ("zh", ZH, "zh-TW", "zh-HK")})
+
+
+@dataclass(frozen=True)
+class Message:
+    """A catalogue key and its fields; a field named `elapsed` is seconds, shown as such."""
+
+    key: str
+    fields: dict = field(default_factory=dict)
+
+    def render(self, lang: str | None) -> str:
+        fields = dict(self.fields)
+        if "elapsed" in fields:
+            fields["elapsed"] = seconds(fields["elapsed"], lang)
+        return text(self.key, lang, **fields)
+
+
+def image_problem(error: ImageError, name: str) -> Message:
+    """The catalogue's sentence for what is wrong with the upload `name`, by the error's kind
+    (with the numbers it quotes: frames, pixels, limit, side, mode)."""
+    key = f"error.{error.kind}"
+    details = {k: f"{v:,}" if isinstance(v, int) else str(v) for k, v in error.details.items()}
+    try:
+        text(key, EN, name=name, **details)
+    except (KeyError, IndexError):  # a kind, or a detail its sentence needs, we have no words for
+        return Message("error.other", {"name": name})
+    return Message(key, {**details, "name": name})
+
+
+def image_notes(image) -> list[Message]:
+    """What `open_image` noticed about a picture it accepted, in the catalogue's words."""
+    from artimuse.images import ORIENTATION_IGNORED, image_warnings
+
+    ignored = ORIENTATION_IGNORED in image_warnings(image)
+    return [Message("note.exif_ignored")] if ignored else []

@@ -1,8 +1,6 @@
-"""What the web app keeps between requests: the one loaded model and a small result cache
-whose entries belong to one browser session each.
-
-Nothing here imports gradio, so all of it is tested without a server.
-"""
+"""What the web app keeps between requests: the one model (loaded in the background,
+swappable, its status in words for the page) and a small result cache whose entries belong to
+one browser session each. Nothing here imports gradio."""
 
 from __future__ import annotations
 
@@ -47,10 +45,9 @@ def checkpoint_name(ckpt: str) -> str:
 
 
 def check_checkpoint(ckpt: str) -> None:
-    """The cheap checks of a checkpoint (folder, config, weight files) that run before the
-    working model is unloaded: a typo must not take the model away from every visitor. Only
-    what is on this disk counts: a hub id not downloaded yet is the download panel's job
-    (a switch never downloads, and never while holding the model)."""
+    """The cheap checks (folder, config, weight files) run before the working model goes: a
+    typo must not take it from every visitor. Only this disk counts: a switch never downloads
+    (a hub id not here yet is the download panel's job)."""
     from artimuse.loading.checkpoint import read_config
     from artimuse.loading.hub import default_target, hub_repo
     from artimuse.loading.weights import weight_files
@@ -66,8 +63,7 @@ def check_checkpoint(ckpt: str) -> None:
 
 def download_hint(ckpt: str) -> str:
     """The commands that put a released checkpoint exactly where `ckpt` points (a hub id: where
-    it is kept); empty when the folder's name is no released checkpoint: a typo gets no
-    download suggestion."""
+    it is kept); empty for a folder named for no released checkpoint (a typo)."""
     from artimuse.loading.hub import default_target, hub_repo, known_checkpoint
 
     repo = hub_repo(ckpt)
@@ -83,20 +79,16 @@ def download_hint(ckpt: str) -> str:
 
 
 def failure(ckpt: str, error: Exception) -> ModelStatus:
-    """The FAILED status of loading `ckpt`: a missing checkpoint with the command that would
-    put the released one exactly there, anything else with its error."""
+    """FAILED: a missing checkpoint with the command that would put it there, else the error."""
     if isinstance(error, FileNotFoundError):
         return ModelStatus(FAILED, ckpt, str(error), download_hint(ckpt), missing=True)
     return ModelStatus(FAILED, ckpt, f"{type(error).__name__}: {error}")
 
 
 class ModelHolder:
-    """The single model of the server, loaded in a background thread, swappable.
-
-    `lock` serialises every use of the model: gradio already runs model jobs one at a time,
-    but a cancelled job can still be finishing its current step when the next one starts.
-    `check` runs before a switch unloads the working model (`check_checkpoint` by default).
-    """
+    """The server's one model. `lock` serialises every use of it (a cancelled job may still be
+    finishing its step when the next one starts); `check` runs before a switch unloads the
+    working model."""
 
     def __init__(
         self,
@@ -104,27 +96,23 @@ class ModelHolder:
         loader: Callable[..., Any] | None = None,
         check: Callable[[str], None] | None = check_checkpoint,
     ):
-        self.settings = settings
-        self._loader = loader
-        self._check = check
-        self.lock = threading.RLock()
-        self.model = None
+        self.settings, self._loader, self._check = settings, loader or self._load, check
+        self.lock, self._ready, self.model = threading.RLock(), threading.Event(), None
         self.source = ""  # what the working model was loaded from (a switch may restore it)
-        self._ready = threading.Event()
         self.status = ModelStatus(LOADING, settings.ckpt)
         # Score passes of sessions asking at the same time run as one batch (under `lock`).
         self.batcher = ScoreBatcher(lambda batch: self.model.score_prepared(batch), lock=self.lock)
 
     @classmethod
     def with_model(cls, model, settings: Settings | None = None) -> ModelHolder:
-        """A holder around an already loaded model (tests, notebooks)."""
+        """Around an already loaded model (the Space's app, tests, notebooks)."""
         settings = settings or Settings(ckpt=model.name, max_new_tokens=model.max_new_tokens)
         holder = cls(settings)
         holder._set_ready(model, settings.ckpt)
         return holder
 
     def start_loading(self, ckpt: str | None = None) -> threading.Thread:
-        """Load `ckpt` (default: the settings') in a daemon thread; the page polls `status`."""
+        """Load `ckpt` (default: the settings') in a daemon thread."""
         ckpt = ckpt or self.settings.ckpt
         self._ready.clear()
         self.status = ModelStatus(LOADING, ckpt)
@@ -133,9 +121,8 @@ class ModelHolder:
         return thread
 
     def load(self, ckpt: str) -> ModelStatus:
-        """Switch to `ckpt`; never raises, the status says what happened. With a working model,
-        `ckpt` is checked first and the working model stays (named in the status, with why the
-        switch failed) when the check or the load fails."""
+        """Switch to `ckpt`; never raises. With a working model, `ckpt` is checked first, and if
+        the check or the load fails the working model stays (the status says why)."""
         if self.model is not None:  # checked before taking the model from anyone
             problem = self._problem(ckpt)
             if problem is not None:
@@ -157,15 +144,15 @@ class ModelHolder:
         try:
             if self._check is not None:
                 self._check(ckpt)
+            return None
         except Exception as error:  # whatever is wrong, the working model stays
             log.warning("not switching to %r: %s", str(ckpt)[:200], error)
             return failure(ckpt, error)
-        return None
 
     def _load_or_failure(self, ckpt: str) -> ModelStatus | None:
         """Load `ckpt` and make it current; None on success, else the FAILED status set."""
         try:
-            model = self._load(ckpt)
+            model = self._loader(ckpt)
         except Exception as error:  # a broken checkpoint must not take the page down
             expected = isinstance(error, (ArtiMuseError, OSError))  # else a bug: its traceback
             log.warning("could not load %r: %s", str(ckpt)[:200], error, exc_info=not expected)
@@ -175,8 +162,6 @@ class ModelHolder:
         return None
 
     def _load(self, ckpt: str):
-        if self._loader is not None:
-            return self._loader(ckpt)
         from artimuse.api import load  # torch and transformers load here, not at import
 
         return load(ckpt, **self.settings.load_options())
@@ -199,14 +184,14 @@ class ModelHolder:
         return self.batcher.score(self.model.prepare(image))
 
     def wait(self, timeout: float | None = None) -> ModelStatus:
-        """Block until the current load has finished (or `timeout` seconds passed)."""
+        """The status once the current load has finished (or `timeout` seconds passed)."""
         self._ready.wait(timeout)
         return self.status
 
 
 def list_checkpoints(current: str, root: Path = CHECKPOINTS_DIR) -> dict[str, str]:
-    """name -> folder of the checkpoints under `root` (those with a config.json), and the
-    current one: the switcher shows the names, the server keeps the paths."""
+    """name -> folder of the current checkpoint and those under `root` (with a config.json):
+    the switcher shows the names, the server keeps the paths."""
     found = {checkpoint_name(current): current}
     if root.is_dir():
         for folder in sorted(root.iterdir()):
@@ -216,8 +201,8 @@ def list_checkpoints(current: str, root: Path = CHECKPOINTS_DIR) -> dict[str, st
 
 
 def image_digest(image: Image.Image) -> str:
-    """sha256 of what the model sees (size, mode, pixels): the same picture re-encoded or
-    re-uploaded under another name is the same entry."""
+    """sha256 of what the model sees (size, mode, pixels): the same picture under another name
+    or re-encoded is the same entry."""
     digest = hashlib.sha256(f"{image.size}{image.mode}".encode())
     digest.update(image.tobytes())
     return digest.hexdigest()
@@ -234,10 +219,9 @@ class ResultCache:
 
     def get(self, key: tuple) -> Any | None:
         with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
+            if key in self._items:
+                self._items.move_to_end(key)
+            return self._items.get(key)
 
     def put(self, key: tuple, value: Any) -> None:
         with self._lock:

@@ -1,6 +1,8 @@
-"""The page's few looks of its own; everything else is gradio's theme (`app.theme`), so light
-and dark themes both work. Down to a 400 px phone nothing is wider than the screen: gradio's
-tables scroll inside their box."""
+"""The page's look: gradio's Soft theme a step darker where it falls under 4.5:1 contrast, and a
+few rules of its own, so light and dark themes both work. Down to a 400 px phone nothing is
+wider than the screen: gradio's tables scroll inside their box."""
+
+import gradio as gr
 
 CSS = """
 .am-header { align-items:flex-start; gap:1rem; }
@@ -19,3 +21,28 @@ CSS = """
   #assess-score h2 { font-size:2rem; }
 }
 """
+# System fonts only (a public server must not depend on a font CDN); the last three: Chinese.
+FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "PingFang SC",
+         "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif")  # fmt: skip
+# Soft's subdued grey and orange-500 fall under 4.5:1 contrast: one step darker each.
+DARKER = dict(
+    body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_400",
+    color_accent="*primary_700", color_accent_soft="*primary_100",
+    button_primary_background_fill="*primary_700",
+    button_primary_background_fill_hover="*primary_800",
+    button_primary_background_fill_dark="*primary_700",
+    button_primary_background_fill_hover_dark="*primary_800",
+    checkbox_label_background_fill_selected="*primary_700",
+    checkbox_label_background_fill_selected_dark="*primary_700",
+    block_label_text_color="*primary_800",  # on Soft's light orange label: 4.5:1
+    block_title_text_color="*primary_800", block_label_text_color_dark="*primary_100",
+    block_title_text_color_dark="*primary_100", block_label_background_fill_dark="*primary_800",
+    button_secondary_background_fill_dark="*primary_800",
+    button_secondary_background_fill_hover_dark="*primary_700",
+)  # fmt: skip
+
+
+def theme() -> gr.themes.Base:
+    mono = ("ui-monospace", "SFMono-Regular", "monospace")
+    soft = gr.themes.Soft(primary_hue="orange", neutral_hue="stone", font=FONTS, font_mono=mono)
+    return soft.set(**DARKER)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 
-from artimuse.prompts import ASPECTS, COMPREHENSIVE, RADAR_ASPECTS
+from artimuse.prompts import COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import Scores
-from artimuse.webapp.i18n import EN, aspect_name, band_name, text
-from artimuse.webapp.messages import Message
+from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, text
 from artimuse.webapp.state import FAILED, LOADING, ModelStatus
 
 COMMENT_ORDER = (COMPREHENSIVE, *RADAR_ASPECTS)  # the verdict first, then the details
@@ -57,17 +56,11 @@ def _failure(status: ModelStatus, lang: str) -> str:
     return f"{words} {text('model.download', lang)}\n\n```\n{status.download}\n```"
 
 
-def sureness(spread: float, lang: str = EN) -> str:
-    for limit, key in SURE:
-        if spread < limit:
-            return text(key, lang)
-    return text("sure.low", lang)
-
-
 def score_markdown(scores: Scores, lang: str = EN) -> str:
-    """The total, its band and how sure the model is."""
+    """The total, its band and how sure the model is (in words by the spread)."""
     spread = f"{scores.spread:.1f}"
-    sure = text("score.sure", lang, words=sureness(scores.spread, lang), spread=spread)
+    sure = next((key for limit, key in SURE if scores.spread < limit), "sure.low")
+    sure = text("score.sure", lang, words=text(sure, lang), spread=spread)
     return (
         f"## {scores.total:.1f} {text('score.out_of', lang)} · {band_name(scores.band, lang)}\n\n"
         f"{sure}  \n<small>{text('score.sure_explain', lang, spread=spread)}</small>"
@@ -84,22 +77,17 @@ def aspect_label(scores: Scores | None, lang: str = EN) -> dict[str, float] | No
 
 
 def comments_markdown(
-    comments: Mapping[str, str],
-    scores: Scores | None,
-    finished: Collection[str] | None = None,
-    stopped: bool = False,
-    asked: Sequence[str] = ASPECTS,
-    lang: str = EN,
-) -> str:
-    """One section per asked aspect, filling in as its comment streams. `finished`: aspects
-    whose comment is complete (None: all); `stopped`: the unfinished ones say so."""
+    comments: Mapping[str, str], scores: Scores | None, finished: Collection[str] | None = None,
+    stopped: bool = False, lang: str = EN,
+) -> str:  # fmt: skip
+    """One section per aspect, the verdict first, filling in as its comment streams.
+    `finished`: aspects whose comment is complete (None: all); `stopped`: the unfinished ones
+    say so."""
     sections = []
-    for aspect in (a for a in COMMENT_ORDER if a in asked):
-        value = scores.total if aspect == COMPREHENSIVE and scores else None
-        value = value if value is not None else (scores.aspects.get(aspect) if scores else None)
-        heading = f"### {aspect_name(aspect, lang)}" + (
-            f" · {value:.1f}" if value is not None else ""
-        )
+    for aspect in COMMENT_ORDER:
+        value = None if scores is None else scores.aspects.get(aspect)
+        value = scores.total if aspect == COMPREHENSIVE and scores else value
+        heading = f"### {aspect_name(aspect, lang)}" + ("" if value is None else f" · {value:.1f}")
         body = md(comments.get(aspect, ""))
         if finished is not None and aspect not in finished:
             note = text("comment.stopped" if stopped else "comment.waiting", lang)
@@ -118,7 +106,5 @@ def notice(message: Message | None, lang: str = EN) -> str:
 
 def problems_markdown(problems: Sequence[tuple[str, Message]], lang: str = EN) -> str:
     """Every file that could not be used, one line each."""
-    if not problems:
-        return ""
     lines = "\n".join(f"- {notice(problem, lang)}" for _, problem in problems)
-    return f"**{text('error.skipped', lang)}**\n\n{lines}"
+    return f"**{text('error.skipped', lang)}**\n\n{lines}" if problems else ""

@@ -1,28 +1,30 @@
-"""Hugging Face Spaces: the Space's defaults and checkpoint, and ZeroGPU.
+"""Hugging Face Spaces: the Space's defaults and model, and ZeroGPU.
 
-`SPACE_DEFAULTS` are the settings a Space runs with unless its variables say otherwise;
-`space_model(settings)` loads the checkpoint before the app launches, reading it from the hub
-cache that `preload_from_hub` filled at build time (or from the persistent storage under
-`/data`), so a cold start downloads nothing.
+`space_model(settings)` loads the checkpoint before the app launches, from the hub cache that
+`preload_from_hub` filled at build time (or the persistent storage under `/data`), so a cold
+start downloads nothing; on ZeroGPU onto `cuda`, which `spaces` emulates at start-up before it
+moves the weights onto the GPU it lends.
 
-ZeroGPU (Hugging Face Spaces' shared GPUs): the events that run the model get a GPU only
-inside `@spaces.GPU(duration=...)`, for about `duration` seconds, the visitor's daily quota
-paying for it. `on_gpu(fn, duration)` wraps a handler that way when the `spaces` package is
-installed; `spaces.GPU` itself returns the handler untouched unless ZeroGPU is active
-(`SPACES_ZERO_GPU`, read by `spaces`), so on a laptop, a GPU server or a plain Space this is a
-no-op. On ZeroGPU the model is loaded at start-up onto `cuda` (outside any handler), as ZeroGPU
-expects: `spaces` emulates the device then and moves the weights onto the GPU it lends.
+On ZeroGPU a call gets a GPU only inside `@spaces.GPU(duration=...)`, for about `duration`
+seconds of the visitor's daily quota, in a worker forked from the server. So only the model's
+calls go there (`model_steps`, `model_scores`: no cache, no waits), taking only what pickles
+(a holder's key, a picture, aspect names, a length). Off ZeroGPU `spaces.GPU` returns them
+untouched: on a laptop, a GPU server or a plain Space this is a no-op.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import math
 import os
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from artimuse.config import DEFAULT_MAX_NEW_TOKENS, Settings
 from artimuse.errors import CheckpointNotFound
@@ -31,8 +33,8 @@ from artimuse.loading.hub_resolve import resolve
 
 log = logging.getLogger(__name__)
 
-# What a Space runs with unless its variables say otherwise (the Space's app.py sets them as
-# defaults of the environment, before anything reads it).
+# What a Space runs with unless its variables say otherwise (its app.py sets them as defaults
+# of the environment, before anything reads it).
 SPACE_DEFAULTS = {
     "ARTIMUSE_CKPT": "ArtiMuse",  # the released name: preload_from_hub's copy in the hub cache
     "ARTIMUSE_MAX_NEW_TOKENS": "512",  # ~46 s of GPU asked per assessment instead of 2048's 120
@@ -40,29 +42,26 @@ SPACE_DEFAULTS = {
     "ARTIMUSE_PUBLIC": "1",  # every visitor is a stranger (SPACE_ID turns it on as well)
 }
 PERSISTENT_STORAGE = Path("/data")  # a Space's persistent storage, when it has some
-
 # An estimate for the 8B model on a ZeroGPU H200 slice (not measured: no ZeroGPU here): the
 # project's GPU goal is 8 comments x 256 tokens in <= 8 s, about 30 ms a batched decode step;
 # we ask for more so that a slow step does not cut a visitor's comments short.
 GPU_START_S = 20.0  # vision pass, prefill, the 8 scores, and the GPU hand-over
 GPU_PER_TOKEN_S = 0.05  # one decode step of all 8 comments together
 GPU_MAX_S = 120.0  # ZeroGPU refuses very long requests; longer comments need a dedicated GPU
-GPU_SCORES_S = 30.0  # an event that scores images without writing comments (per call)
+GPU_SCORES_S = 30  # one call scoring pictures (a Batch chunk at most) without comments
+# The holders the GPU functions reach by key: a forked worker finds them in its copy of this
+# table, made at fork time (the Space loads its model before launch).
+_HOLDERS: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_HOME = os.getpid()
 
 
 def spaces_module() -> Any | None:
-    """The `spaces` package when installed (it must be imported before torch initialises CUDA:
-    the Space's app.py imports it first)."""
+    """The `spaces` package when installed (the Space's app.py imports it before torch)."""
     if importlib.util.find_spec("spaces") is None:
         return None
     import spaces
 
     return spaces
-
-
-def zerogpu_active() -> bool:
-    spaces = spaces_module()
-    return bool(spaces is not None and spaces.config.Config.zero_gpu)
 
 
 def comment_seconds(max_new_tokens: Any = None) -> int:
@@ -74,58 +73,81 @@ def comment_seconds(max_new_tokens: Any = None) -> int:
     return math.ceil(min(GPU_MAX_S, GPU_START_S + GPU_PER_TOKEN_S * max(tokens, 1)))
 
 
-def assess_duration(upload: Any = None, max_new_tokens: Any = None, *args, **kwargs) -> int:
-    """`spaces.GPU` calls this with the handler's own arguments (Assess tab)."""
-    return comment_seconds(max_new_tokens)
-
-
-def many_duration(
-    files: Any = None, with_comments: Any = False, max_new_tokens: Any = None, *args, **kwargs
-) -> int:
-    """Compare and Batch tabs: scores per image, plus comments when asked."""
-    count = max(len(files or []), 1)
-    seconds = GPU_SCORES_S + (comment_seconds(max_new_tokens) * count if with_comments else 0)
-    return math.ceil(min(GPU_MAX_S, seconds))
-
-
-def on_gpu(handler: Callable, duration: Callable[..., int]) -> Callable:
-    """`handler` inside `@spaces.GPU(duration=duration)` when `spaces` is installed (a no-op off
-    ZeroGPU: `spaces.GPU` then returns the handler itself), else `handler`."""
+def on_gpu(task: Callable, duration: Callable[..., int]) -> Callable:
+    """`task` inside `@spaces.GPU(duration=duration)` when `spaces` is installed."""
     spaces = spaces_module()
-    if spaces is None:
-        return handler
-    return spaces.GPU(duration=duration)(handler)
+    return task if spaces is None else spaces.GPU(duration=duration)(task)
+
+
+def serve(holder) -> int:
+    """The key by which the GPU functions reach `holder` (its model and lock)."""
+    _HOLDERS[id(holder)] = holder
+    return id(holder)
+
+
+def _holder_and_lock(key: int) -> tuple[Any, Any]:
+    holder = _HOLDERS[key]
+    # A ZeroGPU worker runs one call at a time on its own copy of the model, and the lock it
+    # inherited may be held by a thread of the parent that did not come along: never wait on it.
+    return holder, holder.lock if os.getpid() == _HOME else contextlib.nullcontext()
+
+
+def _steps(key: int, image: Image.Image, aspects: list[str], tokens: int) -> Iterator:
+    """The model's events for one picture (`ArtiMuse.stream`), each step under the model lock:
+    a cancelled job may still be finishing its step when the next one starts."""
+    holder, lock = _holder_and_lock(key)
+    stream = holder.model.stream(image, aspects, tokens)
+    try:
+        while True:
+            with lock:
+                event = next(stream, None)
+            if event is None:
+                return
+            yield event
+    finally:
+        stream.close()  # stopped, replaced or failed: free the generation's memory now
+
+
+def _scores(key: int, images: list[Image.Image]) -> list:
+    """The scores of `images` with their aspects; one picture in-process joins the batches of
+    other sessions' score requests (`ModelHolder.score`)."""
+    holder, lock = _holder_and_lock(key)
+    if len(images) == 1 and lock is holder.lock:
+        return [holder.score(images[0])]
+    with lock:
+        return list(holder.model.score_many(images, len(images), aspects=True))
+
+
+def gpu_functions() -> tuple[Callable, Callable]:
+    """(steps, scores) as the web app calls them: on ZeroGPU on a GPU lent for the call."""
+    steps = on_gpu(_steps, lambda key, image, aspects, tokens: comment_seconds(tokens))
+    return steps, on_gpu(_scores, lambda key, images: GPU_SCORES_S)
+
+
+model_steps, model_scores = gpu_functions()  # at import: `spaces` wants them known at start-up
 
 
 def space_checkpoint(spec: str) -> Path:
     """The checkpoint's folder on a Space, fetched over the network only as a last resort:
-    found without a request (the hub cache `preload_from_hub` filled, a folder, or a copy in
-    the persistent storage), else downloaded into the persistent storage when the Space has
-    one (kept across restarts), else into the hub cache."""
+    found without a request (the hub cache, a folder, a copy in the persistent storage), else
+    downloaded into the persistent storage (kept across restarts) if any, else the hub cache."""
     try:
         return resolve(spec, download=False)
     except CheckpointNotFound:
-        stored = stored_copy(spec)
-        if stored is None:
-            log.info("%s is not in the hub cache: downloading it", spec)
+        stored = None
+        if PERSISTENT_STORAGE.is_dir() and os.access(PERSISTENT_STORAGE, os.W_OK):
+            known = known_checkpoint(spec)
+            name = known.name if known else spec.strip().replace("/", "--")
+            stored = PERSISTENT_STORAGE / "checkpoints" / name
+        log.info("%s is not in the hub cache: downloading it into %s", spec, stored or "it")
         return resolve(spec, local_dir=stored)  # looks in `stored` first
 
 
-def stored_copy(spec: str) -> Path | None:
-    """Where the persistent storage keeps `spec` (`/data/checkpoints/<name>`), or None when
-    the Space has no persistent storage."""
-    if not (PERSISTENT_STORAGE.is_dir() and os.access(PERSISTENT_STORAGE, os.W_OK)):
-        return None
-    known = known_checkpoint(spec)
-    name = known.name if known else spec.strip().replace("/", "--")
-    return PERSISTENT_STORAGE / "checkpoints" / name
-
-
 def space_model(settings: Settings):
-    """The Space's model, loaded now, before `launch()`: onto `cuda` on ZeroGPU (which emulates
-    the device at start-up and packs what is there for its GPU workers), compile off."""
+    """The Space's model, loaded now, before `launch()`: onto `cuda` on ZeroGPU, compile off."""
     from artimuse.api import load  # torch and transformers load here, not at import
 
-    device = "cuda" if zerogpu_active() else settings.device
+    spaces = spaces_module()
+    device = "cuda" if spaces is not None and spaces.config.Config.zero_gpu else settings.device
     folder = space_checkpoint(settings.ckpt)
     return load(str(folder), device, settings.dtype, settings.max_new_tokens, compile=False)

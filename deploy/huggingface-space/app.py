@@ -3,7 +3,9 @@
 The model is loaded here, at import, before `launch()`: from the hub cache that the front
 matter's `preload_from_hub` filled when the Space was built (or the persistent storage under
 /data), onto `cuda` on ZeroGPU, so that ZeroGPU packs it for its GPU workers. Only the model's
-steps run inside `@spaces.GPU` (artimuse/webapp/zerogpu.py); elsewhere `spaces` changes nothing.
+calls run inside `@spaces.GPU` (artimuse/webapp/zerogpu.py), taking a picture, aspect names and
+a length (what ZeroGPU can pickle), and finding the model through the holder `build_app`
+registers; elsewhere `spaces` changes nothing.
 The Space's defaults (artimuse.webapp.zerogpu.SPACE_DEFAULTS: public mode, 512-token comments,
 compile off) give way to the Space's variables.
 """

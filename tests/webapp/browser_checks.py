@@ -68,3 +68,11 @@ LOW_CONTRAST = """
   return bad;
 }
 """
+
+# The visible labels of the page's components (gradio's block labels and the titles above
+# inputs, and accordion headings), in page order: two controls must never share one.
+VISIBLE_LABELS = """
+() => [...document.querySelectorAll(
+    "[data-testid=block-info], [data-testid=block-label], button.label-wrap > span:first-child"
+  )].filter((el) => el.offsetParent !== null).map((el) => el.innerText.trim()).filter(Boolean)
+"""

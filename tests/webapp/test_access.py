@@ -10,8 +10,8 @@ from tests.webapp.helpers import FakeModel, local, visitor
 
 pytest.importorskip("gradio")
 
-from artimuse.webapp.access import SIGN_IN_TRIES, Access  # noqa: E402
 from artimuse.webapp.app import build_app  # noqa: E402
+from artimuse.webapp.guards import SIGN_IN_TRIES, Access  # noqa: E402
 from artimuse.webapp.state import ModelHolder  # noqa: E402
 
 
@@ -40,12 +40,12 @@ def test_wrong_passwords_lock_that_address_for_a_while():
 def test_signing_in_shows_the_operator_panel_only_with_the_password(monkeypatch):
     holder = ModelHolder.with_model(FakeModel("a", []), Settings(ckpt="checkpoints/a"))
     web = build_app(holder, web=WebSettings(public=True, admin_password="s3cret")).artimuse
-    panel, names, status, sign_in_box = web.page("en", visitor(operator="1"))
+    panel, names, status, *_, sign_in_box = web.operator.page("en", visitor(operator="1"))
     assert panel.visible is False and names.choices == [] and sign_in_box.visible is True
-    assert web.page("en", visitor())[3].visible is False  # no ?operator: no sign-in box
-    panel, names, _, note = web.sign_in("wrong", "en", visitor())
+    assert web.operator.page("en", visitor())[-1].visible is False  # no ?operator: no sign-in box
+    panel, names, *_, note = web.operator.sign_in("wrong", "en", visitor())
     assert panel.visible is False and "Wrong password" in note
-    panel, names, _, note = web.sign_in("s3cret", "en", visitor())
+    panel, names, *_, note = web.operator.sign_in("s3cret", "en", visitor())
     assert panel.visible is True and [c[0] for c in names.choices] == ["a"]
-    [refused] = list(web.switch_checkpoint("a", "wrong", "en", visitor()))
+    [refused] = list(web.operator.switch_checkpoint("a", "wrong", "en", visitor()))
     assert refused == "Only the server's operator may do this."

@@ -30,6 +30,7 @@ from artimuse.webapp.jobs import Admission  # noqa: E402
 from artimuse.webapp.state import ModelHolder  # noqa: E402
 
 SCORE, ASPECT_LABEL, RADAR, DISTRIBUTION, COMMENTS, PROGRESS, JSON_FILE, MD_FILE, PICTURE = range(9)
+SHOWN = 9  # the page's gr.State: the result on the page
 ROOTS = (DATA, Path(tempfile.gettempdir()))  # where the tests' "uploads" live
 
 
@@ -50,7 +51,7 @@ def tab(shared) -> Assess:
 @pytest.fixture(scope="module")
 def streamed(tab) -> list[tuple]:
     """Every page update of one streamed assessment of the gradient image."""
-    return list(tab.run(str(GRADIENT), None, "en", visitor()))
+    return list(tab.run(str(GRADIENT), None, None, "en", visitor()))
 
 
 def test_scores_arrive_before_any_comment_and_equal_the_api(streamed, tiny_model):
@@ -102,30 +103,44 @@ def test_progress_counts_comments_and_says_how_long(streamed):
 
 def test_the_cache_answers_only_the_same_session(tab):
     me = visitor()
-    first = list(tab.run(str(SHAPES), None, "en", me))
-    again = list(tab.run(str(SHAPES), None, "en", me))
+    first = list(tab.run(str(SHAPES), None, None, "en", me))
+    again = list(tab.run(str(SHAPES), None, None, "en", me))
     assert len(again) == 1 and "earlier run" in again[0][PROGRESS]
     assert again[0][COMMENTS] == first[-1][COMMENTS]
-    stranger = list(tab.run(str(SHAPES), None, "en", visitor()))  # another visitor: computed
+    stranger = list(tab.run(str(SHAPES), None, None, "en", visitor()))  # another visitor: computed
     assert len(stranger) > 1 and "earlier run" not in stranger[-1][PROGRESS]
+
+
+def test_assess_for_the_result_on_the_page_says_it_is_shown(tab):
+    me = visitor()
+    *_, done = tab.run(str(GRAY), None, None, "en", me)
+    assert done[SHOWN] is not None  # the page now shows this picture's result
+    (again,) = list(tab.run(str(GRAY), None, done[SHOWN], "en", me))
+    assert again[PROGRESS] == "This picture's assessment is shown below."
+    assert again[SHOWN] == done[SHOWN]
+    assert all(value == gr.skip() for i, value in enumerate(again) if i not in (PROGRESS, SHOWN))
+    (zh,) = list(tab.run(str(GRAY), None, done[SHOWN], "zh-CN", me))
+    assert zh[PROGRESS] == "这张图片的评估结果显示在下方。"
+    (other,) = list(tab.run(str(GRAY), None, ("another", "result"), "en", me))  # cached, not shown
+    assert "earlier run" in other[PROGRESS] and other[SHOWN] == done[SHOWN]
 
 
 def test_a_bad_upload_is_explained_once_and_leaves_the_box(tab, tmp_path):
     for name, (path, words) in bad_uploads(tmp_path).items():
-        (only,) = list(tab.run(str(path), None, "en", visitor()))
+        (only,) = list(tab.run(str(path), None, None, "en", visitor()))
         assert words in only[SCORE] and name.replace(".", "\\.") in only[SCORE]
         assert only[PICTURE] is None and only[ASPECT_LABEL] is None
 
 
 def test_bad_uploads_are_explained_in_chinese(tab, tmp_path):
     path, _ = bad_uploads(tmp_path)["empty.png"]
-    (only,) = list(tab.run(str(path), None, "zh-CN", visitor()))
+    (only,) = list(tab.run(str(path), None, None, "zh-CN", visitor()))
     assert "是空文件（0 字节）" in only[SCORE]
 
 
 def test_only_uploads_of_the_page_are_read(tiny_model):
     tab = Assess(Shared(ModelHolder.with_model(tiny_model)))  # no extra roots: gradio's only
-    (only,) = list(tab.run({"path": str(GRAY)}, None, "en", visitor()))
+    (only,) = list(tab.run({"path": str(GRAY)}, None, None, "en", visitor()))
     assert "no longer on the server" in only[SCORE]
 
 
@@ -133,34 +148,39 @@ def test_a_file_over_the_upload_limit_is_refused_before_decoding(tiny_model):
     from artimuse.config import UploadLimits
 
     tab = Assess(make_shared(tiny_model, limits=UploadLimits(max_bytes=100)))
-    (only,) = list(tab.run(str(GRADIENT), None, "en", visitor()))
+    (only,) = list(tab.run(str(GRADIENT), None, None, "en", visitor()))
     assert "too large a file for this server" in only[SCORE]
 
 
 def test_a_photo_with_a_corrupt_orientation_tag_is_assessed_and_said(tab, tmp_path):
     path = broken_exif_png(tmp_path / "broken-exif.png")
-    *_, last = tab.run(str(path), None, "en", visitor())
+    *_, last = tab.run(str(path), None, None, "en", visitor())
     assert "orientation tag (EXIF) could not be read" in last[SCORE]
     assert last[PROGRESS].startswith("Done in")
 
 
-def test_no_image_shows_the_invitation(tab):
-    (only,) = list(tab.run(None, None, "en", visitor()))
-    assert "Drop a picture" in only[SCORE]
+def test_no_image_shows_the_invitation_and_asks_for_one(tab):
+    (only,) = list(tab.run(None, None, None, "en", visitor()))
+    assert "Drop a picture" in only[SCORE] and only[SHOWN] is None
+    assert only[PROGRESS] == (
+        "Add a picture first: drop one in the box above, paste it, or choose an example."
+    )
+    (zh,) = list(tab.run(None, None, None, "zh-CN", visitor()))
+    assert zh[PROGRESS] == "请先添加图片：拖入上方的框、粘贴，或选择一个示例。"
 
 
 @pytest.mark.parametrize("length", [3000, -1, "lots", 12.5, [12], True])
 def test_only_the_offered_comment_lengths_run(tab, length):
-    (only,) = list(tab.run(str(GRAY), length, "en", visitor()))
+    (only,) = list(tab.run(str(GRAY), length, None, "en", visitor()))
     assert "not on offer" in only[SCORE] and only[ASPECT_LABEL] is None
 
 
 def test_a_newer_picture_stops_the_running_one_keeping_what_was_written(tab, tiny_model):
     me = visitor()
-    running = tab.run(str(GRADIENT), None, "en", me)
+    running = tab.run(str(GRADIENT), None, None, "en", me)
     while next(running)[ASPECT_LABEL] is None:  # until the scores are in
         pass
-    newer = tab.run(str(GRAY), None, "en", me)  # the same session asks again
+    newer = tab.run(str(GRAY), None, None, "en", me)  # the same session asks again
     assert next(newer)[PROGRESS] == "In line for the model: 1 ahead…"
     (stopped,) = list(running)  # the older one sees it was superseded at its next step
     newer = list(newer)
@@ -171,22 +191,22 @@ def test_a_newer_picture_stops_the_running_one_keeping_what_was_written(tab, tin
 
 def test_the_time_limit_stops_a_run(tiny_model):
     tab = Assess(make_shared(tiny_model, admission=Admission(4, time_limit=0)))
-    *_, last = tab.run(str(GRAY), None, "en", visitor())
+    *_, last = tab.run(str(GRAY), None, None, "en", visitor())
     assert last[PROGRESS].startswith("Stopped at the time limit")
 
 
 def test_a_session_cannot_queue_more_than_its_share(tab, shared):
     me = visitor()
-    held = [tab.run(str(GRAY), None, "en", me) for _ in range(shared.admission.per_session)]
+    held = [tab.run(str(GRAY), None, None, "en", me) for _ in range(shared.admission.per_session)]
     with shared.holder.lock:  # the model is busy: every admitted job waits its turn
         for job in held:
             next(job)
-        (refused,) = list(tab.run(str(SHAPES), None, "en", me))
+        (refused,) = list(tab.run(str(SHAPES), None, None, "en", me))
     assert "You already have 3 jobs" in refused[SCORE]
     for job in held:
         job.close()
     assert len(shared.admission) == 0  # a closed (cancelled) job gives its place back
-    assert len(list(tab.run(str(SHAPES), None, "en", me))) >= 1
+    assert len(list(tab.run(str(SHAPES), None, None, "en", me))) >= 1
 
 
 def test_every_aspect_has_a_section_when_done(streamed):

@@ -15,7 +15,12 @@ import pytest
 from PIL import Image
 
 from tests.helpers import CONFORMANCE_IMAGES, TINY_A
-from tests.webapp.browser_checks import ACCESSIBLE_NAMES, LOW_CONTRAST, PAGE_WIDTH
+from tests.webapp.browser_checks import (
+    ACCESSIBLE_NAMES,
+    LOW_CONTRAST,
+    PAGE_WIDTH,
+    VISIBLE_LABELS,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -154,6 +159,15 @@ def test_assess_in_english_matches_the_api(open_page, tiny_model, tmp_path, shot
     page.screenshot(path=str(shots / "assess-light.png"), full_page=True)
 
 
+def test_assess_without_a_picture_asks_for_one(open_page):
+    for locale, words in (("en-US", "Add a picture first"), ("zh-CN", "请先添加图片")):
+        page = open_page(locale)
+        page.click("#assess-run")
+        shows(page, "#assess-progress", words)
+        labels = page.evaluate(VISIBLE_LABELS)
+        assert len(labels) == len(set(labels)), labels
+
+
 def test_progress_and_the_place_in_line_while_the_model_is_busy(open_page, served, tmp_path):
     holder = served[0].artimuse.holder
     first, second = open_page("en-US"), open_page("en-US")
@@ -242,5 +256,5 @@ def test_labelled_readable_and_usable_by_keyboard(open_page, shots, theme):
             break
     else:
         pytest.fail("Tab never reached the Assess button")
-    page.keyboard.press("Enter")
-    shows(page, "#assess-progress", "earlier run")
+    page.keyboard.press("Enter")  # for the result already on the page: it says so
+    shows(page, "#assess-progress", "This picture's assessment is shown below.")

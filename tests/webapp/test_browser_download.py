@@ -1,6 +1,6 @@
 """A first run in a real browser: the page has no weights, the user presses Download, watches
 the progress (the hub stand-in holds a file half-sent until the test has seen it), the model
-loads without a restart, and the user assesses a picture."""
+loads without a restart while the page's status follows it, and the user assesses a picture."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import HUB_REPO
 from tests.helpers import CONFORMANCE_IMAGES
+from tests.webapp.browser_checks import VISIBLE_LABELS
 from tests.webapp.test_browser import CHROMIUM, CHROMIUM_ARGS, DONE, READY, WAIT_MS, shows, upload
 
 pytestmark = [
@@ -52,6 +53,9 @@ def test_download_from_the_page_then_assess(first_run, hub, hub_checkpoint, tmp_
         page.set_default_timeout(WAIT_MS)
         page.goto(url)  # from loopback: the operator, so the panel is offered
         shows(page, "#download-progress", "Download")
+        labels = page.evaluate(VISIBLE_LABELS)  # the switcher and the download choice both shown
+        assert {"Checkpoint in use", "Checkpoint to download"} <= set(labels), labels
+        assert len(labels) == len(set(labels)), labels
         page.click("#download-start")
 
         assert hub.halfway.wait(WAIT_MS / 1000)
@@ -68,8 +72,8 @@ def test_download_from_the_page_then_assess(first_run, hub, hub_checkpoint, tmp_
 
         hub.release()
         page.wait_for_selector("#download-panel", state="hidden", timeout=WAIT_MS)
-        page.reload()  # the model status is drawn when the page opens
-        page.wait_for_function(READY)
+        page.wait_for_function(READY)  # the status follows the load on the same page
+        assert "on the CPU (comments are slow)" in page.inner_text("#model-status")
 
         upload(page, CONFORMANCE_IMAGES["shapes_rgba_300x500"])
         page.wait_for_function(DONE)

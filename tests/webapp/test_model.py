@@ -99,7 +99,7 @@ def test_missing_checkpoint_page_gives_the_download_command_for_the_typed_path(t
     shown = web.status("en", visitor())  # a visitor: the name, never the server's path
     assert "ArtiMuse\\_AVA" in shown and str(tmp_path) not in shown and "download" not in shown
     web.shared.upload_roots = (GRAY.parent,)
-    *_, only = web.assess.run(str(GRAY), None, "en", visitor())
+    *_, only = web.assess.run(str(GRAY), None, None, "en", visitor())
     assert "is not available right now" in only[0] and str(tmp_path) not in only[0]
 
 
@@ -116,14 +116,14 @@ def test_the_download_hint_puts_the_weights_where_they_are_looked_for():
 
 def test_load_with_nothing_typed_says_so():
     web = build_app(ModelHolder.with_model(FakeModel("a", []))).artimuse
-    [note] = list(web.switch_checkpoint("  ", None, "en", local()))
+    [note] = list(web.operator.switch_checkpoint("  ", None, "en", local()))
     assert "Type or choose a checkpoint first" in note
 
 
 def test_status_line_is_in_words():
     ready = ModelStatus(READY, "ArtiMuse", "cpu · bfloat16", device="cpu")
     line = status_markdown(ready)
-    assert "Ready: **ArtiMuse**, on the processor" in line and "bfloat16" not in line
+    assert "Ready: **ArtiMuse**, on the CPU (comments are slow)" in line and "bfloat16" not in line
     assert "在显卡上运行" in status_markdown(ModelStatus(READY, "x", device="cuda"), "zh-CN")
 
 

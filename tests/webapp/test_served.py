@@ -136,7 +136,7 @@ def test_public_mode_refuses_operator_calls_by_index(public, tmp_path):
     assert holder.status == before and holder.model is not None
     started = outputs(call(url, fn_index(app, "start"), ["ArtiMuse", "guess", "en"]))
     assert "Only the server's operator" in started[1]
-    assert app.artimuse.downloads.service.progress is None  # nothing was started
+    assert app.artimuse.operator.service.progress is None  # nothing was started
     page = outputs(call(url, fn_index(app, "page"), ["en"]))
     assert page[0]["visible"] is False and page[1]["choices"] == []  # no names, no paths
     assert "pytest" not in json.dumps(httpx.get(url + "config").json())  # no server path
