@@ -8,9 +8,10 @@ whole machine's cache goes, so neighbours' timings suffer for a moment), load, s
 image `--scores` times, then time one aspect's comment of 4 and of 24 forced tokens from the
 scores event (over the image's prefix cache, as `stream` does after that event): time per
 token = (t24 - t4) / 20, and the median step of the 24. For every step it records wall time,
-the bytes this process read from storage (/proc/self/io `read_bytes`), major page faults (a page read
-from the disk) and minor ones (a page mapped from the page cache): a first `score` slower than
-the second with many major faults waits on the disk; with none, on first-call set-up.
+the bytes this process read from storage (/proc/self/io `read_bytes`), major page faults (a
+page read from the disk) and minor ones (a page mapped from the page cache): a first `score`
+slower than the second with many major faults waits on the disk; with none, on first-call
+set-up.
 
     python -m benchmarks.first_request CKPT [--quant int8] [--no-preread] [--drop-caches]
 
