@@ -122,7 +122,7 @@ def _normalise(source: ImageInput, name: str | None) -> tuple[Image.Image, tuple
     if frames > 1 and image.format != "MPO":  # MPO: the phones' JPEG + depth map, frame 0
         message = f"{label} is animated ({frames} frames); upload a still image"
         raise ImageError(message, kind="animated", frames=frames)
-    _check_size(image, label)
+    _check_size(image, label, max_pixels(), max_side())
     image, notes = _upright(image)
     try:
         if image.mode in SIXTEEN_BIT_MODES:
@@ -150,11 +150,12 @@ def _decode(source: str | os.PathLike | bytes | BinaryIO, label: str) -> Image.I
         data = source.read()
     if not data:
         raise ImageError(f"{label} is empty (0 bytes)", kind="empty")
+    limits = max_pixels(), max_side()  # a bad variable is the caller's InputError, not the image's
     try:
         with _PIL_STATE, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's raw warnings never reach a user
             image = _open_header(data)
-            _check_size(image, label)  # before decoding any pixel
+            _check_size(image, label, *limits)  # before decoding any pixel
             image.load()
     except UnidentifiedImageError as error:
         message = f"{label} is not an image in a format we accept: send {SUPPORTED}"
@@ -193,9 +194,8 @@ def _open_header(data: bytes) -> Image.Image:
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def _check_size(image: Image.Image, label: str) -> None:
+def _check_size(image: Image.Image, label: str, pixels: int, side: int) -> None:
     width, height = image.size
-    pixels, side = max_pixels(), max_side()
     if width < 1 or height < 1:
         raise ImageError(f"{label} has no pixels ({width}x{height})", kind="no_pixels")
     if width * height > pixels:

@@ -168,6 +168,21 @@ def test_check_variables_reports_every_bad_one_a_line(monkeypatch):
     ]
 
 
+def test_a_bad_image_limit_is_the_callers_error_not_the_images(monkeypatch):
+    """A Python caller with ARTIMUSE_MAX_PIXELS=1e6 hears about the variable, not that a good
+    picture is "corrupt or truncated"."""
+    from artimuse.images import ImageError, prepare_image
+    from tests.helpers import CONFORMANCE_IMAGES
+
+    image = next(iter(CONFORMANCE_IMAGES.values()))
+    for name, value in (("ARTIMUSE_MAX_PIXELS", "1e6"), ("ARTIMUSE_MAX_SIDE", "abc")):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(InputError, match=f"{name} must be an integer") as refused:
+            prepare_image(image, 448)
+        assert not isinstance(refused.value, ImageError)
+        monkeypatch.delenv(name)
+
+
 def test_every_reader_is_a_variable_of_the_table():
     assert set(config.READERS) <= {v.name for v in config.VARIABLES}
     fronts = (config.REST_VARIABLES, config.WEBAPP_VARIABLES, config.MODEL_VARIABLES)
