@@ -1,10 +1,7 @@
-"""What the tabs and the named API share: the model (`holder`) and its calls, who may do what
-(`access`), model jobs (`run`: admission, the place in line, the model's readiness), the
-per-session result cache and export folders, and reading an upload within the server's limits.
-
-Handlers are plain (generator) functions that gradio calls and tests call directly; `request`
-is gradio's `gr.Request` (None when called in-process).
-"""
+"""What the tabs and the named API share (`Shared`): the model and its calls, who may do what,
+model jobs (`run`), the per-session result cache and export folders, and reading an upload
+within the server's limits. Handlers are plain (generator) functions that gradio and the tests
+call; `request` is gradio's `gr.Request` (None when called in-process)."""
 
 from __future__ import annotations
 
@@ -16,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 from PIL import Image
 
 from artimuse.config import DEFAULT_BATCH_SIZE, UploadLimits
@@ -53,7 +51,7 @@ class UploadRefused(ImageError):
 
 
 class ModelUnavailable(Exception):
-    """The model is not loaded (missing checkpoint, or a failed load)."""
+    """No model loaded (a missing checkpoint, or a failed load)."""
 
 
 @dataclass
@@ -83,20 +81,17 @@ class Shared:
         """`asked` if it is one of the offered lengths (default: the cap), else ValueError."""
         if asked is None or asked == "":
             return self.max_new_tokens
-        if isinstance(asked, str) and asked.strip().isdigit():
-            asked = int(asked)
-        if isinstance(asked, float) and asked.is_integer():
-            asked = int(asked)
+        if isinstance(asked, str) or (isinstance(asked, float) and asked.is_integer()):
+            asked = int(asked)  # ValueError for anything but a whole number
         if type(asked) is not int or asked not in self.comment_lengths():
             raise ValueError("comment_length")
         return asked
 
-    def run(
-        self, request, kind: str, say: Callable, work: Callable[[Job], Iterator], wait: bool = True
-    ) -> Iterator:
-        """A model job: admitted or refused, its place in line told while it waits (`wait`
-        False: an answer from the cache takes no turn), then `work(job)`'s updates; a refusal or
-        no model (`ready`) is told instead. `say(message)` makes the update that tells it."""
+    def run(self, request, kind: str, say: Callable, work: Callable[[Job], Iterator],
+            wait: bool = True) -> Iterator:  # fmt: skip
+        """A model job: admitted or refused, its place in line told (`say(message)` makes the
+        update) while it waits (`wait` False: a cached answer takes no turn), then `work(job)`'s
+        updates; a refusal or no model (`ready`) is told instead."""
         try:
             with self.admission.admit(session_of(request), client_host(request), kind) as job:
                 for ahead in job.wait_turn() if wait else ():
@@ -151,8 +146,7 @@ class Shared:
         return open_image(path, name=name), name
 
     def read_many(self, uploads: Sequence[Any]) -> tuple[list[tuple], list[tuple[str, Message]]]:
-        """-> ([(name, image)], [(name, what is wrong)]); names made unique (a legend entry
-        each)."""
+        """-> ([(unique name, image)], [(name, what is wrong)])."""
         pictures, problems = [], []
         for upload in uploads:
             try:
@@ -168,8 +162,6 @@ class Shared:
         return pictures, problems
 
     def _allowed(self, path: Path) -> bool:
-        from gradio.utils import get_upload_folder
-
         roots = (Path(get_upload_folder()), EXAMPLES_DIR, *self.upload_roots)
         return any(path.resolve().is_relative_to(root.resolve()) for root in roots)
 

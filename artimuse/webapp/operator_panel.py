@@ -1,10 +1,7 @@
-"""The operator's panel: sign-in, the checkpoint switch and the Download panel (one of the five
-released checkpoints, live progress streamed by a generator, Cancel, the model loaded when the
-download ends, no restart). Every handler asks `Access` first: a visitor never switches,
-starts or cancels anything, and in public mode never sees the panel.
-
-`start_model(holder, service, auto)` decides at start-up: load what is there, or download first
-(`ARTIMUSE_AUTO_DOWNLOAD=1`, or a hub repo id as the checkpoint: the operator's choice).
+"""The operator's panel: sign-in, the checkpoint switch and the Download panel (one of the
+released checkpoints, its progress streamed, Cancel, the model loaded when it ends, no restart).
+Every handler asks `Access` first: a visitor never switches, starts or cancels anything, and in
+public mode never sees the panel. `start_model` decides at start-up: load, or download first.
 """
 
 from __future__ import annotations
@@ -43,8 +40,8 @@ def choices(lang: str = EN) -> list[tuple[str, str]]:
 
 
 def wanted_checkpoint(ckpt: str) -> tuple[str, Path]:
-    """(hub repo, folder) for the configured checkpoint: a hub id goes to checkpoints/<name>; a
-    missing folder gets the known checkpoint of its name (default ArtiMuse)."""
+    """(hub repo, folder) of the configured checkpoint: a hub id goes to checkpoints/<name>, a
+    folder gets the released checkpoint of its name (default ArtiMuse)."""
     repo = hub.hub_repo(ckpt)
     if repo:
         return repo, hub.default_target(repo)
@@ -52,8 +49,8 @@ def wanted_checkpoint(ckpt: str) -> tuple[str, Path]:
 
 
 def start_model(holder: ModelHolder, service: DownloadService, auto: bool) -> None:
-    """At start-up: load the checkpoint if it is here, else download it first when asked to
-    (auto, or a hub id was configured), else let the operator's panel offer it."""
+    """Load the checkpoint if it is here, else download it first when asked to (`auto`:
+    ARTIMUSE_AUTO_DOWNLOAD, or a hub id configured), else let the panel offer it."""
     repo, folder = wanted_checkpoint(holder.settings.ckpt)
     service.on_done = lambda done: holder.start_loading(str(done))
     holder.start_loading(str(folder))  # a missing folder fails at once: the panel offers it
@@ -62,8 +59,7 @@ def start_model(holder: ModelHolder, service: DownloadService, auto: bool) -> No
 
 
 def progress_markdown(progress: hub.Progress | None, lang: str = EN) -> str:
-    """The panel's text: an invitation, '42% · 6.7 GB of 16.0 GB · 85.0 MB/s · 3 min left', or
-    what went wrong."""
+    """An invitation, '42% · 6.7 GB of 16.0 GB · 85.0 MB/s · 3 min left', or what went wrong."""
     if progress is None:
         return text("download.intro", lang)
     if progress.state in (hub.FAILED, hub.CANCELLED):
@@ -98,8 +94,7 @@ class OperatorPanel:
     access: Access
 
     def page(self, lang: Any = EN, request: gr.Request = None) -> tuple:
-        """On page load: the panel for an operator, the sign-in box where asked for
-        (`?operator=1`), nothing of either for a visitor. -> (`_view`..., sign-in box)."""
+        """On load: (`_view`..., the sign-in box, shown where asked for: `?operator=1`)."""
         operator = self.access.is_operator(request)
         params = getattr(request, "query_params", None) or {}
         asked = "operator" in params and self.access.sign_in_offered and not operator
@@ -119,25 +114,19 @@ class OperatorPanel:
         current = checkpoint_name(self.holder.source or self.holder.settings.ckpt)
         failed = self.holder.status.state == MODEL_FAILED
         hidden = (gr.Column(visible=False), "", gr.skip(), gr.skip())
-        downloads = self.view(lang) if operator else hidden
-        return (
-            gr.Accordion(visible=operator, open=operator and failed),
-            gr.Dropdown(choices=names, value=current if operator else None),
-            status_markdown(self.holder.status, lang, operator),
-            *downloads,
-        )
+        return (gr.Accordion(visible=operator, open=operator and failed),
+                gr.Dropdown(choices=names, value=current if operator else None),
+                status_markdown(self.holder.status, lang, operator),
+                *(self.view(lang) if operator else hidden))  # fmt: skip
 
-    def switch_checkpoint(
-        self, ckpt: Any, password: Any = None, lang: Any = EN, request: gr.Request = None
-    ) -> Iterator[str]:
-        """A name from the list, or (operator-typed) a folder or a hub id already downloaded;
-        the working model stays if it fails."""
+    def switch_checkpoint(self, ckpt: Any, password: Any = None, lang: Any = EN,
+                          request: gr.Request = None) -> Iterator[str]:  # fmt: skip
+        """A name from the list, or (typed) a folder or a hub id already downloaded; the
+        working model stays if it fails."""
         lang, ckpt = language(lang), ckpt.strip() if isinstance(ckpt, str) else ""
-        if not self.access.is_operator(request, password):
-            yield text("operator.refused", lang)
-            return
-        if not ckpt:
-            yield text("model.choose", lang)
+        refused = not self.access.is_operator(request, password)
+        if refused or not ckpt:
+            yield text("operator.refused" if refused else "model.choose", lang)
             return
         ckpt = list_checkpoints(self.holder.settings.ckpt).get(ckpt, ckpt)
         log.info("operator switches the checkpoint to %s", quoted(ckpt))
@@ -145,9 +134,8 @@ class OperatorPanel:
         self.holder.load(ckpt)
         yield self.model_status(lang)
 
-    async def start(
-        self, name: Any, password: Any = None, lang: Any = EN, request: gr.Request = None
-    ) -> AsyncIterator[tuple]:
+    async def start(self, name: Any, password: Any = None, lang: Any = EN,
+                    request: gr.Request = None) -> AsyncIterator[tuple]:  # fmt: skip
         """Start downloading `name` (a released checkpoint), then follow it."""
         lang = language(lang)
         if not self.access.is_operator(request, password):
@@ -168,9 +156,8 @@ class OperatorPanel:
         self.service.cancel()
         return self.view(lang) + (self.model_status(lang),)
 
-    async def reopened(
-        self, password: Any = None, lang: Any = EN, request: gr.Request = None
-    ) -> AsyncIterator[tuple]:
+    async def reopened(self, password: Any = None, lang: Any = EN,
+                       request: gr.Request = None) -> AsyncIterator[tuple]:  # fmt: skip
         """`follow` for an operator who opens the panel (a reloaded page); nothing for others."""
         if not self.access.is_operator(request, password):
             yield (gr.skip(),) * 5
@@ -179,9 +166,8 @@ class OperatorPanel:
             yield shown
 
     async def follow(self, lang: Any = EN, note: str | None = None) -> AsyncIterator[tuple]:
-        """The panel and the model's status every FOLLOW_S while a download runs and then
-        while the model it brought loads, then once more (an async generator: a page following
-        a long download holds no worker thread)."""
+        """The panel and the model's status every FOLLOW_S while a download runs and the model
+        it brought loads, then once more (async: a page following it holds no thread)."""
         lang = language(lang)
         while self.service.running or self.holder.status.state == LOADING:
             yield self.view(lang, note) + (self.model_status(lang),)
@@ -197,17 +183,14 @@ class OperatorPanel:
     def view(self, lang: str, note: str | None = None) -> tuple:
         """(panel visible, progress text, Download usable, Cancel visible)."""
         running, shown = self.service.running, progress_markdown(self.service.progress, lang)
-        return (
-            gr.Column(visible=running or self.holder.status.state == MODEL_FAILED),
-            f"{note}\n\n{shown}" if note else shown,
-            gr.Button(interactive=not running),
-            gr.Button(visible=running),
-        )
+        return (gr.Column(visible=running or self.holder.status.state == MODEL_FAILED),
+                f"{note}\n\n{shown}" if note else shown, gr.Button(interactive=not running),
+                gr.Button(visible=running))  # fmt: skip
 
 
 def build(panel: OperatorPanel, lang: gr.Textbox, status: gr.Markdown) -> dict:
-    """The sign-in box and the panel (built hidden: `page` shows them to whom they are for),
-    their events; -> what `page` updates when the page loads."""
+    """The sign-in box and the panel, built hidden (`page` shows them to whom they are for),
+    and their events; -> what `page` updates."""
     with gr.Column(visible=False, elem_id="operator-sign-in") as sign_in_box:
         password = gr.Textbox(label=ui("operator.password"), type="password", elem_id="password")
         sign_in = gr.Button(ui("operator.sign_in"), elem_id="sign-in")
