@@ -1,11 +1,6 @@
 """The ArtiMuse web app (gradio 6 Blocks): assess one picture with a live radar and streamed
-expert comments, compare 2-4 pictures, rank a batch, export the results.
-
-    python demo_gradio.py [--host 0.0.0.0] [--port 7860] [--public]      # or: artimuse ui
-
-The model loads in a background thread once the app starts (never at import). Who may switch
-the checkpoint or download one is `guards.Access`'s business (the panel: `operator_panel`);
-how many model jobs a visitor may have is `jobs`'; the named API is `endpoints`.
+comments, compare 2-4 pictures, rank a batch, export the results. `artimuse ui` runs `main`;
+the model loads in the background once the app is built, never at import.
 """
 
 from __future__ import annotations
@@ -49,16 +44,14 @@ WATCH_S = 1.0  # how often a page hears about a model that is loading
 
 @dataclass
 class WebApp:
-    """The page's handlers: the model's status line, the operator's panel, one object per tab
-    and the named API."""
+    """The page's handlers: the status line, the operator's panel, the tabs and the API."""
 
     shared: Shared
     operator: OperatorPanel
 
     def __post_init__(self):
-        self.holder = self.shared.holder
-        self.assess, self.compare = Assess(self.shared), Compare(self.shared)
-        self.batch, self.api = Batch(self.shared), Endpoints(self.shared)
+        self.holder, self.api = self.shared.holder, Endpoints(self.shared)
+        self.assess, self.compare, self.batch = (t(self.shared) for t in (Assess, Compare, Batch))
 
     def status(self, lang: Any = EN, request: gr.Request = None) -> str:
         operator = self.shared.access.is_operator(request)
@@ -81,11 +74,9 @@ def build_app(
     auto_download: bool | None = None,
     web: config.WebSettings | None = None,
 ) -> gr.Blocks:
-    """The whole page. Without a `holder`, one is made from `settings` (default: the
-    environment) and starts loading its checkpoint in the background now, or downloading it
-    first (`auto_download`, default ARTIMUSE_AUTO_DOWNLOAD; or a hub id as the checkpoint).
-    `queue_size`: model jobs admitted at once (default ARTIMUSE_QUEUE_SIZE). `web`: public
-    mode, operator password, time limit (default: the environment)."""
+    """The whole page. Without a `holder`, one is made from `settings` and starts loading now
+    (or downloading first: `auto_download`, default ARTIMUSE_AUTO_DOWNLOAD). `queue_size`: model
+    jobs admitted at once; `web`: public mode, password, time limit. Defaults: the environment."""
     total = queue_size or config.read("ARTIMUSE_QUEUE_SIZE")
     web, downloads = web or config.WebSettings.from_env(), downloads or DownloadService()
     if holder is None:
@@ -109,10 +100,9 @@ def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
     with gr.Row(elem_classes="am-header", equal_height=False):
         gr.Markdown(ui("app.header"), elem_classes="am-title")
         status = gr.Markdown(elem_id="model-status")
-    length = gr.Radio(
-        [(str(n), n) for n in web.shared.comment_lengths()], value=web.shared.max_new_tokens,
-        label=ui("length.label"), info=ui("length.info"), elem_id="comment-length",
-    )  # fmt: skip
+    length = gr.Radio([(str(n), n) for n in web.shared.comment_lengths()], label=ui("length.label"),
+                      value=web.shared.max_new_tokens, info=ui("length.info"),
+                      elem_id="comment-length")  # fmt: skip
     operator = operator_panel.build(web.operator, lang, status)
     with gr.Tabs():
         for tab, build in (("assess", layout.assess_tab), ("compare", layout.compare_tab),
@@ -157,9 +147,8 @@ def parse_args(argv: list[str] | None = None, prog: str = "artimuse ui") -> argp
 
 
 def main(argv: list[str] | None = None, prog: str = "artimuse ui") -> None:
-    """`artimuse ui` / `python demo_gradio.py`: the variables and the listen address checked
-    first (one line each, exit 2, before anything loads), then the model loads in the
-    background and the page is served."""
+    """`artimuse ui`: the variables and the address checked first (one line each, exit 2, before
+    anything loads), then the page served while the model loads."""
     from artimuse.rest.connections import limit_logging
 
     try:

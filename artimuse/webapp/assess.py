@@ -1,10 +1,6 @@
-"""The Assess tab: one picture, scores first, then the eight comments streaming in, with a
-progress line ("Comments: 3 of 8 · 5 s", "Done in 12 s") and the two exports, written once
-when the assessment is complete.
-
-`Assess.run` is a generator: gradio sends each `yield` to the page, and Stop (`cancels=`)
-ends it at its next step, keeping what was written.
-"""
+"""The Assess tab: one picture, scores first, then the eight comments streaming in (`run` is a
+generator: each `yield` goes to the page, and Stop ends it at its next step), a progress line
+("Comments: 3 of 8 · 5 s") and the two exports, written once the assessment is complete."""
 
 from __future__ import annotations
 
@@ -16,12 +12,13 @@ from typing import Any
 import gradio as gr
 
 from artimuse.errors import ImageError
+from artimuse.images import ORIENTATION_IGNORED, image_warnings
 from artimuse.prompts import ASPECTS
 from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, Scores, ScoresReady
 from artimuse.webapp import export
 from artimuse.webapp.charts import distribution_figure, radar_figure
-from artimuse.webapp.common import Shared, upload_name
-from artimuse.webapp.i18n import EN, Message, image_notes, image_problem, language, text
+from artimuse.webapp.common import Tab, upload_name
+from artimuse.webapp.i18n import EN, Message, image_problem, language, text
 from artimuse.webapp.jobs import Job
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import aspect_label, comments_markdown, notice, score_markdown
@@ -45,10 +42,7 @@ class AssessView:
     shown: tuple | None = None  # the cache key of a complete result (the page's `gr.State`)
 
 
-class Assess:
-    def __init__(self, shared: Shared):
-        self.shared = shared
-
+class Assess(Tab):
     def run(
         self, upload: Any, comment_length: Any = None, shown: tuple | None = None,
         lang: Any = EN, request: gr.Request = None,
@@ -76,7 +70,9 @@ class Assess:
         if key == shown:  # Assess pressed for the result on the page: say so, change nothing
             yield (*[gr.skip()] * 5, text("assess.shown", lang), *[gr.skip()] * 3, shown)
             return
-        view.notes, cached = image_notes(image), self.shared.cache.get(key)
+        if ORIENTATION_IGNORED in image_warnings(image):  # EXIF unreadable: scored as stored
+            view.notes = [Message("note.exif_ignored")]
+        cached = self.shared.cache.get(key)
 
         def say(message: Message) -> tuple:
             queued = message.key == "progress.queued"
@@ -96,9 +92,10 @@ class Assess:
         view.progress = Message("assess.looking")
         yield self.outputs(view, lang, charts=False)
         self.shared.ready()
-        last_update = 0.0
+        sent = 0.0
         for event in self.shared.steps(image, ASPECTS, tokens):
-            elapsed = {"elapsed": time.monotonic() - started}
+            now = time.monotonic()
+            elapsed = {"elapsed": now - started}
             if not job.wanted:  # a newer picture of this session, or the time limit
                 view.stopped, done = True, {"done": len(view.finished), "total": len(ASPECTS)}
                 stop = "progress.time_limit" if job.expired else "progress.stopped"
@@ -117,10 +114,8 @@ class Assess:
                 self.shared.cache.put(key, event.assessment)
                 done = Message("progress.done", elapsed)
                 yield self._complete(view, event.assessment, done, key, request, lang, False)
-            if isinstance(event, (CommentDelta, CommentDone)) and (
-                time.monotonic() - last_update >= STREAM_INTERVAL_S
-            ):
-                last_update = time.monotonic()
+            if isinstance(event, (CommentDelta, CommentDone)) and now > sent + STREAM_INTERVAL_S:
+                sent = now
                 done = {"done": len(view.finished), "total": len(ASPECTS)}
                 view.progress = Message("progress.comments", elapsed | done)
                 yield self.outputs(view, lang, charts=False)
@@ -133,18 +128,15 @@ class Assess:
         view.files = export.write_result(assessment, view.name, folder, lang)
         return self.outputs(view, lang, charts=charts)
 
-    def outputs(
-        self, view: AssessView, lang: str, charts: bool = True, clear_picture: bool = False
-    ) -> tuple:
+    def outputs(self, view: AssessView, lang: str, charts: bool = True,
+                clear_picture: bool = False) -> tuple:  # fmt: skip
         """(score, aspects, radar, distribution, comments, progress, JSON file, Markdown file,
         picture, what is shown); `charts` False leaves the charts as they are."""
-        s = view.scores
-        radar = distribution = gr.skip()
+        s, radar, distribution = view.scores, gr.skip(), gr.skip()
         if charts:
             radar = radar_figure({view.name: s.aspects} if s else {}, lang)
-            distribution = distribution_figure(
-                *((s.distribution, s.total, s.spread) if s else ()), lang=lang
-            )
+            distribution = distribution_figure(*((s.distribution, s.total, s.spread) if s else ()),
+                                               lang=lang)  # fmt: skip
         if s is not None:
             card = score_markdown(s, lang)
         elif view.message is not None:

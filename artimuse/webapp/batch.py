@@ -1,6 +1,5 @@
 """The Batch tab: up to ARTIMUSE_MAX_BATCH pictures scored in model batches, ranked as they
-come, downloadable as CSV and JSON once the batch ends; one bad file is named and skipped,
-never failing the batch."""
+come, as CSV and JSON once the batch ends; a bad file is named and skipped."""
 
 from __future__ import annotations
 
@@ -12,9 +11,8 @@ import gradio as gr
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Finished
 from artimuse.webapp import export
-from artimuse.webapp.common import Shared
+from artimuse.webapp.common import Tab
 from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, language, text
-from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import notice, problems_markdown
 
 
@@ -32,10 +30,7 @@ def batch_table(rows: Sequence[dict], lang: str = EN) -> dict:
             "data": data}  # fmt: skip
 
 
-class Batch:
-    def __init__(self, shared: Shared):
-        self.shared = shared
-
+class Batch(Tab):
     def run(
         self, files: Sequence[Any] | None, with_comments: bool = False, comment_length: Any = None,
         lang: Any = EN, request: gr.Request = None,
@@ -76,13 +71,12 @@ class Batch:
 
     def _chunk(self, chunk: list, rows: list, problems: list, tokens, job) -> None:
         """Decode a chunk (bad files -> problems), score it as one model batch, and write the
-        comments when asked (until the job's time is up)."""
+        comments when asked, until the job's time is up."""
         pictures, bad = self.shared.read_many(chunk)
         problems += bad
         scores = self.shared.scores([image for _, image in pictures]) if pictures else []
         for (name, image), result in zip(pictures, scores, strict=True):
-            row = {"name": name, "scores": result, "digest": image_digest(image)}
-            wanted = tokens and not job.expired
+            row, wanted = {"name": name, "scores": result}, tokens and not job.expired
             for event in self.shared.steps(image, ASPECTS, tokens) if wanted else ():
                 if job.expired:
                     break
@@ -95,9 +89,6 @@ class Batch:
         summary = text("batch.summary", lang, **counts) if total else ""
         parts = (summary, problems_markdown(problems, lang), notice(note, lang))
         csv_path, json_path = paths or (None, None)
-        return (
-            batch_table(rows, lang),
-            "\n\n".join(filter(None, parts)),
-            gr.update(value=csv_path, interactive=csv_path is not None),
-            gr.update(value=json_path, interactive=json_path is not None),
-        )
+        return (batch_table(rows, lang), "\n\n".join(filter(None, parts)),
+                gr.update(value=csv_path, interactive=csv_path is not None),
+                gr.update(value=json_path, interactive=json_path is not None))  # fmt: skip

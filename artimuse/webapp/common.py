@@ -166,6 +166,13 @@ class Shared:
         return any(path.resolve().is_relative_to(root.resolve()) for root in roots)
 
 
+@dataclass
+class Tab:
+    """A tab's handlers (or the API's), around what they share."""
+
+    shared: Shared
+
+
 def upload_path(upload: Any) -> Path | None:
     upload = upload.get("path") if isinstance(upload, dict) else getattr(upload, "path", upload)
     return Path(upload) if isinstance(upload, (str, Path)) and str(upload) else None

@@ -12,7 +12,7 @@ import gradio as gr
 from artimuse.prompts import COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import Finished, Scores
 from artimuse.webapp.charts import radar_figure
-from artimuse.webapp.common import Shared
+from artimuse.webapp.common import Tab
 from artimuse.webapp.i18n import EN, Message, aspect_name, language, text
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import md, notice, problems_markdown
@@ -34,10 +34,7 @@ def compare_table(entries: Sequence[tuple[str, Scores]], lang: str = EN) -> dict
     return {"headers": [text("md.aspect", lang), *(name for name, _ in entries)], "data": rows}
 
 
-class Compare:
-    def __init__(self, shared: Shared):
-        self.shared = shared
-
+class Compare(Tab):
     def run(
         self, files: Sequence[Any] | None, with_comments: bool = False, comment_length: Any = None,
         lang: Any = EN, request: gr.Request = None,

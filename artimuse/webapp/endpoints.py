@@ -18,7 +18,7 @@ from artimuse.errors import ImageError
 from artimuse.prompts import ASPECTS
 from artimuse.results import Finished
 from artimuse.serialization import InferAnswer, ScoreAnswer
-from artimuse.webapp.common import Shared, upload_name
+from artimuse.webapp.common import Tab, upload_name
 from artimuse.webapp.i18n import EN, Message, image_problem
 from artimuse.webapp.jobs import Job
 
@@ -30,10 +30,7 @@ class ApiError(gr.Error):
         super().__init__(message.render(EN), print_exception=False)
 
 
-class Endpoints:
-    def __init__(self, shared: Shared):
-        self.shared = shared
-
+class Endpoints(Tab):
     def assess(self, image: FileData, aspects: list[str] | None = None,
                comment_length: int | None = None,
                request: gr.Request = None) -> dict[str, Any]:  # fmt: skip

@@ -1,13 +1,9 @@
-"""How the web app speaks the visitor's language: English or Simplified Chinese, every word from
-the catalogue (`locales/<tag>.json`).
+"""The visitor's language: English or Simplified Chinese, every word from the catalogue.
 
-Static texts (labels, captions) are `ui("key")`, translated in the browser by `gr.I18n` from
-the browser's language (or gradio's own Settings); what the handlers build is translated here
-with `text(key, lang, ...)` for the language each event reports (`layout.LANG`). What a
-handler tells a visitor is a `Message` (a key and its fields), rendered when shown; an
-`ImageError` becomes one by its `kind` code, never by its English text. The model's prompts,
-its comments and the JSON keys stay in English, as the checkpoints and the seed format require
-(behaviour §9).
+Static texts are `ui("key")`, translated in the browser by `gr.I18n`; what handlers build is
+`text(key, lang, ...)` in the language each event reports (`layout.LANG`), or a `Message` (key
+and fields) rendered when shown; an `ImageError` becomes one by its `kind`, never its English.
+Prompts, comments and JSON keys stay English, as the checkpoints and formats need (behaviour §9).
 """
 
 from __future__ import annotations
@@ -56,10 +52,6 @@ def band_name(band: str, lang: str | None = EN) -> str:
     return text(f"band.{band}", lang)
 
 
-def seconds(elapsed: float, lang: str | None = EN) -> str:
-    return text("seconds", lang, n=f"{elapsed:.1f}" if elapsed < 10 else f"{elapsed:.0f}")
-
-
 def ui(key: str) -> I18nData:
     """A static text for a component, translated by the browser (see `gradio_i18n`)."""
     if key not in CATALOGUE[EN]:
@@ -83,8 +75,8 @@ class Message:
 
     def render(self, lang: str | None) -> str:
         fields = dict(self.fields)
-        if "elapsed" in fields:
-            fields["elapsed"] = seconds(fields["elapsed"], lang)
+        if (n := fields.get("elapsed")) is not None:
+            fields["elapsed"] = text("seconds", lang, n=f"{n:.1f}" if n < 10 else f"{n:.0f}")
         return text(self.key, lang, **fields)
 
 
@@ -98,11 +90,3 @@ def image_problem(error: ImageError, name: str) -> Message:
     except (KeyError, IndexError):  # a kind, or a detail its sentence needs, we have no words for
         return Message("error.other", {"name": name})
     return Message(key, {**details, "name": name})
-
-
-def image_notes(image) -> list[Message]:
-    """What `open_image` noticed about a picture it accepted, in the catalogue's words."""
-    from artimuse.images import ORIENTATION_IGNORED, image_warnings
-
-    ignored = ORIENTATION_IGNORED in image_warnings(image)
-    return [Message("note.exif_ignored")] if ignored else []

@@ -1,13 +1,10 @@
-"""Admission of the web app's model jobs, checked on the server whatever the client sends.
+"""Admission of the web app's model jobs, on the server whatever the client sends.
 
-Gradio's own queue is one line for everyone: twenty throwaway sessions fill it and the next
-visitor is refused. So model events start at once (their concurrency limit is the admission
-cap) and each handler first asks `Admission.admit`, which refuses at once when the server is
-full or this session or this client address has its share: the project's one admission path
-(`inference.admission`), keyed by the session hash and by the address, since throwaway sessions
-cost nothing. Admitted jobs take the model one at a time in arrival order (`Job.wait_turn`
-yields the number ahead), each for at most `time_limit` seconds. A newer Assess of a session
-supersedes its older one: a new picture must not wait behind comments on the last one.
+Gradio's queue is one line for everyone (twenty throwaway sessions fill it), so model events
+start at once and each asks `Admission.admit`, which refuses when the server is full or this
+session or client address (sessions cost nothing) has its share: `inference.admission`, the
+project's one admission path. Admitted jobs take the model in arrival order, each for at most
+`time_limit` seconds; a newer Assess of a session supersedes its older one.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
-"""The tabs' components and events. Static texts are `ui("key")` (translated in the browser by
-`gr.I18n`); what the handlers build is in the page's language, which every event reads from
-the page itself (`LANG`, the locale gradio shows) into the hidden `lang` input.
-
-Every event is private (`PRIVATE`): the named API is `endpoints.py`'s two functions. Model
-events start at once (admission, not gradio's queue, decides who waits: see `jobs`); Stop is
-`cancels=`.
+"""The tabs' components and events. Static texts are `ui("key")` (translated by `gr.I18n`);
+the handlers build theirs in the language every event reads from the page (`LANG`). Every event
+is private (the named API is `endpoints`); model events start at once (`jobs` decides who
+waits); Stop is `cancels=`.
 """
 
 from __future__ import annotations
@@ -30,13 +27,13 @@ QUICK = dict(queue=False, show_progress="hidden", **PRIVATE)
 
 
 def nothing() -> None:
-    """The backend of Stop (its work is `cancels=`): an event without one, called by
-    `fn_index`, makes gradio print a traceback."""
+    """Stop's backend (its work is `cancels=`): a bare event called by `fn_index` makes gradio
+    print a traceback."""
 
 
 def model_job(total: int, progress: gr.Component) -> dict:
-    """Options of every event that runs the model: they start at once, up to the admission
-    cap (`total`), and the handler itself admits or refuses."""
+    """Options of the model's events: they start at once, up to the admission cap (`total`),
+    and the handler itself admits or refuses."""
     return dict(concurrency_id="model", concurrency_limit=total, js=LANG,
                 show_progress_on=[progress], **PRIVATE)  # fmt: skip
 
@@ -86,8 +83,8 @@ def assess_tab(tab: Assess, length: gr.Radio, lang: gr.Textbox, total: int) -> N
             gr.Markdown(ui("note.aspects"), elem_classes="am-note")
     comments = gr.Markdown(elem_id="assess-comments")
     shown = gr.State()  # the result on the page (its cache key), so Assess can say it is shown
-    outputs = [score, aspects, radar, distribution, comments, progress, to_json, to_md, image]
-    outputs.append(shown)
+    outputs = [score, aspects, radar, distribution, comments, progress, to_json, to_md, image,
+               shown]  # fmt: skip
     stream = dict(fn=tab.run, inputs=[image, length, shown, lang], outputs=outputs,
                   show_progress="minimal", **model_job(total, progress))  # fmt: skip
     # `input`: the visitor's own change only, so the handler clearing a bad file starts nothing.
@@ -111,8 +108,7 @@ def compare_tab(tab: Compare, length: gr.Radio, lang: gr.Textbox, total: int) ->
     table = gr.Dataframe(label=ui("compare.table"), interactive=False, wrap=True,
                          elem_id="compare-table")  # fmt: skip
     comments = gr.Markdown(elem_id="compare-comments")
-    outputs = [radar, table, gallery, notes, comments]
-    inputs = [files, with_comments, length, lang]
+    outputs, inputs = [radar, table, gallery, notes, comments], [files, with_comments, length, lang]
     job = run.click(tab.run, inputs, outputs, **model_job(total, notes))
     stop.click(nothing, cancels=[job], **QUICK)
 
