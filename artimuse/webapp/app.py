@@ -21,10 +21,10 @@ from artimuse.devices import resolve_device
 from artimuse.errors import ArtiMuseError
 from artimuse.loading.downloads import DownloadService
 from artimuse.startup import check_listen, exit_with
-from artimuse.webapp import layout, operator_panel
+from artimuse.webapp import operator_panel
 from artimuse.webapp.assess import Assess
 from artimuse.webapp.batch import Batch
-from artimuse.webapp.common import Shared
+from artimuse.webapp.common import PRIVATE, QUICK, Shared
 from artimuse.webapp.compare import Compare
 from artimuse.webapp.endpoints import Endpoints
 from artimuse.webapp.guards import Access, SafeStream, UploadQuota
@@ -96,7 +96,7 @@ def build_app(
 
 
 def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
-    lang = gr.Textbox(EN, visible=False)  # the page's language, read by `layout.LANG`
+    lang = gr.Textbox(EN, visible=False)  # the page's language, read by `common.LANG`
     with gr.Row(elem_classes="am-header", equal_height=False):
         gr.Markdown(ui("app.header"), elem_classes="am-title")
         status = gr.Markdown(elem_id="model-status")
@@ -105,14 +105,13 @@ def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
                       elem_id="comment-length")  # fmt: skip
     operator = operator_panel.build(web.operator, lang, status)
     with gr.Tabs():
-        for tab, build in (("assess", layout.assess_tab), ("compare", layout.compare_tab),
-                           ("batch", layout.batch_tab)):  # fmt: skip
+        for tab in ("assess", "compare", "batch"):
             with gr.Tab(ui(f"tab.{tab}"), id=tab):
-                build(getattr(web, tab), length, lang, total)
+                getattr(web, tab).build(length, lang, total)
     browser_lang = "() => [document.documentElement.lang || navigator.language]"
-    load = app.load(language, lang, lang, js=browser_lang, **layout.QUICK)
-    load.then(web.operator.page, lang, operator, **layout.QUICK)
-    load.then(web.watch_status, lang, status, concurrency_limit=None, **layout.PRIVATE,
+    load = app.load(language, lang, lang, js=browser_lang, **QUICK)
+    load.then(web.operator.page, lang, operator, **QUICK)
+    load.then(web.watch_status, lang, status, concurrency_limit=None, **PRIVATE,
               show_progress="hidden")  # fmt: skip
     app.unload(web.shared.forget)
     model = dict(concurrency_id="model", concurrency_limit=total)  # admission decides who waits

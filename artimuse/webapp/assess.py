@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -17,8 +18,8 @@ from artimuse.prompts import ASPECTS
 from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, Scores, ScoresReady
 from artimuse.webapp import export
 from artimuse.webapp.charts import distribution_figure, radar_figure
-from artimuse.webapp.common import Tab, upload_name
-from artimuse.webapp.i18n import EN, Message, image_problem, language, text
+from artimuse.webapp.common import EXAMPLES_DIR, Tab, downloads, plot, run_stop, upload_name
+from artimuse.webapp.i18n import EN, Message, image_problem, language, text, ui
 from artimuse.webapp.jobs import Job
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import aspect_label, comments_markdown, notice, score_markdown
@@ -127,6 +128,39 @@ class Assess(Tab):
         folder = self.shared.export_folder(request, "assess")
         view.files = export.write_result(assessment, view.name, folder, lang)
         return self.outputs(view, lang, charts=charts)
+
+    def build(self, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
+        examples = sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=280):
+                image = gr.Image(type="filepath", sources=["upload", "clipboard"], height=340,
+                                 label=ui("assess.picture"), elem_id="assess-image")  # fmt: skip
+                run, stop = run_stop("assess.run", "assess-run")
+                progress = gr.Markdown(elem_id="assess-progress")
+                if examples:  # labelled with their names
+                    label, names = ui("assess.examples"), [Path(p).stem for p in examples]
+                    shown_examples = gr.Examples([[p] for p in examples], [image], label=label,
+                                                 example_labels=names)  # fmt: skip
+            with gr.Column(scale=4, min_width=280):
+                score = gr.Markdown(ui("assess.invite"), elem_id="assess-score")
+                aspects = gr.Label(label=ui("assess.aspects"), show_heading=False,
+                                   elem_id="assess-aspects")  # fmt: skip
+                to_json, to_md = downloads(("export.json", "export-json"),
+                                            ("export.markdown", "export-markdown"))  # fmt: skip
+            with gr.Column(scale=4, min_width=280):
+                radar = plot(radar_figure({}), "chart.radar", "assess-radar")
+                distribution = plot(distribution_figure(), "chart.spread", "assess-distribution")
+                gr.Markdown(ui("note.aspects"), elem_classes="am-note")
+        comments = gr.Markdown(elem_id="assess-comments")
+        shown = gr.State()  # the result on the page (its cache key), so Assess can say it is shown
+        outputs = [score, aspects, radar, distribution, comments, progress, to_json, to_md, image,
+                   shown]  # fmt: skip
+        # `input`: the visitor's own change only, so the handler clearing a bad file starts nothing.
+        triggers = [image.input, run.click]
+        if examples:
+            triggers.append(shown_examples.load_input_event.then)
+        self.events(triggers, stop, [image, length, shown, lang], outputs, total, progress,
+                    show_progress="minimal")  # fmt: skip
 
     def outputs(self, view: AssessView, lang: str, charts: bool = True,
                 clear_picture: bool = False) -> tuple:  # fmt: skip

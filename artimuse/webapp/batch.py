@@ -11,8 +11,8 @@ import gradio as gr
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Finished
 from artimuse.webapp import export
-from artimuse.webapp.common import Tab
-from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, language, text
+from artimuse.webapp.common import Tab, downloads, files_box, run_stop
+from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, language, text, ui
 from artimuse.webapp.views import notice, problems_markdown
 
 
@@ -83,6 +83,19 @@ class Batch(Tab):
                 if isinstance(event, Finished):
                     row["comments"] = dict(event.assessment.comments)
             rows.append(row)
+
+    def build(self, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
+        with gr.Row(equal_height=False):
+            files = files_box("batch.files", "batch-files", scale=3)
+            with gr.Column(scale=2, min_width=280):
+                with_comments = gr.Checkbox(False, label=ui("batch.with_comments"))
+                run, stop = run_stop("batch.run", "batch-run")
+                files_out = downloads(("batch.csv", "batch-csv"), ("batch.json", "batch-json"))
+                summary = gr.Markdown(elem_id="batch-summary")
+        table = gr.Dataframe(label=ui("batch.table"), interactive=False, max_height=600,
+                             elem_id="batch-table")  # fmt: skip
+        inputs, outputs = [files, with_comments, length, lang], [table, summary, *files_out]
+        self.events([run.click], stop, inputs, outputs, total, summary)
 
     def outputs(self, rows, problems, total: int, lang: str, note=None, paths=None) -> tuple:
         counts = dict(done=len(rows) + len(problems), total=total, scored=len(rows))

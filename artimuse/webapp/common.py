@@ -1,7 +1,12 @@
 """What the tabs and the named API share (`Shared`): the model and its calls, who may do what,
 model jobs (`run`), the per-session result cache and export folders, and reading an upload
 within the server's limits. Handlers are plain (generator) functions that gradio and the tests
-call; `request` is gradio's `gr.Request` (None when called in-process)."""
+call; `request` is gradio's `gr.Request` (None when called in-process).
+
+The tabs' building blocks are here too: static texts are `ui("key")` (translated by `gr.I18n`),
+the handlers build theirs in the language every event reads from the page (`LANG`); every event
+is private (the named API is `endpoints`); model events start at once (`jobs` decides who
+waits); Stop is `cancels=`."""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from artimuse.results import Scores
 from artimuse.webapp import zerogpu
 from artimuse.webapp.export import ExportFolders
 from artimuse.webapp.guards import Access, client_host
-from artimuse.webapp.i18n import Message, image_problem
+from artimuse.webapp.i18n import Message, image_problem, ui
 from artimuse.webapp.jobs import Admission, Job, Refused
 from artimuse.webapp.state import READY, ModelHolder, ResultCache
 
@@ -33,6 +38,13 @@ MODEL_WAIT_S = 900.0  # a job arriving while the model loads waits this long for
 COMMENT_LENGTHS = (200, 600)  # tokens offered besides the server's cap, when shorter than it
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 LOGGED_CHARS = 120  # of an untrusted string in a log line
+# The page's current language (gradio sets <html lang> from its locale) as the last input.
+LANG = "(...args) => [...args.slice(0, -1), document.documentElement.lang || navigator.language]"
+# Every event is private, and takes what the client sends as it is (`preprocess=False`): the
+# handlers check every value themselves, and a hostile one never makes gradio's preprocessing
+# print its traceback (with the value in it) into the server's log.
+PRIVATE = dict(api_visibility="private", preprocess=False)
+QUICK = dict(queue=False, show_progress="hidden", **PRIVATE)
 
 
 def quoted(value: object) -> str:
@@ -168,9 +180,43 @@ class Shared:
 
 @dataclass
 class Tab:
-    """A tab's handlers (or the API's), around what they share."""
+    """A tab's handlers and components (or the API's handlers), around what they share."""
 
     shared: Shared
+
+    def events(self, triggers: list, stop: gr.Button, inputs: list, outputs: list, total: int,
+               progress: gr.Component, **options) -> None:  # fmt: skip
+        """Each trigger starts `self.run` as a model job, Stop cancels them. Model jobs start at
+        once, up to the admission cap (`total`): the handler itself admits or refuses."""
+        job = dict(fn=self.run, inputs=inputs, outputs=outputs, js=LANG, concurrency_id="model",
+                   concurrency_limit=total, show_progress_on=[progress])  # fmt: skip
+        stop.click(nothing, cancels=[on(**job, **options, **PRIVATE) for on in triggers], **QUICK)
+
+
+def nothing() -> None:
+    """Stop's backend (its work is `cancels=`): a bare event called by `fn_index` makes gradio
+    print a traceback."""
+
+
+def run_stop(key: str, elem_id: str) -> tuple[gr.Button, gr.Button]:
+    with gr.Row():
+        run = gr.Button(ui(key), variant="primary", elem_id=elem_id)
+        return run, gr.Button(ui("assess.stop"), variant="stop", elem_id=f"{elem_id[:-4]}-stop")
+
+
+def plot(figure, key: str, elem_id: str) -> gr.Plot:
+    return gr.Plot(figure, label=ui(key), elem_classes="am-plot", elem_id=elem_id)
+
+
+def downloads(*buttons: tuple[str, str]) -> list[gr.DownloadButton]:
+    """(text key, element id) each: disabled until a run has written its file."""
+    with gr.Row():
+        return [gr.DownloadButton(ui(key), interactive=False, size="sm", elem_id=elem_id)
+                for key, elem_id in buttons]  # fmt: skip
+
+
+def files_box(key: str, elem_id: str, **options) -> gr.File:
+    return gr.File(file_count="multiple", label=ui(key), height=200, elem_id=elem_id, **options)
 
 
 def upload_path(upload: Any) -> Path | None:

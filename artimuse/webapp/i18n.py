@@ -1,7 +1,7 @@
 """The visitor's language: English or Simplified Chinese, every word from the catalogue.
 
 Static texts are `ui("key")`, translated in the browser by `gr.I18n`; what handlers build is
-`text(key, lang, ...)` in the language each event reports (`layout.LANG`), or a `Message` (key
+`text(key, lang, ...)` in the language each event reports (`common.LANG`), or a `Message` (key
 and fields) rendered when shown; an `ImageError` becomes one by its `kind`, never its English.
 Prompts, comments and JSON keys stay English, as the checkpoints and formats need (behaviour §9).
 """

@@ -18,8 +18,7 @@ import gradio as gr
 from artimuse.loading import hub
 from artimuse.loading.downloads import DownloadService
 from artimuse.loading.hub_checks import loads
-from artimuse.webapp import layout
-from artimuse.webapp.common import quoted
+from artimuse.webapp.common import LANG, PRIVATE, QUICK, quoted
 from artimuse.webapp.guards import Access
 from artimuse.webapp.i18n import EN, language, text, tuned_on, ui
 from artimuse.webapp.state import FAILED as MODEL_FAILED
@@ -216,13 +215,13 @@ def build(panel: OperatorPanel, lang: gr.Textbox, status: gr.Markdown) -> dict:
                                    elem_id="download-cancel")  # fmt: skip
     view = [downloads, shown, start, cancel]
     operator, following = [box, checkpoint, status, *view], [*view, status]
-    load.click(panel.switch_checkpoint, [checkpoint, password, lang], switch_note, js=layout.LANG,
-               concurrency_id="switch", **layout.PRIVATE)  # fmt: skip
-    started = start.click(panel.start, [choice, password, lang], following, js=layout.LANG,
-                          concurrency_limit=None, **layout.PRIVATE)  # fmt: skip
-    cancel.click(panel.cancel, [password, lang], following, js=layout.LANG, **layout.QUICK)
+    load.click(panel.switch_checkpoint, [checkpoint, password, lang], switch_note, js=LANG,
+               concurrency_id="switch", **PRIVATE)  # fmt: skip
+    started = start.click(panel.start, [choice, password, lang], following, js=LANG,
+                          concurrency_limit=None, **PRIVATE)  # fmt: skip
+    cancel.click(panel.cancel, [password, lang], following, js=LANG, **QUICK)
     box.expand(panel.reopened, [password, lang], following, concurrency_limit=None,
-               cancels=[started], **layout.PRIVATE)  # fmt: skip
-    sign_in.click(panel.sign_in, [password, lang], [*operator, sign_in_note], js=layout.LANG,
-                  **layout.QUICK)  # fmt: skip
+               cancels=[started], **PRIVATE)  # fmt: skip
+    sign_in.click(panel.sign_in, [password, lang], [*operator, sign_in_note], js=LANG,
+                  **QUICK)  # fmt: skip
     return [*operator, sign_in_box]
