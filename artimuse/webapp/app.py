@@ -21,16 +21,11 @@ from artimuse.devices import resolve_device
 from artimuse.errors import ArtiMuseError
 from artimuse.loading.downloads import DownloadService
 from artimuse.startup import check_listen, exit_with
-from artimuse.webapp import operator_panel
-from artimuse.webapp.assess import Assess
-from artimuse.webapp.batch import Batch
+from artimuse.webapp import assess, batch, compare, endpoints, operator_panel
 from artimuse.webapp.common import PRIVATE, QUICK, Shared
-from artimuse.webapp.compare import Compare
-from artimuse.webapp.endpoints import Endpoints
 from artimuse.webapp.guards import Access, SafeStream, UploadQuota
 from artimuse.webapp.i18n import EN, gradio_i18n, language, ui
 from artimuse.webapp.jobs import Admission
-from artimuse.webapp.operator_panel import OperatorPanel
 from artimuse.webapp.state import LOADING, ModelHolder
 from artimuse.webapp.style import CSS, theme
 from artimuse.webapp.views import status_markdown
@@ -47,33 +42,29 @@ class WebApp:
     """The page's handlers: the status line, the operator's panel, the tabs and the API."""
 
     shared: Shared
-    operator: OperatorPanel
+    operator: operator_panel.OperatorPanel
 
     def __post_init__(self):
-        self.holder, self.api = self.shared.holder, Endpoints(self.shared)
-        self.assess, self.compare, self.batch = (t(self.shared) for t in (Assess, Compare, Batch))
+        self.holder, self.api = self.shared.holder, endpoints.Endpoints(self.shared)
+        tabs = (assess.Assess, compare.Compare, batch.Batch)
+        self.assess, self.compare, self.batch = (tab(self.shared) for tab in tabs)
 
     def status(self, lang: Any = EN, request: gr.Request = None) -> str:
         operator = self.shared.access.is_operator(request)
         return status_markdown(self.holder.status, language(lang), operator)
 
     async def watch_status(self, lang: Any = EN, request: gr.Request = None) -> AsyncIterator:
-        """The status line while the model loads (an async generator: no thread held)."""
+        """The status line, again every WATCH_S while the model loads (async: no thread held)."""
         yield self.status(lang, request)
         while self.holder.status.state == LOADING:
             await asyncio.sleep(WATCH_S)
             yield self.status(lang, request)
 
 
-def build_app(
-    holder: ModelHolder | None = None,
-    settings: config.Settings | None = None,
-    queue_size: int | None = None,
-    batch_size: int = config.DEFAULT_BATCH_SIZE,
-    downloads: DownloadService | None = None,
-    auto_download: bool | None = None,
-    web: config.WebSettings | None = None,
-) -> gr.Blocks:
+def build_app(holder: ModelHolder | None = None, settings: config.Settings | None = None,
+              queue_size: int | None = None, batch_size: int = config.DEFAULT_BATCH_SIZE,
+              downloads: DownloadService | None = None, auto_download: bool | None = None,
+              web: config.WebSettings | None = None) -> gr.Blocks:  # fmt: skip
     """The whole page. Without a `holder`, one is made from `settings` and starts loading now
     (or downloading first: `auto_download`, default ARTIMUSE_AUTO_DOWNLOAD). `queue_size`: model
     jobs admitted at once; `web`: public mode, password, time limit. Defaults: the environment."""
@@ -87,7 +78,7 @@ def build_app(
         downloads.on_done = lambda folder: holder.start_loading(str(folder))
     admission = Admission(total, web.job_time_limit, per_client=config.read("ARTIMUSE_CLIENT_JOBS"))
     shared = Shared(holder, Access(web), admission, config.UploadLimits.from_env(), batch_size)
-    state = WebApp(shared, OperatorPanel(holder, downloads, shared.access))
+    state = WebApp(shared, operator_panel.OperatorPanel(holder, downloads, shared.access))
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         app.artimuse = state  # tests and embedders reach the state through the app
         _page(app, state, total)
@@ -130,12 +121,10 @@ def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
 
 def parse_args(argv: list[str] | None = None, prog: str = "artimuse ui") -> argparse.Namespace:
     """The web app's command line (`listen_options` reads HOST and PORT: check them first)."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="The ArtiMuse web app: assess, compare and rank pictures in the browser.",
-        epilog=config.environment_help(config.WEBAPP_VARIABLES),
-        parents=[config.model_options(), config.listen_options(config.WEBAPP_PORT)],
-    )
+    about = "The ArtiMuse web app: assess, compare and rank pictures in the browser."
+    parents = [config.model_options(), config.listen_options(config.WEBAPP_PORT)]
+    epilog = config.environment_help(config.WEBAPP_VARIABLES)
+    parser = argparse.ArgumentParser(prog=prog, description=about, epilog=epilog, parents=parents)
     queue = f"model jobs admitted at once (ARTIMUSE_QUEUE_SIZE, else {config.DEFAULT_QUEUE_SIZE})"
     parser.add_argument("--queue-size", type=int, metavar="N", help=queue)
     parser.add_argument("--public", action="store_true", default=None, help="public demo: no "

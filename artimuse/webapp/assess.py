@@ -44,10 +44,8 @@ class AssessView:
 
 
 class Assess(Tab):
-    def run(
-        self, upload: Any, comment_length: Any = None, shown: tuple | None = None,
-        lang: Any = EN, request: gr.Request = None,
-    ) -> Iterator[tuple]:  # fmt: skip
+    def run(self, upload: Any, comment_length: Any = None, shown: tuple | None = None,
+            lang: Any = EN, request: gr.Request = None) -> Iterator[tuple]:  # fmt: skip
         """Stream one assessment: the outputs of `outputs` after each step. `shown`: what the
         page shows now (a `gr.State`, kept on the server: a client cannot set it)."""
         lang, view = language(lang), AssessView()

@@ -31,10 +31,9 @@ def batch_table(rows: Sequence[dict], lang: str = EN) -> dict:
 
 
 class Batch(Tab):
-    def run(
-        self, files: Sequence[Any] | None, with_comments: bool = False, comment_length: Any = None,
-        lang: Any = EN, request: gr.Request = None,
-    ) -> Iterator[tuple]:  # fmt: skip
+    def run(self, files: Sequence[Any] | None, with_comments: bool = False,
+            comment_length: Any = None, lang: Any = EN,
+            request: gr.Request = None) -> Iterator[tuple]:  # fmt: skip
         """(table, summary, CSV file, JSON file), growing chunk by chunk."""
         lang, with_comments = language(lang), with_comments is True
         files, rows, problems = list(files) if isinstance(files, list) else [], [], []

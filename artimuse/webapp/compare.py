@@ -35,10 +35,9 @@ def compare_table(entries: Sequence[tuple[str, Scores]], lang: str = EN) -> dict
 
 
 class Compare(Tab):
-    def run(
-        self, files: Sequence[Any] | None, with_comments: bool = False, comment_length: Any = None,
-        lang: Any = EN, request: gr.Request = None,
-    ) -> Iterator[tuple]:  # fmt: skip
+    def run(self, files: Sequence[Any] | None, with_comments: bool = False,
+            comment_length: Any = None, lang: Any = EN,
+            request: gr.Request = None) -> Iterator[tuple]:  # fmt: skip
         """(radar, table, gallery, notes, comments) after each picture."""
         lang, files = language(lang), list(files) if isinstance(files, list) else []
         low, high = COMPARE_LIMITS

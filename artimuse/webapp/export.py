@@ -96,9 +96,8 @@ def markdown(assessment: Assessment, image: str, lang: str = EN) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_batch(
-    rows: Sequence[dict], errors: Sequence[tuple[str, Message]], folder: Path, lang: str = EN
-) -> tuple[str, str]:
+def write_batch(rows: Sequence[dict], errors: Sequence[tuple[str, Message]], folder: Path,
+                lang: str = EN) -> tuple[str, str]:  # fmt: skip
     """-> (CSV path, JSON path): the dataset entries (`image`, `score`) ranked by total, plus
     spread, aspects and comments; unread files last with their `error` (in `lang`). A text cell
     that a spreadsheet would run as a formula gets a leading `'`."""

@@ -57,10 +57,8 @@ class Job:
 
 
 class Admission:
-    def __init__(
-        self, total: int, time_limit: float, per_session: int = WEBAPP_SESSION_JOBS,
-        per_client: int = DEFAULT_CLIENT_JOBS,
-    ):  # fmt: skip
+    def __init__(self, total: int, time_limit: float, per_session: int = WEBAPP_SESSION_JOBS,
+                 per_client: int = DEFAULT_CLIENT_JOBS):  # fmt: skip
         self.total, self.time_limit, self.per_session = total, time_limit, per_session
         self._caps = [admission.Admission(total, n) for n in (per_session, per_client)]
         self._jobs: list[Job] = []  # in arrival order; the first one has the model

@@ -196,19 +196,17 @@ def build(panel: OperatorPanel, lang: gr.Textbox, status: gr.Markdown) -> dict:
         sign_in_note = gr.Markdown()
     with gr.Accordion(ui("model.title"), open=False, visible=False, elem_id="model-panel") as box:
         with gr.Row():
-            checkpoint = gr.Dropdown(
-                [], label=ui("model.checkpoint"), info=ui("model.checkpoint_info"),
-                allow_custom_value=True, scale=3, elem_id="checkpoint",
-            )  # fmt: skip
+            checkpoint = gr.Dropdown([], label=ui("model.checkpoint"), allow_custom_value=True,
+                                     info=ui("model.checkpoint_info"), scale=3,
+                                     elem_id="checkpoint")  # fmt: skip
             load = gr.Button(ui("model.load"), scale=1, elem_id="checkpoint-load")
         switch_note = gr.Markdown(elem_id="switch-note")
         with gr.Column(visible=False, elem_id="download-panel") as downloads:
             shown = gr.Markdown(elem_id="download-progress")
             with gr.Row():
-                choice = gr.Dropdown(
-                    choices(), value=hub.DEFAULT_CHECKPOINT.name, label=ui("download.choice"),
-                    info=ui("download.choice_info"), scale=3, elem_id="download-choice",
-                )  # fmt: skip
+                choice = gr.Dropdown(choices(), value=hub.DEFAULT_CHECKPOINT.name, scale=3,
+                                     label=ui("download.choice"), info=ui("download.choice_info"),
+                                     elem_id="download-choice")  # fmt: skip
                 start = gr.Button(ui("download.start"), variant="primary", scale=2,
                                   elem_id="download-start")  # fmt: skip
                 cancel = gr.Button(ui("download.cancel"), variant="stop", visible=False, scale=1,

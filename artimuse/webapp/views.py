@@ -55,10 +55,8 @@ def score_markdown(scores: Scores, lang: str = EN) -> str:
     spread = f"{scores.spread:.1f}"
     sure = next((key for limit, key in SURE if scores.spread < limit), "sure.low")
     sure = text("score.sure", lang, words=text(sure, lang), spread=spread)
-    return (
-        f"## {scores.total:.1f} {text('score.out_of', lang)} · {band_name(scores.band, lang)}\n\n"
-        f"{sure}  \n<small>{text('score.sure_explain', lang, spread=spread)}</small>"
-    )
+    head = f"## {scores.total:.1f} {text('score.out_of', lang)} · {band_name(scores.band, lang)}"
+    return f"{head}\n\n{sure}  \n<small>{text('score.sure_explain', lang, spread=spread)}</small>"
 
 
 def aspect_label(scores: Scores | None, lang: str = EN) -> dict[str, float] | None:
@@ -67,10 +65,9 @@ def aspect_label(scores: Scores | None, lang: str = EN) -> dict[str, float] | No
                                         for a in RADAR_ASPECTS if a in scores.aspects}  # fmt: skip
 
 
-def comments_markdown(
-    comments: Mapping[str, str], scores: Scores | None, finished: Collection[str] | None = None,
-    stopped: bool = False, lang: str = EN,
-) -> str:  # fmt: skip
+def comments_markdown(comments: Mapping[str, str], scores: Scores | None,
+                      finished: Collection[str] | None = None, stopped: bool = False,
+                      lang: str = EN) -> str:  # fmt: skip
     """One section per aspect, the verdict first, filling in as its comment streams.
     `finished`: aspects whose comment is complete (None: all); `stopped`: the unfinished ones
     say so."""

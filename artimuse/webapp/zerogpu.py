@@ -10,7 +10,6 @@ ZeroGPU (a laptop, a GPU server, a CPU Space) `spaces.GPU` leaves them as they a
 from __future__ import annotations
 
 import contextlib
-import importlib
 import importlib.util
 import logging
 import math
