@@ -16,9 +16,9 @@ from artimuse.errors import ImageError
 from artimuse.images import ORIENTATION_IGNORED, image_warnings
 from artimuse.prompts import ASPECTS
 from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, Scores, ScoresReady
-from artimuse.webapp import export
+from artimuse.webapp import common, export
 from artimuse.webapp.charts import distribution_figure, radar_figure
-from artimuse.webapp.common import EXAMPLES_DIR, Tab, downloads, plot, run_stop, upload_name
+from artimuse.webapp.common import EXAMPLES_DIR, Tab, download, downloads, plot, run_stop
 from artimuse.webapp.i18n import EN, Message, image_problem, language, text, ui
 from artimuse.webapp.jobs import Job
 from artimuse.webapp.state import image_digest
@@ -52,7 +52,7 @@ class Assess(Tab):
         try:
             image, view.name = self.shared.read(upload)
         except ImageError as error:
-            view.message = image_problem(error, upload_name(upload))
+            view.message = image_problem(error, common.upload_name(upload))
             yield self.outputs(view, lang, clear_picture=True)
             return
         if image is None:
@@ -169,19 +169,10 @@ class Assess(Tab):
             radar = radar_figure({view.name: s.aspects} if s else {}, lang)
             distribution = distribution_figure(*((s.distribution, s.total, s.spread) if s else ()),
                                                lang=lang)  # fmt: skip
-        if s is not None:
-            card = score_markdown(s, lang)
-        elif view.message is not None:
-            card = "**" + notice(view.message, lang) + "**"
-        else:
-            card = text("assess.invite", lang)
+        card = f"**{notice(view.message, lang)}**" if view.message else text("assess.invite", lang)
+        card = score_markdown(s, lang) if s else card
         card += "".join(f"\n\n> {notice(note, lang)}" for note in view.notes)
         comments = comments_markdown(view.comments, s, view.finished, view.stopped, lang=lang)
-        json_file, md_file = view.files
-        return (
-            card, aspect_label(s, lang), radar, distribution, comments if s else "",
-            notice(view.progress, lang),
-            gr.update(value=json_file, interactive=json_file is not None),
-            gr.update(value=md_file, interactive=md_file is not None),
-            None if clear_picture else gr.skip(), view.shown,
-        )  # fmt: skip
+        return (card, aspect_label(s, lang), radar, distribution, comments if s else "",
+                notice(view.progress, lang), *map(download, view.files),
+                None if clear_picture else gr.skip(), view.shown)  # fmt: skip

@@ -11,7 +11,7 @@ import gradio as gr
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Finished
 from artimuse.webapp import export
-from artimuse.webapp.common import Tab, downloads, files_box, run_stop
+from artimuse.webapp.common import Tab, download, downloads, files_box, run_stop
 from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, language, text, ui
 from artimuse.webapp.views import notice, problems_markdown
 
@@ -100,7 +100,5 @@ class Batch(Tab):
         counts = dict(done=len(rows) + len(problems), total=total, scored=len(rows))
         summary = text("batch.summary", lang, **counts) if total else ""
         parts = (summary, problems_markdown(problems, lang), notice(note, lang))
-        csv_path, json_path = paths or (None, None)
         return (batch_table(rows, lang), "\n\n".join(filter(None, parts)),
-                gr.update(value=csv_path, interactive=csv_path is not None),
-                gr.update(value=json_path, interactive=json_path is not None))  # fmt: skip
+                *map(download, paths or (None, None)))  # fmt: skip

@@ -51,18 +51,14 @@ def radar_figure(series: Mapping[str, Mapping[str, float]], lang: str = EN) -> g
                                          mode="lines", line=dict(width=0), hoverinfo="skip",
                                          showlegend=False))  # fmt: skip
     axis = dict(gridcolor=GRID, linecolor=GRID)
-    figure.update_layout(
-        **_layout(330, l=72, r=72, t=28, b=28 if len(series) < 2 else 64),
-        showlegend=len(series) > 1,
-        legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.08),
-        polar=dict(
-            bgcolor="rgba(0,0,0,0)",
-            radialaxis=dict(range=[0, 100], tickvals=TICKS[1:], tickfont=dict(size=10), angle=90,
-                            tickangle=90, **axis),
-            angularaxis=dict(categoryarray=list(labels.values()), categoryorder="array",
-                             direction="clockwise", rotation=90, tickfont=dict(size=12), **axis),
-        ),
-    )  # fmt: skip
+    radial = dict(range=[0, 100], tickvals=TICKS[1:], tickfont=dict(size=10), angle=90,
+                  tickangle=90, **axis)  # fmt: skip
+    angular = dict(categoryarray=list(labels.values()), categoryorder="array", rotation=90,
+                   direction="clockwise", tickfont=dict(size=12), **axis)  # fmt: skip
+    polar = dict(bgcolor="rgba(0,0,0,0)", radialaxis=radial, angularaxis=angular)
+    legend = dict(orientation="h", x=0.5, xanchor="center", y=-0.08)
+    figure.update_layout(**_layout(330, l=72, r=72, t=28, b=28 if len(series) < 2 else 64),
+                         showlegend=len(series) > 1, legend=legend, polar=polar)  # fmt: skip
     return figure
 
 

@@ -215,6 +215,11 @@ def downloads(*buttons: tuple[str, str]) -> list[gr.DownloadButton]:
                 for key, elem_id in buttons]  # fmt: skip
 
 
+def download(path: str | None) -> dict:
+    """A DownloadButton's file, usable once a run has written it."""
+    return gr.update(value=path, interactive=path is not None)
+
+
 def files_box(key: str, elem_id: str, **options) -> gr.File:
     return gr.File(file_count="multiple", label=ui(key), height=200, elem_id=elem_id, **options)
 

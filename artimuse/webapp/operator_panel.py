@@ -31,11 +31,9 @@ FOLLOW_S = 1.0  # how often a following page gets the download's progress
 
 def choices(lang: str = EN) -> list[tuple[str, str]]:
     """(label, name) of the released checkpoints: names only, never where they would go."""
-    return [
-        (text("download.option", lang, name=k.name, size=f"{k.size_gb:g}",
-              tuned_on=tuned_on(k.name, k.tuned_on, lang)), k.name)
-        for k in hub.KNOWN_CHECKPOINTS
-    ]  # fmt: skip
+    return [(text("download.option", lang, name=k.name, size=f"{k.size_gb:g}",
+                  tuned_on=tuned_on(k.name, k.tuned_on, lang)), k.name)
+            for k in hub.KNOWN_CHECKPOINTS]  # fmt: skip
 
 
 def wanted_checkpoint(ckpt: str) -> tuple[str, Path]:
