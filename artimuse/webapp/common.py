@@ -62,10 +62,6 @@ class UploadRefused(ImageError):
         self.kind, self.details = kind, {}
 
 
-class ModelUnavailable(Exception):
-    """No model loaded (a missing checkpoint, or a failed load)."""
-
-
 @dataclass
 class Shared:
     holder: ModelHolder
@@ -103,7 +99,7 @@ class Shared:
             wait: bool = True) -> Iterator:  # fmt: skip
         """A model job: admitted or refused, its place in line told (`say(message)` makes the
         update) while it waits (`wait` False: a cached answer takes no turn), then `work(job)`'s
-        updates; a refusal or no model (`ready`) is told instead."""
+        updates; a refusal (or no model: `ready`) is told instead."""
         try:
             with self.admission.admit(session_of(request), client_host(request), kind) as job:
                 for ahead in job.wait_turn() if wait else ():
@@ -112,13 +108,11 @@ class Shared:
                     yield from work(job)
         except Refused as error:
             yield say(error.message)
-        except ModelUnavailable:
-            yield say(Message("model.unavailable", {"ckpt": self.holder.status.name}))
 
     def ready(self) -> None:
-        """Wait for a load in progress; ModelUnavailable if there is no model then."""
+        """Wait for a load in progress; Refused if there is no model then."""
         if self.holder.wait(MODEL_WAIT_S).state != READY or self.holder.model is None:
-            raise ModelUnavailable()
+            raise Refused(Message("model.unavailable", {"ckpt": self.holder.status.name}))
 
     def steps(self, image: Image.Image, aspects: Sequence[str], tokens: int) -> Iterator:
         """The model's events for `image` (on ZeroGPU: on a lent GPU, see `zerogpu`)."""

@@ -23,7 +23,8 @@ TURN_POLL_S = 0.5  # how often a waiting job re-checks its place (and tells the 
 
 
 class Refused(Exception):
-    """Not admitted; `message` says why (the server is full, or this visitor has N jobs)."""
+    """A model job that cannot run; `message` says why (the server is full, this visitor has N
+    jobs, no model)."""
 
     def __init__(self, message: Message):
         super().__init__(message.key)
