@@ -55,10 +55,8 @@ class ExportFolders:
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: running
-        pass
+    except OSError as error:  # PermissionError: another user's process, running
+        return not isinstance(error, ProcessLookupError)
     return True
 
 
