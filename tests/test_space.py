@@ -66,6 +66,7 @@ def test_build_assembles_a_pushable_folder(tmp_path):
     subprocess.run(["bash", str(SPACE / "build.sh"), str(out)], check=True, capture_output=True)
     assert {"README.md", "app.py", "requirements.txt"} <= {p.name for p in out.iterdir()}
     assert (out / "artimuse/webapp/app.py").is_file()
+    assert (out / "artimuse/webapp/locales/zh-CN.json").is_file()  # the translations come along
     assert not list(out.rglob("__pycache__"))
 
 

@@ -1,11 +1,6 @@
 """The ArtiMuse web app (gradio 6 Blocks): assess one picture with a live radar and streamed
-expert comments, compare 2-4 pictures, rank a batch, export the results.
-
-    python demo_gradio.py [--host 0.0.0.0] [--port 7860] [--public]      # or: artimuse ui
-
-The model loads in a background thread once the app starts (never at import). Who may switch
-the checkpoint or download one is `guards.Access`'s business (the panel: `operator_panel`);
-how many model jobs a visitor may have is `jobs`'; the named API is `endpoints`.
+comments, compare 2-4 pictures, rank a batch, export the results. `artimuse ui` runs `main`;
+the model loads in the background once the app is built, never at import.
 """
 
 from __future__ import annotations
@@ -26,16 +21,11 @@ from artimuse.devices import resolve_device
 from artimuse.errors import ArtiMuseError
 from artimuse.loading.downloads import DownloadService
 from artimuse.startup import check_listen, exit_with
-from artimuse.webapp import layout, operator_panel
-from artimuse.webapp.assess import Assess
-from artimuse.webapp.batch import Batch
-from artimuse.webapp.common import Shared
-from artimuse.webapp.compare import Compare
-from artimuse.webapp.endpoints import Endpoints
+from artimuse.webapp import assess, batch, compare, endpoints, operator_panel
+from artimuse.webapp.common import PRIVATE, QUICK, Shared
 from artimuse.webapp.guards import Access, SafeStream, UploadQuota
 from artimuse.webapp.i18n import EN, gradio_i18n, language, ui
 from artimuse.webapp.jobs import Admission
-from artimuse.webapp.operator_panel import OperatorPanel
 from artimuse.webapp.state import LOADING, ModelHolder
 from artimuse.webapp.style import CSS, theme
 from artimuse.webapp.views import status_markdown
@@ -49,43 +39,35 @@ WATCH_S = 1.0  # how often a page hears about a model that is loading
 
 @dataclass
 class WebApp:
-    """The page's handlers: the model's status line, the operator's panel, one object per tab
-    and the named API."""
+    """The page's handlers: the status line, the operator's panel, the tabs and the API."""
 
     shared: Shared
-    operator: OperatorPanel
+    operator: operator_panel.OperatorPanel
 
     def __post_init__(self):
-        self.holder = self.shared.holder
-        self.assess, self.compare = Assess(self.shared), Compare(self.shared)
-        self.batch, self.api = Batch(self.shared), Endpoints(self.shared)
+        self.holder, self.api = self.shared.holder, endpoints.Endpoints(self.shared)
+        tabs = (assess.Assess, compare.Compare, batch.Batch)
+        self.assess, self.compare, self.batch = (tab(self.shared) for tab in tabs)
 
     def status(self, lang: Any = EN, request: gr.Request = None) -> str:
         operator = self.shared.access.is_operator(request)
         return status_markdown(self.holder.status, language(lang), operator)
 
     async def watch_status(self, lang: Any = EN, request: gr.Request = None) -> AsyncIterator:
-        """The status line while the model loads (an async generator: no thread held)."""
+        """The status line, again every WATCH_S while the model loads (async: no thread held)."""
         yield self.status(lang, request)
         while self.holder.status.state == LOADING:
             await asyncio.sleep(WATCH_S)
             yield self.status(lang, request)
 
 
-def build_app(
-    holder: ModelHolder | None = None,
-    settings: config.Settings | None = None,
-    queue_size: int | None = None,
-    batch_size: int = config.DEFAULT_BATCH_SIZE,
-    downloads: DownloadService | None = None,
-    auto_download: bool | None = None,
-    web: config.WebSettings | None = None,
-) -> gr.Blocks:
-    """The whole page. Without a `holder`, one is made from `settings` (default: the
-    environment) and starts loading its checkpoint in the background now, or downloading it
-    first (`auto_download`, default ARTIMUSE_AUTO_DOWNLOAD; or a hub id as the checkpoint).
-    `queue_size`: model jobs admitted at once (default ARTIMUSE_QUEUE_SIZE). `web`: public
-    mode, operator password, time limit (default: the environment)."""
+def build_app(holder: ModelHolder | None = None, settings: config.Settings | None = None,
+              queue_size: int | None = None, batch_size: int = config.DEFAULT_BATCH_SIZE,
+              downloads: DownloadService | None = None, auto_download: bool | None = None,
+              web: config.WebSettings | None = None) -> gr.Blocks:  # fmt: skip
+    """The whole page. Without a `holder`, one is made from `settings` and starts loading now
+    (or downloading first: `auto_download`, default ARTIMUSE_AUTO_DOWNLOAD). `queue_size`: model
+    jobs admitted at once; `web`: public mode, password, time limit. Defaults: the environment."""
     total = queue_size or config.read("ARTIMUSE_QUEUE_SIZE")
     web, downloads = web or config.WebSettings.from_env(), downloads or DownloadService()
     if holder is None:
@@ -96,7 +78,7 @@ def build_app(
         downloads.on_done = lambda folder: holder.start_loading(str(folder))
     admission = Admission(total, web.job_time_limit, per_client=config.read("ARTIMUSE_CLIENT_JOBS"))
     shared = Shared(holder, Access(web), admission, config.UploadLimits.from_env(), batch_size)
-    state = WebApp(shared, OperatorPanel(holder, downloads, shared.access))
+    state = WebApp(shared, operator_panel.OperatorPanel(holder, downloads, shared.access))
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         app.artimuse = state  # tests and embedders reach the state through the app
         _page(app, state, total)
@@ -105,24 +87,22 @@ def build_app(
 
 
 def _page(app: gr.Blocks, web: WebApp, total: int) -> None:
-    lang = gr.Textbox(EN, visible=False)  # the page's language, read by `layout.LANG`
+    lang = gr.Textbox(EN, visible=False)  # the page's language, read by `common.LANG`
     with gr.Row(elem_classes="am-header", equal_height=False):
         gr.Markdown(ui("app.header"), elem_classes="am-title")
         status = gr.Markdown(elem_id="model-status")
-    length = gr.Radio(
-        [(str(n), n) for n in web.shared.comment_lengths()], value=web.shared.max_new_tokens,
-        label=ui("length.label"), info=ui("length.info"), elem_id="comment-length",
-    )  # fmt: skip
+    length = gr.Radio([(str(n), n) for n in web.shared.comment_lengths()], label=ui("length.label"),
+                      value=web.shared.max_new_tokens, info=ui("length.info"),
+                      elem_id="comment-length")  # fmt: skip
     operator = operator_panel.build(web.operator, lang, status)
     with gr.Tabs():
-        for tab, build in (("assess", layout.assess_tab), ("compare", layout.compare_tab),
-                           ("batch", layout.batch_tab)):  # fmt: skip
+        for tab in ("assess", "compare", "batch"):
             with gr.Tab(ui(f"tab.{tab}"), id=tab):
-                build(getattr(web, tab), length, lang, total)
+                getattr(web, tab).build(length, lang, total)
     browser_lang = "() => [document.documentElement.lang || navigator.language]"
-    load = app.load(language, lang, lang, js=browser_lang, **layout.QUICK)
-    load.then(web.operator.page, lang, operator, **layout.QUICK)
-    load.then(web.watch_status, lang, status, concurrency_limit=None, **layout.PRIVATE,
+    load = app.load(language, lang, lang, js=browser_lang, **QUICK)
+    load.then(web.operator.page, lang, operator, **QUICK)
+    load.then(web.watch_status, lang, status, concurrency_limit=None, **PRIVATE,
               show_progress="hidden")  # fmt: skip
     app.unload(web.shared.forget)
     model = dict(concurrency_id="model", concurrency_limit=total)  # admission decides who waits
@@ -141,12 +121,10 @@ def launch(app: gr.Blocks, host: str, port: int, **options) -> gr.Blocks:
 
 def parse_args(argv: list[str] | None = None, prog: str = "artimuse ui") -> argparse.Namespace:
     """The web app's command line (`listen_options` reads HOST and PORT: check them first)."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="The ArtiMuse web app: assess, compare and rank pictures in the browser.",
-        epilog=config.environment_help(config.WEBAPP_VARIABLES),
-        parents=[config.model_options(), config.listen_options(config.WEBAPP_PORT)],
-    )
+    about = "The ArtiMuse web app: assess, compare and rank pictures in the browser."
+    parents = [config.model_options(), config.listen_options(config.WEBAPP_PORT)]
+    epilog = config.environment_help(config.WEBAPP_VARIABLES)
+    parser = argparse.ArgumentParser(prog=prog, description=about, epilog=epilog, parents=parents)
     queue = f"model jobs admitted at once (ARTIMUSE_QUEUE_SIZE, else {config.DEFAULT_QUEUE_SIZE})"
     parser.add_argument("--queue-size", type=int, metavar="N", help=queue)
     parser.add_argument("--public", action="store_true", default=None, help="public demo: no "
@@ -157,9 +135,8 @@ def parse_args(argv: list[str] | None = None, prog: str = "artimuse ui") -> argp
 
 
 def main(argv: list[str] | None = None, prog: str = "artimuse ui") -> None:
-    """`artimuse ui` / `python demo_gradio.py`: the variables and the listen address checked
-    first (one line each, exit 2, before anything loads), then the model loads in the
-    background and the page is served."""
+    """`artimuse ui`: the variables and the address checked first (one line each, exit 2, before
+    anything loads), then the page served while the model loads."""
     from artimuse.rest.connections import limit_logging
 
     try:

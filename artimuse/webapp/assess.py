@@ -1,27 +1,25 @@
-"""The Assess tab: one picture, scores first, then the eight comments streaming in, with a
-progress line ("Comments: 3 of 8 · 5 s", "Done in 12 s") and the two exports, written once
-when the assessment is complete.
-
-`Assess.run` is a generator: gradio sends each `yield` to the page, and Stop (`cancels=`)
-ends it at its next step, keeping what was written.
-"""
+"""The Assess tab: one picture, scores first, then the eight comments streaming in (`run` is a
+generator: each `yield` goes to the page, and Stop ends it at its next step), a progress line
+("Comments: 3 of 8 · 5 s") and the two exports, written once the assessment is complete."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from artimuse.errors import ImageError
+from artimuse.images import ORIENTATION_IGNORED, image_warnings
 from artimuse.prompts import ASPECTS
 from artimuse.results import Assessment, CommentDelta, CommentDone, Finished, Scores, ScoresReady
-from artimuse.webapp import export
+from artimuse.webapp import common, export
 from artimuse.webapp.charts import distribution_figure, radar_figure
-from artimuse.webapp.common import Shared, upload_name
-from artimuse.webapp.i18n import EN, Message, image_notes, image_problem, language, text
+from artimuse.webapp.common import EXAMPLES_DIR, Tab, download, downloads, plot, run_stop
+from artimuse.webapp.i18n import EN, Message, image_problem, language, text, ui
 from artimuse.webapp.jobs import Job
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import aspect_label, comments_markdown, notice, score_markdown
@@ -45,21 +43,16 @@ class AssessView:
     shown: tuple | None = None  # the cache key of a complete result (the page's `gr.State`)
 
 
-class Assess:
-    def __init__(self, shared: Shared):
-        self.shared = shared
-
-    def run(
-        self, upload: Any, comment_length: Any = None, shown: tuple | None = None,
-        lang: Any = EN, request: gr.Request = None,
-    ) -> Iterator[tuple]:  # fmt: skip
+class Assess(Tab):
+    def run(self, upload: Any, comment_length: Any = None, shown: tuple | None = None,
+            lang: Any = EN, request: gr.Request = None) -> Iterator[tuple]:  # fmt: skip
         """Stream one assessment: the outputs of `outputs` after each step. `shown`: what the
         page shows now (a `gr.State`, kept on the server: a client cannot set it)."""
         lang, view = language(lang), AssessView()
         try:
             image, view.name = self.shared.read(upload)
         except ImageError as error:
-            view.message = image_problem(error, upload_name(upload))
+            view.message = image_problem(error, common.upload_name(upload))
             yield self.outputs(view, lang, clear_picture=True)
             return
         if image is None:
@@ -76,7 +69,9 @@ class Assess:
         if key == shown:  # Assess pressed for the result on the page: say so, change nothing
             yield (*[gr.skip()] * 5, text("assess.shown", lang), *[gr.skip()] * 3, shown)
             return
-        view.notes, cached = image_notes(image), self.shared.cache.get(key)
+        if ORIENTATION_IGNORED in image_warnings(image):  # EXIF unreadable: scored as stored
+            view.notes = [Message("note.exif_ignored")]
+        cached = self.shared.cache.get(key)
 
         def say(message: Message) -> tuple:
             queued = message.key == "progress.queued"
@@ -96,9 +91,10 @@ class Assess:
         view.progress = Message("assess.looking")
         yield self.outputs(view, lang, charts=False)
         self.shared.ready()
-        last_update = 0.0
+        sent = 0.0
         for event in self.shared.steps(image, ASPECTS, tokens):
-            elapsed = {"elapsed": time.monotonic() - started}
+            now = time.monotonic()
+            elapsed = {"elapsed": now - started}
             if not job.wanted:  # a newer picture of this session, or the time limit
                 view.stopped, done = True, {"done": len(view.finished), "total": len(ASPECTS)}
                 stop = "progress.time_limit" if job.expired else "progress.stopped"
@@ -117,10 +113,8 @@ class Assess:
                 self.shared.cache.put(key, event.assessment)
                 done = Message("progress.done", elapsed)
                 yield self._complete(view, event.assessment, done, key, request, lang, False)
-            if isinstance(event, (CommentDelta, CommentDone)) and (
-                time.monotonic() - last_update >= STREAM_INTERVAL_S
-            ):
-                last_update = time.monotonic()
+            if isinstance(event, (CommentDelta, CommentDone)) and now > sent + STREAM_INTERVAL_S:
+                sent = now
                 done = {"done": len(view.finished), "total": len(ASPECTS)}
                 view.progress = Message("progress.comments", elapsed | done)
                 yield self.outputs(view, lang, charts=False)
@@ -133,31 +127,52 @@ class Assess:
         view.files = export.write_result(assessment, view.name, folder, lang)
         return self.outputs(view, lang, charts=charts)
 
-    def outputs(
-        self, view: AssessView, lang: str, charts: bool = True, clear_picture: bool = False
-    ) -> tuple:
+    def build(self, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
+        examples = sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=280):
+                image = gr.Image(type="filepath", sources=["upload", "clipboard"], height=340,
+                                 label=ui("assess.picture"), elem_id="assess-image")  # fmt: skip
+                run, stop = run_stop("assess.run", "assess-run")
+                progress = gr.Markdown(elem_id="assess-progress")
+                if examples:  # labelled with their names
+                    label, names = ui("assess.examples"), [Path(p).stem for p in examples]
+                    shown_examples = gr.Examples([[p] for p in examples], [image], label=label,
+                                                 example_labels=names)  # fmt: skip
+            with gr.Column(scale=4, min_width=280):
+                score = gr.Markdown(ui("assess.invite"), elem_id="assess-score")
+                aspects = gr.Label(label=ui("assess.aspects"), show_heading=False,
+                                   elem_id="assess-aspects")  # fmt: skip
+                to_json, to_md = downloads(("export.json", "export-json"),
+                                            ("export.markdown", "export-markdown"))  # fmt: skip
+            with gr.Column(scale=4, min_width=280):
+                radar = plot(radar_figure({}), "chart.radar", "assess-radar")
+                distribution = plot(distribution_figure(), "chart.spread", "assess-distribution")
+                gr.Markdown(ui("note.aspects"), elem_classes="am-note")
+        comments = gr.Markdown(elem_id="assess-comments")
+        shown = gr.State()  # the result on the page (its cache key), so Assess can say it is shown
+        outputs = [score, aspects, radar, distribution, comments, progress, to_json, to_md, image,
+                   shown]  # fmt: skip
+        # `input`: the visitor's own change only, so the handler clearing a bad file starts nothing.
+        triggers = [image.input, run.click]
+        if examples:
+            triggers.append(shown_examples.load_input_event.then)
+        self.events(triggers, stop, [image, length, shown, lang], outputs, total, progress,
+                    show_progress="minimal")  # fmt: skip
+
+    def outputs(self, view: AssessView, lang: str, charts: bool = True,
+                clear_picture: bool = False) -> tuple:  # fmt: skip
         """(score, aspects, radar, distribution, comments, progress, JSON file, Markdown file,
         picture, what is shown); `charts` False leaves the charts as they are."""
-        s = view.scores
-        radar = distribution = gr.skip()
+        s, radar, distribution = view.scores, gr.skip(), gr.skip()
         if charts:
             radar = radar_figure({view.name: s.aspects} if s else {}, lang)
-            distribution = distribution_figure(
-                *((s.distribution, s.total, s.spread) if s else ()), lang=lang
-            )
-        if s is not None:
-            card = score_markdown(s, lang)
-        elif view.message is not None:
-            card = "**" + notice(view.message, lang) + "**"
-        else:
-            card = text("assess.invite", lang)
+            distribution = distribution_figure(*((s.distribution, s.total, s.spread) if s else ()),
+                                               lang=lang)  # fmt: skip
+        card = f"**{notice(view.message, lang)}**" if view.message else text("assess.invite", lang)
+        card = score_markdown(s, lang) if s else card
         card += "".join(f"\n\n> {notice(note, lang)}" for note in view.notes)
         comments = comments_markdown(view.comments, s, view.finished, view.stopped, lang=lang)
-        json_file, md_file = view.files
-        return (
-            card, aspect_label(s, lang), radar, distribution, comments if s else "",
-            notice(view.progress, lang),
-            gr.update(value=json_file, interactive=json_file is not None),
-            gr.update(value=md_file, interactive=md_file is not None),
-            None if clear_picture else gr.skip(), view.shown,
-        )  # fmt: skip
+        return (card, aspect_label(s, lang), radar, distribution, comments if s else "",
+                notice(view.progress, lang), *map(download, view.files),
+                None if clear_picture else gr.skip(), view.shown)  # fmt: skip

@@ -1,6 +1,5 @@
 """The Batch tab: up to ARTIMUSE_MAX_BATCH pictures scored in model batches, ranked as they
-come, downloadable as CSV and JSON once the batch ends; one bad file is named and skipped,
-never failing the batch."""
+come, as CSV and JSON once the batch ends; a bad file is named and skipped."""
 
 from __future__ import annotations
 
@@ -12,9 +11,8 @@ import gradio as gr
 from artimuse.prompts import ASPECTS, RADAR_ASPECTS
 from artimuse.results import Finished
 from artimuse.webapp import export
-from artimuse.webapp.common import Shared
-from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, language, text
-from artimuse.webapp.state import image_digest
+from artimuse.webapp.common import Tab, download, downloads, files_box, run_stop
+from artimuse.webapp.i18n import EN, Message, aspect_name, band_name, language, text, ui
 from artimuse.webapp.views import notice, problems_markdown
 
 
@@ -32,14 +30,10 @@ def batch_table(rows: Sequence[dict], lang: str = EN) -> dict:
             "data": data}  # fmt: skip
 
 
-class Batch:
-    def __init__(self, shared: Shared):
-        self.shared = shared
-
-    def run(
-        self, files: Sequence[Any] | None, with_comments: bool = False, comment_length: Any = None,
-        lang: Any = EN, request: gr.Request = None,
-    ) -> Iterator[tuple]:  # fmt: skip
+class Batch(Tab):
+    def run(self, files: Sequence[Any] | None, with_comments: bool = False,
+            comment_length: Any = None, lang: Any = EN,
+            request: gr.Request = None) -> Iterator[tuple]:  # fmt: skip
         """(table, summary, CSV file, JSON file), growing chunk by chunk."""
         lang, with_comments = language(lang), with_comments is True
         files, rows, problems = list(files) if isinstance(files, list) else [], [], []
@@ -76,13 +70,12 @@ class Batch:
 
     def _chunk(self, chunk: list, rows: list, problems: list, tokens, job) -> None:
         """Decode a chunk (bad files -> problems), score it as one model batch, and write the
-        comments when asked (until the job's time is up)."""
+        comments when asked, until the job's time is up."""
         pictures, bad = self.shared.read_many(chunk)
         problems += bad
         scores = self.shared.scores([image for _, image in pictures]) if pictures else []
         for (name, image), result in zip(pictures, scores, strict=True):
-            row = {"name": name, "scores": result, "digest": image_digest(image)}
-            wanted = tokens and not job.expired
+            row, wanted = {"name": name, "scores": result}, tokens and not job.expired
             for event in self.shared.steps(image, ASPECTS, tokens) if wanted else ():
                 if job.expired:
                     break
@@ -90,14 +83,22 @@ class Batch:
                     row["comments"] = dict(event.assessment.comments)
             rows.append(row)
 
+    def build(self, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
+        with gr.Row(equal_height=False):
+            files = files_box("batch.files", "batch-files", scale=3)
+            with gr.Column(scale=2, min_width=280):
+                with_comments = gr.Checkbox(False, label=ui("batch.with_comments"))
+                run, stop = run_stop("batch.run", "batch-run")
+                files_out = downloads(("batch.csv", "batch-csv"), ("batch.json", "batch-json"))
+                summary = gr.Markdown(elem_id="batch-summary")
+        table = gr.Dataframe(label=ui("batch.table"), interactive=False, max_height=600,
+                             elem_id="batch-table")  # fmt: skip
+        inputs, outputs = [files, with_comments, length, lang], [table, summary, *files_out]
+        self.events([run.click], stop, inputs, outputs, total, summary)
+
     def outputs(self, rows, problems, total: int, lang: str, note=None, paths=None) -> tuple:
         counts = dict(done=len(rows) + len(problems), total=total, scored=len(rows))
         summary = text("batch.summary", lang, **counts) if total else ""
         parts = (summary, problems_markdown(problems, lang), notice(note, lang))
-        csv_path, json_path = paths or (None, None)
-        return (
-            batch_table(rows, lang),
-            "\n\n".join(filter(None, parts)),
-            gr.update(value=csv_path, interactive=csv_path is not None),
-            gr.update(value=json_path, interactive=json_path is not None),
-        )
+        return (batch_table(rows, lang), "\n\n".join(filter(None, parts)),
+                *map(download, paths or (None, None)))  # fmt: skip

@@ -1,11 +1,7 @@
-"""Plotly figures of the web app: the aspect radar and the distribution of the total score.
-
-Backgrounds are transparent and grid lines a translucent grey, so the figures sit on the light
-and the dark theme alike; the dark theme recolours the text through the page's CSS
-(`style.CSS`), since plotly knows nothing of the page's theme. The figures carry no title (the
-component's label is above them, where plotly's toolbar cannot cover it). Axis words and aspect
-names are in the visitor's language (`lang`).
-"""
+"""Plotly figures: the aspect radar and the distribution of the total score, in the visitor's
+language. Transparent backgrounds and translucent grey grids sit on the light and the dark theme
+alike (the dark theme recolours the text by CSS: plotly knows nothing of the page's theme); no
+title (the component's label is above, where plotly's toolbar cannot cover it)."""
 
 from __future__ import annotations
 
@@ -17,7 +13,7 @@ from artimuse.prompts import RADAR_ASPECTS
 from artimuse.webapp.i18n import EN, aspect_name, text
 
 # Distinct in hue and lightness, readable on white and on near-black (one per compared image).
-PALETTE = ("#e8743b", "#3b82f6", "#14a37f", "#a855f7")
+PALETTE = ("232, 116, 59", "59, 130, 246", "20, 163, 127", "168, 85, 247")  # r, g, b
 GRID = "rgba(128, 128, 128, 0.28)"
 MARKER = "#8b8b94"  # a mid grey: the mean line must show on white and on near-black alike
 FAMILY = "ui-sans-serif, system-ui, -apple-system, Segoe UI, sans-serif"
@@ -32,24 +28,21 @@ def _layout(height: int, **margin) -> dict:
     )  # fmt: skip
 
 
-def radar_figure(
-    series: Mapping[str, Mapping[str, float]], lang: str = EN, height: int = 330
-) -> go.Figure:
-    """One closed polygon per entry of `series` (name -> {aspect: 0-100 score}), on a 0-100
-    axis over the seven radar aspects; aspects a series lacks are left out of its polygon.
-    Short axis labels ('Emotion', '情感') leave the polygon room down to phone widths; the hover
-    gives the full name."""
+def radar_figure(series: Mapping[str, Mapping[str, float]], lang: str = EN) -> go.Figure:
+    """A closed polygon per entry of `series` (name -> {aspect: 0-100}) over the radar aspects
+    it has. Short axis labels ('Emotion', '情感') leave it room on a phone; the hover gives the
+    full name."""
     labels = {a: aspect_name(a, lang, short=True) for a in RADAR_ASPECTS}
     figure = go.Figure()
     for index, (name, scores) in enumerate(series.items()):
-        colour = PALETTE[index % len(PALETTE)]
+        rgb = PALETTE[index % len(PALETTE)]
         present = [a for a in RADAR_ASPECTS if a in scores]
         closed = present + present[:1]  # back to the first: a closed polygon
         alpha = 0.18 if len(series) > 1 else 0.25
         figure.add_trace(go.Scatterpolar(
             r=[scores.get(a) for a in closed], theta=[labels[a] for a in closed], name=name,
-            fill="toself", fillcolor=f"rgba({_rgb(colour)}, {alpha})",
-            line=dict(color=colour, width=2.5), marker=dict(size=7, color=colour),
+            fill="toself", fillcolor=f"rgba({rgb}, {alpha})",
+            line=dict(color=f"rgb({rgb})", width=2.5), marker=dict(size=7, color=f"rgb({rgb})"),
             customdata=[aspect_name(a, lang) for a in closed],
             hovertemplate="<b>%{customdata}</b><br>%{r:.1f} / 100<extra>" + name + "</extra>",
         ))  # fmt: skip
@@ -58,36 +51,30 @@ def radar_figure(
                                          mode="lines", line=dict(width=0), hoverinfo="skip",
                                          showlegend=False))  # fmt: skip
     axis = dict(gridcolor=GRID, linecolor=GRID)
-    figure.update_layout(
-        **_layout(height, l=72, r=72, t=28, b=28 if len(series) < 2 else 64),
-        showlegend=len(series) > 1,
-        legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.08),
-        polar=dict(
-            bgcolor="rgba(0,0,0,0)",
-            radialaxis=dict(range=[0, 100], tickvals=TICKS[1:], tickfont=dict(size=10), angle=90,
-                            tickangle=90, **axis),
-            angularaxis=dict(categoryarray=list(labels.values()), categoryorder="array",
-                             direction="clockwise", rotation=90, tickfont=dict(size=12), **axis),
-        ),
-    )  # fmt: skip
+    radial = dict(range=[0, 100], tickvals=TICKS[1:], tickfont=dict(size=10), angle=90,
+                  tickangle=90, **axis)  # fmt: skip
+    angular = dict(categoryarray=list(labels.values()), categoryorder="array", rotation=90,
+                   direction="clockwise", tickfont=dict(size=12), **axis)  # fmt: skip
+    polar = dict(bgcolor="rgba(0,0,0,0)", radialaxis=radial, angularaxis=angular)
+    legend = dict(orientation="h", x=0.5, xanchor="center", y=-0.08)
+    figure.update_layout(**_layout(330, l=72, r=72, t=28, b=28 if len(series) < 2 else 64),
+                         showlegend=len(series) > 1, legend=legend, polar=polar)  # fmt: skip
     return figure
 
 
-def distribution_figure(
-    distribution: Sequence[float] | None = None, mean: float = 0.0, spread: float = 0.0,
-    lang: str = EN, height: int = 180,
-) -> go.Figure:  # fmt: skip
-    """The 101 probabilities of the total score as bars, the mean marked and mean ± spread
-    shaded: how sure the model is. Without a distribution: empty axes, a placeholder."""
+def distribution_figure(distribution: Sequence[float] | None = None, mean: float = 0.0,
+                        spread: float = 0.0, lang: str = EN) -> go.Figure:  # fmt: skip
+    """The 101 probabilities of the total as bars, the mean marked and mean ± spread shaded
+    (how sure the model is); without a distribution, empty axes."""
     figure = go.Figure()
-    layout = _layout(height, l=44, r=16, t=12, b=40)
+    layout = _layout(180, l=44, r=16, t=12, b=40)
     if distribution is None:
         x, y = dict(range=[0, 100], tickvals=TICKS), dict(range=[0, 1], showticklabels=False)
         figure.update_layout(**layout, xaxis=dict(x, gridcolor=GRID), yaxis=dict(y, gridcolor=GRID))
         return figure
     hover = text("chart.hover", lang, x="%{x}", y="%{y:.1f}%") + "<extra></extra>"
     figure.add_trace(go.Bar(x=list(range(len(distribution))), y=[100 * p for p in distribution],
-                            marker=dict(color=PALETTE[0], line=dict(width=0)),
+                            marker=dict(color=f"rgb({PALETTE[0]})", line=dict(width=0)),
                             hovertemplate=hover))  # fmt: skip
     low, high = max(mean - spread, 0), min(mean + spread, 100)
     figure.add_vrect(x0=low, x1=high, fillcolor="rgba(128,128,128,0.14)", line_width=0)
@@ -100,7 +87,3 @@ def distribution_figure(
         yaxis=dict(gridcolor=GRID, zeroline=False, ticksuffix="%", rangemode="tozero"),
     )  # fmt: skip
     return figure
-
-
-def _rgb(hex_colour: str) -> str:
-    return ", ".join(str(int(hex_colour[i : i + 2], 16)) for i in (1, 3, 5))

@@ -1,10 +1,12 @@
-"""What the tabs and the named API share: the model (`holder`) and its calls, who may do what
-(`access`), model jobs (`run`: admission, the place in line, the model's readiness), the
-per-session result cache and export folders, and reading an upload within the server's limits.
+"""What the tabs and the named API share (`Shared`): the model and its calls, who may do what,
+model jobs (`run`), the per-session result cache and export folders, and reading an upload
+within the server's limits. Handlers are plain (generator) functions that gradio and the tests
+call; `request` is gradio's `gr.Request` (None when called in-process).
 
-Handlers are plain (generator) functions that gradio calls and tests call directly; `request`
-is gradio's `gr.Request` (None when called in-process).
-"""
+The tabs' building blocks are here too: static texts are `ui("key")` (translated by `gr.I18n`),
+the handlers build theirs in the language every event reads from the page (`LANG`); every event
+is private (the named API is `endpoints`); model events start at once (`jobs` decides who
+waits); Stop is `cancels=`."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 from PIL import Image
 
 from artimuse.config import DEFAULT_BATCH_SIZE, UploadLimits
@@ -25,7 +28,7 @@ from artimuse.results import Scores
 from artimuse.webapp import zerogpu
 from artimuse.webapp.export import ExportFolders
 from artimuse.webapp.guards import Access, client_host
-from artimuse.webapp.i18n import Message, image_problem
+from artimuse.webapp.i18n import Message, image_problem, ui
 from artimuse.webapp.jobs import Admission, Job, Refused
 from artimuse.webapp.state import READY, ModelHolder, ResultCache
 
@@ -35,6 +38,13 @@ MODEL_WAIT_S = 900.0  # a job arriving while the model loads waits this long for
 COMMENT_LENGTHS = (200, 600)  # tokens offered besides the server's cap, when shorter than it
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 LOGGED_CHARS = 120  # of an untrusted string in a log line
+# The page's current language (gradio sets <html lang> from its locale) as the last input.
+LANG = "(...args) => [...args.slice(0, -1), document.documentElement.lang || navigator.language]"
+# Every event is private, and takes what the client sends as it is (`preprocess=False`): the
+# handlers check every value themselves, and a hostile one never makes gradio's preprocessing
+# print its traceback (with the value in it) into the server's log.
+PRIVATE = dict(api_visibility="private", preprocess=False)
+QUICK = dict(queue=False, show_progress="hidden", **PRIVATE)
 
 
 def quoted(value: object) -> str:
@@ -50,10 +60,6 @@ class UploadRefused(ImageError):
     def __init__(self, message: str, kind: str):
         Exception.__init__(self, message)
         self.kind, self.details = kind, {}
-
-
-class ModelUnavailable(Exception):
-    """The model is not loaded (missing checkpoint, or a failed load)."""
 
 
 @dataclass
@@ -83,20 +89,17 @@ class Shared:
         """`asked` if it is one of the offered lengths (default: the cap), else ValueError."""
         if asked is None or asked == "":
             return self.max_new_tokens
-        if isinstance(asked, str) and asked.strip().isdigit():
-            asked = int(asked)
-        if isinstance(asked, float) and asked.is_integer():
-            asked = int(asked)
+        if isinstance(asked, str) or (isinstance(asked, float) and asked.is_integer()):
+            asked = int(asked)  # ValueError for anything but a whole number
         if type(asked) is not int or asked not in self.comment_lengths():
             raise ValueError("comment_length")
         return asked
 
-    def run(
-        self, request, kind: str, say: Callable, work: Callable[[Job], Iterator], wait: bool = True
-    ) -> Iterator:
-        """A model job: admitted or refused, its place in line told while it waits (`wait`
-        False: an answer from the cache takes no turn), then `work(job)`'s updates; a refusal or
-        no model (`ready`) is told instead. `say(message)` makes the update that tells it."""
+    def run(self, request, kind: str, say: Callable, work: Callable[[Job], Iterator],
+            wait: bool = True) -> Iterator:  # fmt: skip
+        """A model job: admitted or refused, its place in line told (`say(message)` makes the
+        update) while it waits (`wait` False: a cached answer takes no turn), then `work(job)`'s
+        updates; a refusal (or no model: `ready`) is told instead."""
         try:
             with self.admission.admit(session_of(request), client_host(request), kind) as job:
                 for ahead in job.wait_turn() if wait else ():
@@ -105,13 +108,11 @@ class Shared:
                     yield from work(job)
         except Refused as error:
             yield say(error.message)
-        except ModelUnavailable:
-            yield say(Message("model.unavailable", {"ckpt": self.holder.status.name}))
 
     def ready(self) -> None:
-        """Wait for a load in progress; ModelUnavailable if there is no model then."""
+        """Wait for a load in progress; Refused if there is no model then."""
         if self.holder.wait(MODEL_WAIT_S).state != READY or self.holder.model is None:
-            raise ModelUnavailable()
+            raise Refused(Message("model.unavailable", {"ckpt": self.holder.status.name}))
 
     def steps(self, image: Image.Image, aspects: Sequence[str], tokens: int) -> Iterator:
         """The model's events for `image` (on ZeroGPU: on a lent GPU, see `zerogpu`)."""
@@ -151,8 +152,7 @@ class Shared:
         return open_image(path, name=name), name
 
     def read_many(self, uploads: Sequence[Any]) -> tuple[list[tuple], list[tuple[str, Message]]]:
-        """-> ([(name, image)], [(name, what is wrong)]); names made unique (a legend entry
-        each)."""
+        """-> ([(unique name, image)], [(name, what is wrong)])."""
         pictures, problems = [], []
         for upload in uploads:
             try:
@@ -168,10 +168,54 @@ class Shared:
         return pictures, problems
 
     def _allowed(self, path: Path) -> bool:
-        from gradio.utils import get_upload_folder
-
         roots = (Path(get_upload_folder()), EXAMPLES_DIR, *self.upload_roots)
         return any(path.resolve().is_relative_to(root.resolve()) for root in roots)
+
+
+@dataclass
+class Tab:
+    """A tab's handlers and components (or the API's handlers), around what they share."""
+
+    shared: Shared
+
+    def events(self, triggers: list, stop: gr.Button, inputs: list, outputs: list, total: int,
+               progress: gr.Component, **options) -> None:  # fmt: skip
+        """Each trigger starts `self.run` as a model job, Stop cancels them. Model jobs start at
+        once, up to the admission cap (`total`): the handler itself admits or refuses."""
+        job = dict(fn=self.run, inputs=inputs, outputs=outputs, js=LANG, concurrency_id="model",
+                   concurrency_limit=total, show_progress_on=[progress])  # fmt: skip
+        stop.click(nothing, cancels=[on(**job, **options, **PRIVATE) for on in triggers], **QUICK)
+
+
+def nothing() -> None:
+    """Stop's backend (its work is `cancels=`): a bare event called by `fn_index` makes gradio
+    print a traceback."""
+
+
+def run_stop(key: str, elem_id: str) -> tuple[gr.Button, gr.Button]:
+    with gr.Row():
+        run = gr.Button(ui(key), variant="primary", elem_id=elem_id)
+        return run, gr.Button(ui("assess.stop"), variant="stop", elem_id=f"{elem_id[:-4]}-stop")
+
+
+def plot(figure, key: str, elem_id: str) -> gr.Plot:
+    return gr.Plot(figure, label=ui(key), elem_classes="am-plot", elem_id=elem_id)
+
+
+def downloads(*buttons: tuple[str, str]) -> list[gr.DownloadButton]:
+    """(text key, element id) each: disabled until a run has written its file."""
+    with gr.Row():
+        return [gr.DownloadButton(ui(key), interactive=False, size="sm", elem_id=elem_id)
+                for key, elem_id in buttons]  # fmt: skip
+
+
+def download(path: str | None) -> dict:
+    """A DownloadButton's file, usable once a run has written it."""
+    return gr.update(value=path, interactive=path is not None)
+
+
+def files_box(key: str, elem_id: str, **options) -> gr.File:
+    return gr.File(file_count="multiple", label=ui(key), height=200, elem_id=elem_id, **options)
 
 
 def upload_path(upload: Any) -> Path | None:

@@ -12,8 +12,8 @@ import gradio as gr
 from artimuse.prompts import COMPREHENSIVE, RADAR_ASPECTS
 from artimuse.results import Finished, Scores
 from artimuse.webapp.charts import radar_figure
-from artimuse.webapp.common import Shared
-from artimuse.webapp.i18n import EN, Message, aspect_name, language, text
+from artimuse.webapp.common import Tab, files_box, plot, run_stop
+from artimuse.webapp.i18n import EN, Message, aspect_name, language, text, ui
 from artimuse.webapp.state import image_digest
 from artimuse.webapp.views import md, notice, problems_markdown
 
@@ -34,14 +34,10 @@ def compare_table(entries: Sequence[tuple[str, Scores]], lang: str = EN) -> dict
     return {"headers": [text("md.aspect", lang), *(name for name, _ in entries)], "data": rows}
 
 
-class Compare:
-    def __init__(self, shared: Shared):
-        self.shared = shared
-
-    def run(
-        self, files: Sequence[Any] | None, with_comments: bool = False, comment_length: Any = None,
-        lang: Any = EN, request: gr.Request = None,
-    ) -> Iterator[tuple]:  # fmt: skip
+class Compare(Tab):
+    def run(self, files: Sequence[Any] | None, with_comments: bool = False,
+            comment_length: Any = None, lang: Any = EN,
+            request: gr.Request = None) -> Iterator[tuple]:  # fmt: skip
         """(radar, table, gallery, notes, comments) after each picture."""
         lang, files = language(lang), list(files) if isinstance(files, list) else []
         low, high = COMPARE_LIMITS
@@ -84,6 +80,23 @@ class Compare:
             (scores,) = self.shared.scores([image])
             self.shared.cache.put(key, scores)
         return scores
+
+    def build(self, length: gr.Radio, lang: gr.Textbox, total: int) -> None:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=280):
+                files = files_box("compare.files", "compare-files")
+                with_comments = gr.Checkbox(False, label=ui("compare.with_comments"))
+                run, stop = run_stop("compare.run", "compare-run")
+                notes = gr.Markdown(elem_id="compare-notes")
+            with gr.Column(scale=3, min_width=280):
+                radar = plot(radar_figure({}), "chart.radar", "compare-radar")
+        gallery = gr.Gallery(label=ui("compare.pictures"), columns=4, height=180,
+                             elem_id="compare-gallery")  # fmt: skip
+        table = gr.Dataframe(label=ui("compare.table"), interactive=False, wrap=True,
+                             elem_id="compare-table")  # fmt: skip
+        comments = gr.Markdown(elem_id="compare-comments")
+        outputs = [radar, table, gallery, notes, comments]
+        self.events([run.click], stop, [files, with_comments, length, lang], outputs, total, notes)
 
     def outputs(self, entries, problems, note: Message | None, comments: dict, lang: str) -> tuple:
         radar = radar_figure({name: scores.aspects for name, scores, _ in entries}, lang)

@@ -1,14 +1,8 @@
-"""The web app's named API, for `gradio_client` users: `/assess` and `/score`, answering the
-same JSON objects as the REST service's `/infer` and `/score` (the seed's keys first).
+"""The web app's named API for `gradio_client`: `/assess` and `/score`, answering REST `/infer`'s
+and `/score`'s objects, within the page's limits, admission, time limit and comment lengths.
 
-    from gradio_client import Client, handle_file
-    client = Client("http://localhost:7860/")
-    client.predict(handle_file("photo.jpg"), api_name="/score")
+    client = gradio_client.Client("http://localhost:7860/")
     client.predict(handle_file("photo.jpg"), ["Composition & Design"], 200, api_name="/assess")
-
-They share everything with the page: the upload limits, the admission of model jobs (per
-session and per client address), the time limit and the comment lengths on offer. Every other
-event of the page is private.
 """
 
 from __future__ import annotations
@@ -24,7 +18,7 @@ from artimuse.errors import ImageError
 from artimuse.prompts import ASPECTS
 from artimuse.results import Finished
 from artimuse.serialization import InferAnswer, ScoreAnswer
-from artimuse.webapp.common import Shared, upload_name
+from artimuse.webapp.common import Tab, upload_name
 from artimuse.webapp.i18n import EN, Message, image_problem
 from artimuse.webapp.jobs import Job
 
@@ -36,33 +30,28 @@ class ApiError(gr.Error):
         super().__init__(message.render(EN), print_exception=False)
 
 
-class Endpoints:
-    def __init__(self, shared: Shared):
-        self.shared = shared
-
-    def assess(
-        self,
-        image: FileData,
-        aspects: list[str] | None = None,
-        comment_length: int | None = None,
-        request: gr.Request = None,
-    ) -> dict[str, Any]:
-        """Scores and written comments of one picture: REST `/infer`'s object (`total_score`,
-        `aspect_scores`, `aspect_comments`, `comprehensive_evaluation`, `score_std`,
-        `score_distribution`, `warnings`).
+class Endpoints(Tab):
+    def assess(self, image: FileData, aspects: list[str] | None = None,
+               comment_length: int | None = None,
+               request: gr.Request = None) -> dict[str, Any]:  # fmt: skip
+        """Scores and comments of one picture: REST `/infer`'s object (`total_score`,
+        `aspect_scores`, `aspect_comments`, `score_std`, ...).
 
         Args:
-            image: the picture (PNG, JPEG, WebP, ...), e.g. `handle_file("photo.jpg")`.
-            aspects: which comments to write, aspect names as in `artimuse.prompts.ASPECTS`
-                (default all eight).
-            comment_length: tokens per comment, one of the lengths the page offers (default
-                the server's cap).
+            image: the picture, e.g. `handle_file("photo.jpg")`.
+            aspects: the comments to write, names from `artimuse.prompts.ASPECTS` (default all).
+            comment_length: tokens per comment, a length the page offers (default the cap).
         """
-        picture, chosen = self._picture(image), self._aspects(aspects)
+        picture = self._picture(image)
+        names = list(ASPECTS) if aspects is None else aspects
+        if not isinstance(names, list) or not all(a in ASPECTS for a in names):
+            raise ApiError(Message("api.aspects", {"known": ", ".join(ASPECTS)}))
+        chosen = [a for a in ASPECTS if a in names]  # once each, in the model's order
         try:
             tokens = self.shared.comment_length(comment_length)
         except ValueError:
-            raise ApiError(Message("length.invalid_api", {"offered": self._lengths()})) from None
+            offered = ", ".join(map(str, self.shared.comment_lengths()))
+            raise ApiError(Message("length.invalid_api", {"offered": offered})) from None
 
         def work(job: Job) -> Iterator[dict]:
             self.shared.ready()
@@ -75,11 +64,11 @@ class Endpoints:
         return self._answer(request, work)
 
     def score(self, image: FileData, request: gr.Request = None) -> dict[str, Any]:
-        """The total score (0-100), the seven aspect scores, the spread and the distribution of
-        the total: REST `/score`'s object. No comments, so it answers in about a second.
+        """The total (0-100), the seven aspect scores, the spread and the distribution: REST
+        `/score`'s object, in about a second (no comments).
 
         Args:
-            image: the picture (PNG, JPEG, WebP, ...), e.g. `handle_file("photo.jpg")`.
+            image: the picture, e.g. `handle_file("photo.jpg")`.
         """
         picture = self._picture(image)
 
@@ -99,19 +88,8 @@ class Endpoints:
             raise ApiError(Message("api.no_image"))
         return picture
 
-    def _aspects(self, aspects: Any) -> list[str]:
-        if aspects is None:
-            return list(ASPECTS)
-        if not isinstance(aspects, list) or not all(a in ASPECTS for a in aspects):
-            raise ApiError(Message("api.aspects", {"known": ", ".join(ASPECTS)}))
-        return [a for a in ASPECTS if a in aspects]  # each once, in the model's order
-
-    def _lengths(self) -> str:
-        return ", ".join(map(str, self.shared.comment_lengths()))
-
     def _answer(self, request, work) -> dict[str, Any]:
-        """`work`'s answer as a model job of this client; a refusal, the time limit or no model
-        raises ApiError (in English, as the REST service says it)."""
+        """`work`'s answer as a model job; a refusal, the time limit or no model: ApiError."""
         with closing(self.shared.run(request, "api", lambda message: message, work)) as updates:
             for update in updates:
                 if not isinstance(update, Message):

@@ -1,12 +1,8 @@
-"""Files the web app hands out: one assessment as JSON (behaviour §9 single-image format plus
-aspect scores and the distribution) and Markdown, and a batch as CSV and JSON (behaviour §9
-dataset format plus aspect scores).
-
-They are written once, when a run ends, from what the server computed (never from anything
-the client sends), into the session's own folder under one root per server process. The root
-goes when the server stops, a session's folder when its page closes (`demo.unload`), and roots
-left by servers that died are removed at start.
-"""
+"""The files the web app hands out (behaviour §9 formats plus aspect scores): an assessment as
+JSON and Markdown, a batch as CSV and JSON. Written once, when a run ends, from what the server
+computed (never from what a client sends), into the session's folder under one root per server
+process; a session's folder goes when its page closes, the root when the server stops, roots of
+servers that died at start."""
 
 from __future__ import annotations
 
@@ -59,10 +55,8 @@ class ExportFolders:
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: running
-        pass
+    except OSError as error:  # PermissionError: another user's process, running
+        return not isinstance(error, ProcessLookupError)
     return True
 
 
@@ -100,29 +94,19 @@ def markdown(assessment: Assessment, image: str, lang: str = EN) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def batch_records(
-    rows: Sequence[dict], errors: Sequence[tuple[str, Message]], lang: str = EN
-) -> list[dict]:
-    """Ranked by total: behaviour §9 dataset entries (`image`, `score`) plus spread and aspects,
-    comments when written; files that could not be read last, with their `error`."""
+def write_batch(rows: Sequence[dict], errors: Sequence[tuple[str, Message]], folder: Path,
+                lang: str = EN) -> tuple[str, str]:  # fmt: skip
+    """-> (CSV path, JSON path): the dataset entries (`image`, `score`) ranked by total, plus
+    spread, aspects and comments; unread files last with their `error` (in `lang`). A text cell
+    that a spreadsheet would run as a formula gets a leading `'`."""
     records = []
     for rank, row in enumerate(sorted(rows, key=lambda r: -r["scores"].total), 1):
         s, comments = row["scores"], {"comments": row["comments"]} if "comments" in row else {}
         aspects = {a: s.aspects.get(a) for a in RADAR_ASPECTS}
         records.append({"rank": rank, "image": row["name"], "score": s.total,
                         "score_std": s.spread, **aspects, **comments})  # fmt: skip
-    return records + [
-        {"rank": None, "image": name, "score": None, "error": message.render(lang)}
-        for name, message in errors
-    ]
-
-
-def write_batch(
-    rows: Sequence[dict], errors: Sequence[tuple[str, Message]], folder: Path, lang: str = EN
-) -> tuple[str, str]:
-    """-> (CSV path, JSON path) of the batch (error texts in `lang`); a text cell that a
-    spreadsheet would run as a formula gets a leading `'`."""
-    records = batch_records(rows, errors, lang)
+    records += [{"rank": None, "image": name, "score": None, "error": message.render(lang)}
+                for name, message in errors]  # fmt: skip
     json_path, csv_path = folder / "artimuse_batch.json", folder / "artimuse_batch.csv"
     json_path.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     columns = ["rank", "image", "score", "score_std", *RADAR_ASPECTS]

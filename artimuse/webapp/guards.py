@@ -1,19 +1,6 @@
-"""The guards of a server that strangers can reach.
-
-* `Access`: who may change what every visitor sees (switch the checkpoint, start or cancel a
-  download). Every event of a gradio page is an HTTP endpoint callable by name or `fn_index`
-  whether or not a button shows it, so each operator handler asks `is_operator` itself. In
-  local mode a loopback client is the operator; in public mode (`ARTIMUSE_PUBLIC=1`,
-  `--public`, a Space) only the password counts, since behind a reverse proxy every client
-  looks local. The operator signs in on the page (`/?operator=1`), not with gradio's `auth=`,
-  which would lock visitors out; the password comes with every operator action (nothing is
-  remembered per session), and failed tries are limited per client address.
-* `UploadQuota`: gradio's `/gradio_api/upload` stores any file it is sent, with no session or
-  queue slot (`max_file_size` bounds one file, `delete_cache` their age, nothing their
-  number): a budget of upload requests and bytes per address and window; past it, 429.
-* `SafeStream`: gradio prints the traceback of a value it cannot take to stderr, the value
-  included; around stderr, every write stays one line and the bytes per window are bounded.
-"""
+"""The guards of a server that strangers can reach: who is the operator (`Access`), how much a
+client address may upload (`UploadQuota`), and a stderr that hostile values cannot flood
+(`SafeStream`)."""
 
 from __future__ import annotations
 
@@ -53,23 +40,25 @@ class Recent:
 
 
 class Access:
+    """Who may change what every visitor sees (the checkpoint, downloads). Every event of a
+    gradio page is an endpoint callable by `fn_index`, button or not, so each operator handler
+    asks `is_operator` itself. Local mode: a loopback client is the operator; public mode
+    (ARTIMUSE_PUBLIC, `--public`, a Space; behind a proxy every client looks local): only the
+    password, typed on the page (`/?operator=1`; gradio's `auth=` would lock visitors out), sent
+    with every operator action, failed tries limited per address."""
+
     def __init__(self, settings: WebSettings | None = None):
         settings = settings or WebSettings()
         self.public, self._password = settings.public, settings.admin_password
+        self.sign_in_offered = bool(self._password)
         self._failures = Recent(SIGN_IN_WINDOW_S)
-
-    @property
-    def sign_in_offered(self) -> bool:
-        return bool(self._password)
 
     def is_operator(self, request, password: str | None = None) -> bool:
         """`request` None: called in-process (a test, an embedding program), not over HTTP."""
-        if request is None or (not self.public and client_host(request) in LOOPBACK):
+        address = client_host(request)
+        if request is None or (not self.public and address in LOOPBACK):
             return True
-        return self.password_matches(password, client_host(request))
-
-    def password_matches(self, password: object, address: str = "") -> bool:
-        if not self._password or not isinstance(password, str) or not password:
+        if not (self._password and isinstance(password, str) and password):
             return False
         failures = self._failures.of(address)
         if len(failures) >= SIGN_IN_TRIES:
@@ -81,8 +70,9 @@ class Access:
 
 
 class UploadQuota:
-    """ASGI middleware: at most `requests` uploads per address and window, and a quarter of
-    them at full size in bytes."""
+    """ASGI middleware: `/gradio_api/upload` stores any file, with no session or queue slot
+    (`max_file_size` bounds one, `delete_cache` their age, nothing their number); at most
+    `requests` uploads per address and window, a quarter of them at full size in bytes."""
 
     def __init__(self, app, max_bytes: int, requests: int = UPLOAD_REQUESTS):
         self.app, self.requests, self.max_bytes = app, requests, max_bytes * requests // 4
@@ -109,7 +99,8 @@ class UploadQuota:
 
 
 class SafeStream:
-    """A text stream (stderr) whose writes stay on their line and within a byte budget."""
+    """Around stderr, where gradio prints the traceback of a value it cannot take, the value in
+    it: every write stays on its line, and the bytes per window are bounded."""
 
     def __init__(self, stream, budget: int = STDERR_BYTES, window: float = STDERR_WINDOW_S):
         self._stream, self._budget, self._window = stream, budget, window

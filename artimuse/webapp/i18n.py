@@ -1,22 +1,30 @@
-"""How the web app speaks the visitor's language: English or Simplified Chinese, every word from
-the catalogue (`texts`).
+"""The visitor's language: English or Simplified Chinese, every word from the catalogue.
 
-Static texts (labels, captions) are `ui("key")`, translated in the browser by `gr.I18n` from
-the browser's language (or gradio's own Settings); what the handlers build is translated here
-with `text(key, lang, ...)` for the language each event reports (`layout.LANG`). What a
-handler tells a visitor is a `Message` (a key and its fields), rendered when shown; an
-`ImageError` becomes one by its `kind` code, never by its English text.
+Static texts are `ui("key")`, translated in the browser by `gr.I18n`; what handlers build is
+`text(key, lang, ...)` in the language each event reports (`common.LANG`), or a `Message` (key
+and fields) rendered when shown; an `ImageError` becomes one by its `kind`, never its English.
+Prompts, comments and JSON keys stay English, as the checkpoints and formats need (behaviour §9).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import gradio as gr
 from gradio.i18n import I18nData
 
 from artimuse.errors import ImageError
-from artimuse.webapp.texts import ASPECT_NAMES, EN, SHORT_ASPECT_NAMES, TEXTS, TUNED_ON, ZH
+
+EN, ZH = "en", "zh-CN"
+# The catalogue is data, not code: one flat JSON file per language (key -> text, `{name}`
+# fields filled in by `text`), the form translation tools read and `gr.I18n` takes, so a
+# translator edits one file without touching Python. Aspect names are `aspect.<the prompts'
+# name>` (`aspect.short.` on the radar), what a released checkpoint was tuned on
+# `tuned_on.<name>`. Read once, at import.
+LOCALES = Path(__file__).resolve().parent / "locales"
+CATALOGUE = {tag: json.loads((LOCALES / f"{tag}.json").read_text("utf-8")) for tag in (EN, ZH)}
 
 
 def language(tag: object) -> str:
@@ -25,36 +33,28 @@ def language(tag: object) -> str:
     return ZH if isinstance(tag, str) and tag.strip().lower().startswith("zh") else EN
 
 
-def _index(lang: str | None) -> int:
-    return 1 if language(lang) == ZH else 0
-
-
 def text(key: str, lang: str | None = EN, **fields: object) -> str:
     """The text of `key` in `lang` (English for any language we lack), fields filled in."""
-    return TEXTS[key][_index(lang)].format(**fields) if fields else TEXTS[key][_index(lang)]
+    template = CATALOGUE[language(lang)][key]
+    return template.format(**fields) if fields else template
 
 
 def aspect_name(aspect: str, lang: str | None = EN, short: bool = False) -> str:
-    names = SHORT_ASPECT_NAMES if short else ASPECT_NAMES
-    return names[aspect][_index(lang)] if aspect in names else aspect
+    return CATALOGUE[language(lang)].get(f"aspect.{'short.' * short}{aspect}", aspect)
 
 
 def tuned_on(name: str, english: str, lang: str | None = EN) -> str:
     """What checkpoint `name` was tuned on, in `lang` (`english`: the hub table's words)."""
-    return TUNED_ON[name][_index(lang)] if name in TUNED_ON else english
+    return CATALOGUE[language(lang)].get(f"tuned_on.{name}", english)
 
 
 def band_name(band: str, lang: str | None = EN) -> str:
     return text(f"band.{band}", lang)
 
 
-def seconds(elapsed: float, lang: str | None = EN) -> str:
-    return text("seconds", lang, n=f"{elapsed:.1f}" if elapsed < 10 else f"{elapsed:.0f}")
-
-
 def ui(key: str) -> I18nData:
     """A static text for a component, translated by the browser (see `gradio_i18n`)."""
-    if key not in TEXTS:
+    if key not in CATALOGUE[EN]:
         raise KeyError(key)
     return I18nData(key)
 
@@ -62,9 +62,8 @@ def ui(key: str) -> I18nData:
 def gradio_i18n() -> gr.I18n:
     """The static texts for `launch(i18n=...)`, the Chinese under every Chinese tag a browser
     sends: a zh-TW browser must not see English labels around Chinese panels."""
-    chinese = {key: pair[1] for key, pair in TEXTS.items()}
-    english = {key: pair[0] for key, pair in TEXTS.items()}
-    return gr.I18n(en=english, **{tag: chinese for tag in ("zh", ZH, "zh-TW", "zh-HK")})
+    chinese = {tag: CATALOGUE[ZH] for tag in ("zh", ZH, "zh-TW", "zh-HK")}
+    return gr.I18n(en=CATALOGUE[EN], **chinese)
 
 
 @dataclass(frozen=True)
@@ -76,8 +75,8 @@ class Message:
 
     def render(self, lang: str | None) -> str:
         fields = dict(self.fields)
-        if "elapsed" in fields:
-            fields["elapsed"] = seconds(fields["elapsed"], lang)
+        if (n := fields.get("elapsed")) is not None:
+            fields["elapsed"] = text("seconds", lang, n=f"{n:.1f}" if n < 10 else f"{n:.0f}")
         return text(self.key, lang, **fields)
 
 
@@ -91,11 +90,3 @@ def image_problem(error: ImageError, name: str) -> Message:
     except (KeyError, IndexError):  # a kind, or a detail its sentence needs, we have no words for
         return Message("error.other", {"name": name})
     return Message(key, {**details, "name": name})
-
-
-def image_notes(image) -> list[Message]:
-    """What `open_image` noticed about a picture it accepted, in the catalogue's words."""
-    from artimuse.images import ORIENTATION_IGNORED, image_warnings
-
-    ignored = ORIENTATION_IGNORED in image_warnings(image)
-    return [Message("note.exif_ignored")] if ignored else []

@@ -1,13 +1,10 @@
-"""Admission of the web app's model jobs, checked on the server whatever the client sends.
+"""Admission of the web app's model jobs, on the server whatever the client sends.
 
-Gradio's own queue is one line for everyone: twenty throwaway sessions fill it and the next
-visitor is refused. So model events start at once (their concurrency limit is the admission
-cap) and each handler first asks `Admission.admit`, which refuses at once when the server is
-full or this session or this client address has its share: the project's one admission path
-(`inference.admission`), keyed by the session hash and by the address, since throwaway sessions
-cost nothing. Admitted jobs take the model one at a time in arrival order (`Job.wait_turn`
-yields the number ahead), each for at most `time_limit` seconds. A newer Assess of a session
-supersedes its older one: a new picture must not wait behind comments on the last one.
+Gradio's queue is one line for everyone (twenty throwaway sessions fill it), so model events
+start at once and each asks `Admission.admit`, which refuses when the server is full or this
+session or client address (sessions cost nothing) has its share: `inference.admission`, the
+project's one admission path. Admitted jobs take the model in arrival order, each for at most
+`time_limit` seconds; a newer Assess of a session supersedes its older one.
 """
 
 from __future__ import annotations
@@ -26,7 +23,8 @@ TURN_POLL_S = 0.5  # how often a waiting job re-checks its place (and tells the 
 
 
 class Refused(Exception):
-    """Not admitted; `message` says why (the server is full, or this visitor has N jobs)."""
+    """A model job that cannot run; `message` says why (the server is full, this visitor has N
+    jobs, no model)."""
 
     def __init__(self, message: Message):
         super().__init__(message.key)
@@ -60,10 +58,8 @@ class Job:
 
 
 class Admission:
-    def __init__(
-        self, total: int, time_limit: float, per_session: int = WEBAPP_SESSION_JOBS,
-        per_client: int = DEFAULT_CLIENT_JOBS,
-    ):  # fmt: skip
+    def __init__(self, total: int, time_limit: float, per_session: int = WEBAPP_SESSION_JOBS,
+                 per_client: int = DEFAULT_CLIENT_JOBS):  # fmt: skip
         self.total, self.time_limit, self.per_session = total, time_limit, per_session
         self._caps = [admission.Admission(total, n) for n in (per_session, per_client)]
         self._jobs: list[Job] = []  # in arrival order; the first one has the model

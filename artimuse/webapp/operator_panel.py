@@ -1,10 +1,7 @@
-"""The operator's panel: sign-in, the checkpoint switch and the Download panel (one of the five
-released checkpoints, live progress streamed by a generator, Cancel, the model loaded when the
-download ends, no restart). Every handler asks `Access` first: a visitor never switches,
-starts or cancels anything, and in public mode never sees the panel.
-
-`start_model(holder, service, auto)` decides at start-up: load what is there, or download first
-(`ARTIMUSE_AUTO_DOWNLOAD=1`, or a hub repo id as the checkpoint: the operator's choice).
+"""The operator's panel: sign-in, the checkpoint switch and the Download panel (one of the
+released checkpoints, its progress streamed, Cancel, the model loaded when it ends, no restart).
+Every handler asks `Access` first: a visitor never switches, starts or cancels anything, and in
+public mode never sees the panel. `start_model` decides at start-up: load, or download first.
 """
 
 from __future__ import annotations
@@ -21,8 +18,7 @@ import gradio as gr
 from artimuse.loading import hub
 from artimuse.loading.downloads import DownloadService
 from artimuse.loading.hub_checks import loads
-from artimuse.webapp import layout
-from artimuse.webapp.common import quoted
+from artimuse.webapp.common import LANG, PRIVATE, QUICK, quoted
 from artimuse.webapp.guards import Access
 from artimuse.webapp.i18n import EN, language, text, tuned_on, ui
 from artimuse.webapp.state import FAILED as MODEL_FAILED
@@ -35,16 +31,14 @@ FOLLOW_S = 1.0  # how often a following page gets the download's progress
 
 def choices(lang: str = EN) -> list[tuple[str, str]]:
     """(label, name) of the released checkpoints: names only, never where they would go."""
-    return [
-        (text("download.option", lang, name=k.name, size=f"{k.size_gb:g}",
-              tuned_on=tuned_on(k.name, k.tuned_on, lang)), k.name)
-        for k in hub.KNOWN_CHECKPOINTS
-    ]  # fmt: skip
+    return [(text("download.option", lang, name=k.name, size=f"{k.size_gb:g}",
+                  tuned_on=tuned_on(k.name, k.tuned_on, lang)), k.name)
+            for k in hub.KNOWN_CHECKPOINTS]  # fmt: skip
 
 
 def wanted_checkpoint(ckpt: str) -> tuple[str, Path]:
-    """(hub repo, folder) for the configured checkpoint: a hub id goes to checkpoints/<name>; a
-    missing folder gets the known checkpoint of its name (default ArtiMuse)."""
+    """(hub repo, folder) of the configured checkpoint: a hub id goes to checkpoints/<name>, a
+    folder gets the released checkpoint of its name (default ArtiMuse)."""
     repo = hub.hub_repo(ckpt)
     if repo:
         return repo, hub.default_target(repo)
@@ -52,8 +46,8 @@ def wanted_checkpoint(ckpt: str) -> tuple[str, Path]:
 
 
 def start_model(holder: ModelHolder, service: DownloadService, auto: bool) -> None:
-    """At start-up: load the checkpoint if it is here, else download it first when asked to
-    (auto, or a hub id was configured), else let the operator's panel offer it."""
+    """Load the checkpoint if it is here, else download it first when asked to (`auto`:
+    ARTIMUSE_AUTO_DOWNLOAD, or a hub id configured), else let the panel offer it."""
     repo, folder = wanted_checkpoint(holder.settings.ckpt)
     service.on_done = lambda done: holder.start_loading(str(done))
     holder.start_loading(str(folder))  # a missing folder fails at once: the panel offers it
@@ -62,8 +56,7 @@ def start_model(holder: ModelHolder, service: DownloadService, auto: bool) -> No
 
 
 def progress_markdown(progress: hub.Progress | None, lang: str = EN) -> str:
-    """The panel's text: an invitation, '42% · 6.7 GB of 16.0 GB · 85.0 MB/s · 3 min left', or
-    what went wrong."""
+    """An invitation, '42% · 6.7 GB of 16.0 GB · 85.0 MB/s · 3 min left', or what went wrong."""
     if progress is None:
         return text("download.intro", lang)
     if progress.state in (hub.FAILED, hub.CANCELLED):
@@ -98,8 +91,7 @@ class OperatorPanel:
     access: Access
 
     def page(self, lang: Any = EN, request: gr.Request = None) -> tuple:
-        """On page load: the panel for an operator, the sign-in box where asked for
-        (`?operator=1`), nothing of either for a visitor. -> (`_view`..., sign-in box)."""
+        """On load: (`_view`..., the sign-in box, shown where asked for: `?operator=1`)."""
         operator = self.access.is_operator(request)
         params = getattr(request, "query_params", None) or {}
         asked = "operator" in params and self.access.sign_in_offered and not operator
@@ -119,25 +111,19 @@ class OperatorPanel:
         current = checkpoint_name(self.holder.source or self.holder.settings.ckpt)
         failed = self.holder.status.state == MODEL_FAILED
         hidden = (gr.Column(visible=False), "", gr.skip(), gr.skip())
-        downloads = self.view(lang) if operator else hidden
-        return (
-            gr.Accordion(visible=operator, open=operator and failed),
-            gr.Dropdown(choices=names, value=current if operator else None),
-            status_markdown(self.holder.status, lang, operator),
-            *downloads,
-        )
+        return (gr.Accordion(visible=operator, open=operator and failed),
+                gr.Dropdown(choices=names, value=current if operator else None),
+                status_markdown(self.holder.status, lang, operator),
+                *(self.view(lang) if operator else hidden))  # fmt: skip
 
-    def switch_checkpoint(
-        self, ckpt: Any, password: Any = None, lang: Any = EN, request: gr.Request = None
-    ) -> Iterator[str]:
-        """A name from the list, or (operator-typed) a folder or a hub id already downloaded;
-        the working model stays if it fails."""
+    def switch_checkpoint(self, ckpt: Any, password: Any = None, lang: Any = EN,
+                          request: gr.Request = None) -> Iterator[str]:  # fmt: skip
+        """A name from the list, or (typed) a folder or a hub id already downloaded; the
+        working model stays if it fails."""
         lang, ckpt = language(lang), ckpt.strip() if isinstance(ckpt, str) else ""
-        if not self.access.is_operator(request, password):
-            yield text("operator.refused", lang)
-            return
-        if not ckpt:
-            yield text("model.choose", lang)
+        refused = not self.access.is_operator(request, password)
+        if refused or not ckpt:
+            yield text("operator.refused" if refused else "model.choose", lang)
             return
         ckpt = list_checkpoints(self.holder.settings.ckpt).get(ckpt, ckpt)
         log.info("operator switches the checkpoint to %s", quoted(ckpt))
@@ -145,9 +131,8 @@ class OperatorPanel:
         self.holder.load(ckpt)
         yield self.model_status(lang)
 
-    async def start(
-        self, name: Any, password: Any = None, lang: Any = EN, request: gr.Request = None
-    ) -> AsyncIterator[tuple]:
+    async def start(self, name: Any, password: Any = None, lang: Any = EN,
+                    request: gr.Request = None) -> AsyncIterator[tuple]:  # fmt: skip
         """Start downloading `name` (a released checkpoint), then follow it."""
         lang = language(lang)
         if not self.access.is_operator(request, password):
@@ -168,9 +153,8 @@ class OperatorPanel:
         self.service.cancel()
         return self.view(lang) + (self.model_status(lang),)
 
-    async def reopened(
-        self, password: Any = None, lang: Any = EN, request: gr.Request = None
-    ) -> AsyncIterator[tuple]:
+    async def reopened(self, password: Any = None, lang: Any = EN,
+                       request: gr.Request = None) -> AsyncIterator[tuple]:  # fmt: skip
         """`follow` for an operator who opens the panel (a reloaded page); nothing for others."""
         if not self.access.is_operator(request, password):
             yield (gr.skip(),) * 5
@@ -179,9 +163,8 @@ class OperatorPanel:
             yield shown
 
     async def follow(self, lang: Any = EN, note: str | None = None) -> AsyncIterator[tuple]:
-        """The panel and the model's status every FOLLOW_S while a download runs and then
-        while the model it brought loads, then once more (an async generator: a page following
-        a long download holds no worker thread)."""
+        """The panel and the model's status every FOLLOW_S while a download runs and the model
+        it brought loads, then once more (async: a page following it holds no thread)."""
         lang = language(lang)
         while self.service.running or self.holder.status.state == LOADING:
             yield self.view(lang, note) + (self.model_status(lang),)
@@ -197,49 +180,44 @@ class OperatorPanel:
     def view(self, lang: str, note: str | None = None) -> tuple:
         """(panel visible, progress text, Download usable, Cancel visible)."""
         running, shown = self.service.running, progress_markdown(self.service.progress, lang)
-        return (
-            gr.Column(visible=running or self.holder.status.state == MODEL_FAILED),
-            f"{note}\n\n{shown}" if note else shown,
-            gr.Button(interactive=not running),
-            gr.Button(visible=running),
-        )
+        return (gr.Column(visible=running or self.holder.status.state == MODEL_FAILED),
+                f"{note}\n\n{shown}" if note else shown, gr.Button(interactive=not running),
+                gr.Button(visible=running))  # fmt: skip
 
 
 def build(panel: OperatorPanel, lang: gr.Textbox, status: gr.Markdown) -> dict:
-    """The sign-in box and the panel (built hidden: `page` shows them to whom they are for),
-    their events; -> what `page` updates when the page loads."""
+    """The sign-in box and the panel, built hidden (`page` shows them to whom they are for),
+    and their events; -> what `page` updates."""
     with gr.Column(visible=False, elem_id="operator-sign-in") as sign_in_box:
         password = gr.Textbox(label=ui("operator.password"), type="password", elem_id="password")
         sign_in = gr.Button(ui("operator.sign_in"), elem_id="sign-in")
         sign_in_note = gr.Markdown()
     with gr.Accordion(ui("model.title"), open=False, visible=False, elem_id="model-panel") as box:
         with gr.Row():
-            checkpoint = gr.Dropdown(
-                [], label=ui("model.checkpoint"), info=ui("model.checkpoint_info"),
-                allow_custom_value=True, scale=3, elem_id="checkpoint",
-            )  # fmt: skip
+            checkpoint = gr.Dropdown([], label=ui("model.checkpoint"), allow_custom_value=True,
+                                     info=ui("model.checkpoint_info"), scale=3,
+                                     elem_id="checkpoint")  # fmt: skip
             load = gr.Button(ui("model.load"), scale=1, elem_id="checkpoint-load")
         switch_note = gr.Markdown(elem_id="switch-note")
         with gr.Column(visible=False, elem_id="download-panel") as downloads:
             shown = gr.Markdown(elem_id="download-progress")
             with gr.Row():
-                choice = gr.Dropdown(
-                    choices(), value=hub.DEFAULT_CHECKPOINT.name, label=ui("download.choice"),
-                    info=ui("download.choice_info"), scale=3, elem_id="download-choice",
-                )  # fmt: skip
+                choice = gr.Dropdown(choices(), value=hub.DEFAULT_CHECKPOINT.name, scale=3,
+                                     label=ui("download.choice"), info=ui("download.choice_info"),
+                                     elem_id="download-choice")  # fmt: skip
                 start = gr.Button(ui("download.start"), variant="primary", scale=2,
                                   elem_id="download-start")  # fmt: skip
                 cancel = gr.Button(ui("download.cancel"), variant="stop", visible=False, scale=1,
                                    elem_id="download-cancel")  # fmt: skip
     view = [downloads, shown, start, cancel]
     operator, following = [box, checkpoint, status, *view], [*view, status]
-    load.click(panel.switch_checkpoint, [checkpoint, password, lang], switch_note, js=layout.LANG,
-               concurrency_id="switch", **layout.PRIVATE)  # fmt: skip
-    started = start.click(panel.start, [choice, password, lang], following, js=layout.LANG,
-                          concurrency_limit=None, **layout.PRIVATE)  # fmt: skip
-    cancel.click(panel.cancel, [password, lang], following, js=layout.LANG, **layout.QUICK)
+    load.click(panel.switch_checkpoint, [checkpoint, password, lang], switch_note, js=LANG,
+               concurrency_id="switch", **PRIVATE)  # fmt: skip
+    started = start.click(panel.start, [choice, password, lang], following, js=LANG,
+                          concurrency_limit=None, **PRIVATE)  # fmt: skip
+    cancel.click(panel.cancel, [password, lang], following, js=LANG, **QUICK)
     box.expand(panel.reopened, [password, lang], following, concurrency_limit=None,
-               cancels=[started], **layout.PRIVATE)  # fmt: skip
-    sign_in.click(panel.sign_in, [password, lang], [*operator, sign_in_note], js=layout.LANG,
-                  **layout.QUICK)  # fmt: skip
+               cancels=[started], **PRIVATE)  # fmt: skip
+    sign_in.click(panel.sign_in, [password, lang], [*operator, sign_in_note], js=LANG,
+                  **QUICK)  # fmt: skip
     return [*operator, sign_in_box]

@@ -1,6 +1,5 @@
-"""What the web app keeps between requests: the one model (loaded in the background,
-swappable, its status in words for the page) and a small result cache whose entries belong to
-one browser session each. Nothing here imports gradio."""
+"""What the web app keeps between requests: the one model (loaded in the background, swappable)
+and a result cache whose entries belong to one browser session each. No gradio here."""
 
 from __future__ import annotations
 
@@ -90,12 +89,8 @@ class ModelHolder:
     finishing its step when the next one starts); `check` runs before a switch unloads the
     working model."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        loader: Callable[..., Any] | None = None,
-        check: Callable[[str], None] | None = check_checkpoint,
-    ):
+    def __init__(self, settings: Settings, loader: Callable | None = None,
+                 check: Callable[[str], None] | None = check_checkpoint):  # fmt: skip
         self.settings, self._loader, self._check = settings, loader or self._load, check
         self.lock, self._ready, self.model = threading.RLock(), threading.Event(), None
         self.source = ""  # what the working model was loaded from (a switch may restore it)
@@ -123,31 +118,27 @@ class ModelHolder:
     def load(self, ckpt: str) -> ModelStatus:
         """Switch to `ckpt`; never raises. With a working model, `ckpt` is checked first, and if
         the check or the load fails the working model stays (the status says why)."""
-        if self.model is not None:  # checked before taking the model from anyone
-            problem = self._problem(ckpt)
-            if problem is not None:
-                self.status = replace(self.status, rejected=problem)
+        if self.model is not None and self._check is not None:  # before anyone loses the model
+            try:
+                self._check(ckpt)
+            except Exception as error:  # whatever is wrong, the working model stays
+                log.warning("not switching to %r: %s", str(ckpt)[:200], error)
+                self.status = replace(self.status, rejected=failure(ckpt, error))
                 return self.status
         with self.lock:
             working = self.source if self.model is not None else None
             self._ready.clear()
             self.status = ModelStatus(LOADING, ckpt)
-            self._unload()
+            if self.model is not None:
+                log.info("unloading %s", self.model.name)
+                self.model.unload()
+                self.model = None
             failed = self._load_or_failure(ckpt)
             if failed is not None and working is not None:  # passed the check, failed to load
                 if self._load_or_failure(working) is None:
                     self.status = replace(self.status, rejected=failed)
             self._ready.set()
             return self.status
-
-    def _problem(self, ckpt: str) -> ModelStatus | None:
-        try:
-            if self._check is not None:
-                self._check(ckpt)
-            return None
-        except Exception as error:  # whatever is wrong, the working model stays
-            log.warning("not switching to %r: %s", str(ckpt)[:200], error)
-            return failure(ckpt, error)
 
     def _load_or_failure(self, ckpt: str) -> ModelStatus | None:
         """Load `ckpt` and make it current; None on success, else the FAILED status set."""
@@ -172,12 +163,6 @@ class ModelHolder:
         device = str(getattr(model.device, "type", model.device)).split(":")[0]
         self.status = ModelStatus(READY, model.name, f"{model.device} · {dtype}", device=device)
         self._ready.set()
-
-    def _unload(self) -> None:
-        if self.model is not None:
-            log.info("unloading %s", self.model.name)
-            self.model.unload()
-            self.model = None
 
     def score(self, image):
         """The current model's scores of `image`, batched with other threads' requests."""
@@ -213,9 +198,7 @@ class ResultCache:
     session comes first in every key, so `drop_session` can release one session's entries."""
 
     def __init__(self, capacity: int = 64):
-        self.capacity = capacity
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self.capacity, self._items, self._lock = capacity, OrderedDict(), threading.Lock()
 
     def get(self, key: tuple) -> Any | None:
         with self._lock:

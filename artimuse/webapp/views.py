@@ -1,10 +1,6 @@
-"""What the panels show, in the visitor's language (`lang`): Markdown for gradio's `gr.Markdown`,
-label values for `gr.Label`, rows for `gr.Dataframe`.
-
-Every string that did not come from our catalogue (a file name, the model's comments, a
-checkpoint name) goes through `md`, the one escape: it shows as the characters it is, never
-as markup or a link.
-"""
+"""What the panels show, in the visitor's language: Markdown for `gr.Markdown`, values for
+`gr.Label`. Every string not from our catalogue (a file name, the model's comments, a checkpoint
+name) goes through `md`, the one escape: it shows as the characters it is, never as markup."""
 
 from __future__ import annotations
 
@@ -35,9 +31,7 @@ def status_markdown(status: ModelStatus, lang: str = EN, operator: bool = False)
     if status.state == LOADING:
         return text("model.loading", lang, ckpt=name)
     if status.state == FAILED:
-        if not operator:
-            return text("model.unavailable", lang, ckpt=name)
-        return _failure(status, lang)
+        return _failure(status, lang) if operator else text("model.unavailable", lang, ckpt=name)
     where = text(DEVICE_WORDS.get(status.device, "model.on_cpu"), lang)
     line = text("model.ready", lang, ckpt=name, where=where)
     if status.rejected and operator:
@@ -61,25 +55,19 @@ def score_markdown(scores: Scores, lang: str = EN) -> str:
     spread = f"{scores.spread:.1f}"
     sure = next((key for limit, key in SURE if scores.spread < limit), "sure.low")
     sure = text("score.sure", lang, words=text(sure, lang), spread=spread)
-    return (
-        f"## {scores.total:.1f} {text('score.out_of', lang)} · {band_name(scores.band, lang)}\n\n"
-        f"{sure}  \n<small>{text('score.sure_explain', lang, spread=spread)}</small>"
-    )
+    head = f"## {scores.total:.1f} {text('score.out_of', lang)} · {band_name(scores.band, lang)}"
+    return f"{head}\n\n{sure}  \n<small>{text('score.sure_explain', lang, spread=spread)}</small>"
 
 
 def aspect_label(scores: Scores | None, lang: str = EN) -> dict[str, float] | None:
     """The seven aspect scores for `gr.Label` (0-1, shown as percent bars)."""
-    if scores is None:
-        return None
-    return {
-        aspect_name(a, lang): scores.aspects[a] / 100 for a in RADAR_ASPECTS if a in scores.aspects
-    }
+    return None if scores is None else {aspect_name(a, lang): scores.aspects[a] / 100
+                                        for a in RADAR_ASPECTS if a in scores.aspects}  # fmt: skip
 
 
-def comments_markdown(
-    comments: Mapping[str, str], scores: Scores | None, finished: Collection[str] | None = None,
-    stopped: bool = False, lang: str = EN,
-) -> str:  # fmt: skip
+def comments_markdown(comments: Mapping[str, str], scores: Scores | None,
+                      finished: Collection[str] | None = None, stopped: bool = False,
+                      lang: str = EN) -> str:  # fmt: skip
     """One section per aspect, the verdict first, filling in as its comment streams.
     `finished`: aspects whose comment is complete (None: all); `stopped`: the unfinished ones
     say so."""

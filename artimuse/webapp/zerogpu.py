@@ -1,15 +1,10 @@
-"""Hugging Face Spaces: the Space's defaults and model, and ZeroGPU.
+"""Hugging Face Spaces: the Space's defaults and model (`space_model`: loaded before launch
+from the hub cache that `preload_from_hub` filled, onto `cuda` on ZeroGPU), and ZeroGPU.
 
-`space_model(settings)` loads the checkpoint before the app launches, from the hub cache that
-`preload_from_hub` filled at build time (or the persistent storage under `/data`), so a cold
-start downloads nothing; on ZeroGPU onto `cuda`, which `spaces` emulates at start-up before it
-moves the weights onto the GPU it lends.
-
-On ZeroGPU a call gets a GPU only inside `@spaces.GPU(duration=...)`, for about `duration`
-seconds of the visitor's daily quota, in a worker forked from the server. So only the model's
-calls go there (`model_steps`, `model_scores`: no cache, no waits), taking only what pickles
-(a holder's key, a picture, aspect names, a length). Off ZeroGPU `spaces.GPU` returns them
-untouched: on a laptop, a GPU server or a plain Space this is a no-op.
+On ZeroGPU a call gets a GPU only inside `@spaces.GPU(duration=...)`, for `duration` seconds of
+the visitor's daily quota, in a worker forked from the server: so only the model's calls go
+there (`model_steps`, `model_scores`: no cache, no waits), taking only what pickles. Off
+ZeroGPU (a laptop, a GPU server, a CPU Space) `spaces.GPU` leaves them as they are.
 """
 
 from __future__ import annotations
@@ -57,26 +52,14 @@ _HOME = os.getpid()
 
 def spaces_module() -> Any | None:
     """The `spaces` package when installed (the Space's app.py imports it before torch)."""
-    if importlib.util.find_spec("spaces") is None:
-        return None
-    import spaces
-
-    return spaces
+    return importlib.import_module("spaces") if importlib.util.find_spec("spaces") else None
 
 
-def comment_seconds(max_new_tokens: Any = None) -> int:
-    """GPU seconds to ask for: grows with the comment length cap, within ZeroGPU's limit."""
-    try:
-        tokens = int(max_new_tokens or DEFAULT_MAX_NEW_TOKENS)
-    except (TypeError, ValueError):
-        tokens = DEFAULT_MAX_NEW_TOKENS
-    return math.ceil(min(GPU_MAX_S, GPU_START_S + GPU_PER_TOKEN_S * max(tokens, 1)))
-
-
-def on_gpu(task: Callable, duration: Callable[..., int]) -> Callable:
-    """`task` inside `@spaces.GPU(duration=duration)` when `spaces` is installed."""
-    spaces = spaces_module()
-    return task if spaces is None else spaces.GPU(duration=duration)(task)
+def comment_seconds(max_new_tokens: int | None = None) -> int:
+    """GPU seconds to ask for (the length is checked before: `Shared.comment_length`): grows
+    with the comment length, within ZeroGPU's limit."""
+    tokens = max(int(max_new_tokens or DEFAULT_MAX_NEW_TOKENS), 1)
+    return math.ceil(min(GPU_MAX_S, GPU_START_S + GPU_PER_TOKEN_S * tokens))
 
 
 def serve(holder) -> int:
@@ -120,17 +103,18 @@ def _scores(key: int, images: list[Image.Image]) -> list:
 
 def gpu_functions() -> tuple[Callable, Callable]:
     """(steps, scores) as the web app calls them: on ZeroGPU on a GPU lent for the call."""
-    steps = on_gpu(_steps, lambda key, image, aspects, tokens: comment_seconds(tokens))
-    return steps, on_gpu(_scores, lambda key, images: GPU_SCORES_S)
+    if (spaces := spaces_module()) is None:
+        return _steps, _scores
+    steps = spaces.GPU(duration=lambda key, image, aspects, tokens: comment_seconds(tokens))
+    return steps(_steps), spaces.GPU(duration=lambda key, images: GPU_SCORES_S)(_scores)
 
 
 model_steps, model_scores = gpu_functions()  # at import: `spaces` wants them known at start-up
 
 
 def space_checkpoint(spec: str) -> Path:
-    """The checkpoint's folder on a Space, fetched over the network only as a last resort:
-    found without a request (the hub cache, a folder, a copy in the persistent storage), else
-    downloaded into the persistent storage (kept across restarts) if any, else the hub cache."""
+    """The checkpoint's folder: found without a request (the hub cache, a folder, a copy in the
+    persistent storage), else downloaded into the persistent storage if any, else the cache."""
     try:
         return resolve(spec, download=False)
     except CheckpointNotFound:
