@@ -69,9 +69,10 @@ VARIABLES = (
              "`cuda` (= `cuda:0`), `cuda:N`, `mps`; any case"),
     Variable("ARTIMUSE_DTYPE", DEFAULT_DTYPE, "`auto` (bfloat16; float16 on MPS), `float32` "
              "(`fp32`), `bfloat16` (`bf16`), `float16` (`fp16`, `half`); any case"),
-    Variable("ARTIMUSE_QUANT", DEFAULT_QUANT, "`none`, `int8`, `int4` or `nf4`: the language "
-             "model's weights, quantized while loading (CPU: int8, int4 with torch's kernels; "
-             "CUDA: int8, nf4 with bitsandbytes, the `quant` extra)"),
+    Variable("ARTIMUSE_QUANT", DEFAULT_QUANT, "`none`, `int8`, `int4`, `nf4` or `w8a8`: the "
+             "language model's weights, quantized while loading (CPU: int8, int4 with torch's "
+             "kernels, w8a8 = int8 weights with int8 prefill inputs; CUDA: int8, nf4 with "
+             "bitsandbytes, the `quant` extra)"),
     Variable("ARTIMUSE_COMPILE", DEFAULT_COMPILE, "`1`: decode comments with a static KV cache "
              "and a torch.compile'd step (CUDA graphs on CUDA)"),
     Variable("ARTIMUSE_PREREAD", DEFAULT_PREREAD, "`1`: read the weights into memory while "
