@@ -128,8 +128,9 @@ class Int8Linear(nn.Module):
 
     def _int8_product(self, flat: torch.Tensor) -> torch.Tensor:
         """Many rows, quant mode w8a8: each row quantized to int8 with its own scale, then an
-        int8 x int8 -> int32 product (VNNI/AMX; 1.7x faster than bf16 on a Zen 4 at 300 rows:
-        measured; the scores move by what benchmarks/drift.py reports)."""
+        int8 x int8 -> int32 product (VNNI/AMX). The product alone is 1.7x faster than bf16's on
+        a Zen 4 at 300 rows, but these quantize/rescale passes take most of that back: an 8b
+        score was still slower than bf16 there (benchmarks/README.md); drift: benchmarks.drift."""
         x = flat.to(torch.float32, copy=True)  # changed in place below
         row_scales = torch.amax(x.abs(), dim=1, keepdim=True).div_(127).clamp_min_(1e-12)
         q = x.div_(row_scales).round_().clamp_(-127, 127).to(torch.int8)
