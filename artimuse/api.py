@@ -80,8 +80,7 @@ def load(
     checkpoint = load_checkpoint(
         path, torch_device, torch_dtype, source_keys(s.quant, torch_device)
     )
-    quantized = s.quant != "none" or checkpoint.prequantized is not None
-    choice = choose_cpu_kernels(torch_device, torch_dtype, lm_linear_bytes(checkpoint), quantized)
+    choice = choose_cpu_kernels(torch_device, torch_dtype)
     checkpoint.kernels["quantization"] = quantize_model(
         checkpoint, s.quant, torch_device, torch_dtype, choice.dense_dtype
     )
@@ -105,12 +104,6 @@ def stored_as(key: str, mode: str, shape: tuple[int, ...], device: torch.device)
     if quantized is None or not quantized(key):
         return None
     return kind_for(key.removesuffix(".weight"), mode, shape) if device.type == "cpu" else mode
-
-
-def lm_linear_bytes(checkpoint) -> int:
-    """Bytes of the language model's Linear weights (lm_head included)."""
-    lm = checkpoint.model.language_model
-    return sum(m.weight.nbytes for m in lm.modules() if type(m) is torch.nn.Linear)
 
 
 class ArtiMuse:

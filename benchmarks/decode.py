@@ -10,7 +10,7 @@ import time
 import artimuse
 from artimuse.prompts import ASPECTS
 from benchmarks.context import Context
-from benchmarks.measure import GB, decode_copy_bytes, matmul_speed, sync, weight_bytes
+from benchmarks.measure import GB, matmul_speed, sync, weight_bytes
 
 
 def bench_bandwidth(ctx: Context) -> dict:
@@ -58,9 +58,7 @@ def bench_decode(ctx: Context) -> dict:
     read = lm_read_bytes(ctx.model)
     bandwidth = ctx.bandwidth()["read_gbps"]
     bound_ms = 1000 * read / (bandwidth * GB)
-    copies = decode_copy_bytes(ctx.model.engine.model.language_model)
-    out = {"steps": steps, "lm_read_gb": read / GB, "read_gbps": bandwidth, "bound_ms": bound_ms,
-           "int8_decode_copy_gb": copies / GB}
+    out = {"steps": steps, "lm_read_gb": read / GB, "read_gbps": bandwidth, "bound_ms": bound_ms}
     for batch in (1, 8):
         run = decode_steps(ctx, cache, batch, steps)
         kv_bound = 1000 * (read + run["kv_cache_mb"] * 1e6) / (bandwidth * GB)

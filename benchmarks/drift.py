@@ -1,4 +1,4 @@
-"""How far each quantization mode (and the CPU's int8 decode copies) moves the results from the
+"""How far each quantization mode (and the CPU's fp16 kernels) moves the results from the
 unquantized model: scores and greedy comment tokens on the same images. Prints one JSON object:
 
     python -m benchmarks.drift --preset 1b --threads 2
@@ -8,8 +8,8 @@ Images: the conformance images (tests/data/images) and `--images` generated ones
 mode against `none` with exact kernels: mean and max absolute difference of the total score
 and of the 7 aspect scores, and of the greedy comment tokens (`--tokens` of each of `--aspects`
 comments) the share equal position by position, the mean length of the equal start and the
-share of rows equal throughout. `none+int8-decode` is `none` with the int8 decode copies that
-CPUs without bf16 instructions get (inference.cpu_kernels), forced here on any CPU. On random
+share of rows equal throughout. `none+fp16` is `none` with fbgemm's fp16 kernels that CPUs
+without bf16 instructions get (inference.cpu_kernels), forced here on any x86 CPU. On random
 weights the logits are near ties, so token agreement here is a pessimistic bound for real
 weights. One model is loaded at a time.
 """
@@ -35,13 +35,13 @@ from benchmarks.quant import drift
 
 CONFORMANCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "images"
 # Probe timings that make `decide` pick each CPU variant, whatever this CPU is.
-EXACT = {"decode": {"bf16": 1.0, "int8 copy": 1.0}, "prefill": {"bf16": 1.0, "float32": 2.0}}
-INT8_DECODE = {"decode": {"bf16": 2.0, "int8 copy": 1.0}, "prefill": {"bf16": 1.0, "float32": 2.0}}
+EXACT = {"decode": {"bf16": 1.0}, "prefill": {"bf16": 1.0}}
+FP16 = {"decode": {"fp16": 1.0}, "prefill": {"fp16": 1.0}}
 
 
 def results_of(args: argparse.Namespace, mode: str, images: list[Path]) -> dict:
     """Scores and greedy tokens of every image with `mode` (bf16 kernels fixed by `mode`)."""
-    timings = INT8_DECODE if mode == "none+int8-decode" else EXACT
+    timings = FP16 if mode == "none+fp16" else EXACT
     original, cpu_kernels.probe = cpu_kernels.probe, lambda: timings
     try:
         start = time.perf_counter()
@@ -66,7 +66,7 @@ def results_of(args: argparse.Namespace, mode: str, images: list[Path]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     checkpoint_arguments(p)
-    p.add_argument("--modes", default="int8,int4,none+int8-decode", help="against none")
+    p.add_argument("--modes", default="int8,int4,none+fp16", help="against none")
     p.add_argument("--images", type=int, default=5, help="generated images, besides 3 fixed")
     p.add_argument("--tokens", type=int, default=32, help="greedy tokens of each comment")
     p.add_argument("--aspects", type=int, default=8, help="comments per image")

@@ -40,7 +40,6 @@ from benchmarks.context import load_model
 from benchmarks.measure import (
     GB,
     cpu_features,
-    decode_copy_bytes,
     make_images,
     peak_rss_bytes,
     rss_bytes,
@@ -155,7 +154,6 @@ def probe(args: argparse.Namespace) -> dict:
     out["decode_step_s"] = step
     out["peak_rss_gb"] = peak_rss_bytes() / GB
     out["weights_gb"] = weight_bytes(model.engine.model) / GB
-    out["int8_decode_copy_gb"] = decode_copy_bytes(model.engine.model) / GB
     out["peak_rss_over_weights"] = out["peak_rss_gb"] / out["weights_gb"]
     first, second = meter.steps["score_1"]["s"], meter.steps.get("score_2", {}).get("s")
     out["first_over_second_score"] = first / second if second else None

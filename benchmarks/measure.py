@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from artimuse.inference.cpu_kernels import CpuLinear
+from artimuse.inference.cpu_kernels import Fp16Linear
 
 GB = 1e9
 
@@ -151,22 +151,10 @@ def matmul_speed(
 
 def weight_bytes(module: torch.nn.Module) -> int:
     """Parameters and buffers as stored: the Linear weights the CPU kernels moved into packed
-    buffers and the quantized ones (int8, packed int4, their scales) count; the int8 decode
-    copies some CPUs get beside their bf16 weights do not (a second copy: decode_copy_bytes)."""
-    copies = {id(t) for t in _decode_copies(module)}
+    buffers or fbgemm's fp16 form, and the quantized ones (int8, packed int4, their scales)."""
     tensors = (*module.parameters(), *module.buffers())
-    return sum(t.nbytes for t in tensors if id(t) not in copies)
-
-
-def decode_copy_bytes(module: torch.nn.Module) -> int:
-    """Bytes of the int8 decode copies (inference.cpu_kernels' "int8 copy" choice)."""
-    return sum(t.nbytes for t in _decode_copies(module))
-
-
-def _decode_copies(module: torch.nn.Module) -> list[torch.Tensor]:
-    layers = (m for m in module.modules() if isinstance(m, CpuLinear))
-    pairs = ((getattr(m, "qweight", None), getattr(m, "qscales", None)) for m in layers)
-    return [t for pair in pairs for t in pair if t is not None]
+    fp16 = (m.stored_bytes for m in module.modules() if isinstance(m, Fp16Linear))
+    return sum(t.nbytes for t in tensors) + sum(fp16)
 
 
 def cpu_features() -> dict:

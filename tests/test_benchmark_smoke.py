@@ -232,14 +232,16 @@ def test_the_drift_benchmark_compares_each_mode_with_bf16(tmp_path, capsys):
     from benchmarks import drift
 
     drift.main(["--preset", "tiny", "--ckpt", str(tmp_path / "tiny"), "--images", "1",
-                "--tokens", "3", "--aspects", "2", "--modes", "int4,none+int8-decode"])
+                "--tokens", "3", "--aspects", "2", "--modes", "int4,none+fp16"])
     report = json.loads(capsys.readouterr().out)
-    assert report["images"] == 4 and set(report["vs_none"]) == {"int4", "none+int8-decode"}
+    assert report["images"] == 4 and set(report["vs_none"]) == {"int4", "none+fp16"}
     for figures in report["vs_none"].values():
         assert 0 <= figures["total_abs_diff_mean"] <= figures["total_abs_diff_max"] < 20
         assert 0 <= figures["token_agreement"] <= 1
-    assert report["kernels"]["none+int8-decode"]["cpu"]["decode"] == "int8 copy"
+    assert report["kernels"]["none+fp16"]["cpu"]["decode"] == "fp16"
     assert report["kernels"]["none"]["cpu"]["decode"] == "bf16"
     assert report["kernels"]["int4"]["quantization"]["quant"] == "int4"
-    # the scores come from big matmuls: exact kernels, so the int8 decode copies move no score
-    assert report["vs_none"]["none+int8-decode"]["total_abs_diff_max"] < 0.05
+    # fp16 weights hold bf16's values and multiply in float32: the sums of bf16's kernels but
+    # rounded to bf16 in other places, which moves a tiny random model's score by < 0.5 (as in
+    # tests/inference/test_cpu_kernels.py)
+    assert report["vs_none"]["none+fp16"]["total_abs_diff_max"] < 0.5

@@ -2,22 +2,26 @@
 
 Which matmul is fastest depends on the CPU's instructions, and the flags alone do not say how
 much (a Zen 4 and an AMX Xeon both have bf16 instructions; oneDNN may or may not use them), so
-`probe` times the candidates on a weight of an LM's size (~0.5 s without bf16 instructions,
-~0.1 s with), and `decide` picks:
+`probe` times the candidates on a weight of an LM's size at a decode's 8 rows and a prefill's
+128 (~0.5 s without bf16 instructions, ~0.1 s with), and `decide` picks one of four ways to
+hold and multiply every bf16 Linear weight:
 
-- big inputs (the vision pass, prefills: hundreds of rows): plain bf16, oneDNN's packed bf16
-  layout, or float32 arithmetic on the bf16 weights (upcast one layer at a time: the same
-  numbers within a rounding step, as bf16 products are exact in float32). Measured on an
-  AVX-512/AMX CPU: packed 0.8 ms, bf16 1.0 ms, float32 7 ms (300 rows of a 896x4864 weight);
-  the same CPU limited to AVX2 (no bf16 instructions): bf16 134 ms, float32 20-28 ms.
-- decode steps (8 rows: a batch of comments): bf16 or packed, or, on CPUs whose exact kernels
-  are compute-starved there, an int8 copy of every LM Linear weight run by
-  `torch._weight_int8pack_mm` (it reads half the bytes; the scores stay exact, since they come
-  from big-input matmuls; comment tokens may differ from bf16's: benchmarks/drift.py). The copy
-  costs half the LM's bf16 bytes, so it is made only where memory allows it.
+- "packed": oneDNN's packed bf16 layout (CPUs with bf16 instructions): bit for bit plain bf16's
+  numbers; the dense copy is dropped.
+- "fp16": fbgemm's fp16-weight, float32-arithmetic matmul (`quantized::linear_dynamic_fp16`,
+  torch's kernel for small-batch CPU inference). bf16 values convert to fp16 exactly (8 bits of
+  mantissa into 11) except below 2^-14, where fp16's subnormals keep an absolute error under
+  2^-25, and above 65504 (such a layer keeps the "float32" way); the products are float32:
+  the same numbers within a rounding step. The fp16 copy replaces the bf16 one (same size).
+- "bf16": the plain kernels.
+- "float32": big inputs upcast to float32 a layer at a time, decoding in bf16 (where fbgemm is
+  missing: ARM builds).
 
-Where the CPU has bf16 instructions and oneDNN packs, packed wins both (bit for bit the same as
-plain bf16; reordering is done once and the dense copy dropped).
+Measured on a 2-vCPU Zen 4 (ms, 8 / 300 rows of a 4096x4096 weight): packed 1.37 / 22.9, fp16
+1.62 / 53, bf16 2.2 / 25; the same CPU limited to AVX2 (no bf16 instructions, what most laptops
+have): fp16 1.76 / 47, bf16 6.4 / 221, float32 (bf16 decode) 6.4 / 80. The int8 copy that used
+to decode there (`torch._weight_int8pack_mm`: 2.6 ms, half the LM's bytes more) is gone: fp16
+is faster at both sizes, takes no extra memory and moves no comment token.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artimuse.inference.quant.torch_cpu import MIN_ROWS, quantize_int8
+from artimuse.inference.quant.torch_cpu import MIN_ROWS
 from artimuse.loading.weights import mapped_weight_files, release_file_pages
 
 log = logging.getLogger(__name__)
@@ -40,24 +44,27 @@ NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "avx_ne_convert")
 PACK_ROWS = 8  # the layout is chosen for this many rows (a batch of comments); any count works
 PROBE_DECODE = (8, 4096, 4096)  # rows, in, out: a 32 MB weight, beyond the caches
 PROBE_PREFILL = (128, 1024, 4096)
-PACKED_MARGIN = 1.5  # packed is kept unless this much slower than the best
-INT8_COPY_GAIN = 1.5  # an int8 decode copy must be this much faster than the exact kernels
-MEMORY_MARGIN = 1 << 30  # bytes left free after the int8 copies
+FP16_MAX = 65504.0  # the largest finite fp16: a layer with bigger weights is not converted
+FP16_PIECE = 1 << 24  # weight elements packed at a time (64 MB of float32 while packing)
+# Each way: the probe's kernel for its big inputs, and for its decode steps. In this order the
+# exact-bit ways come first, so a tie keeps them.
+WAYS = {"packed": ("packed", "packed"), "bf16": ("bf16", "bf16"), "fp16": ("fp16", "fp16"),
+        "float32": ("float32", "bf16")}
 
 
 @dataclass(frozen=True)
 class KernelChoice:
     """What runs the bf16 matmuls, and the probe's timings that decided it."""
 
-    prefill: str = "default"  # "bf16", "packed", "float32" ("default": not a bf16 CPU model)
-    decode: str = "default"  # "bf16", "packed", "int8 copy"
+    prefill: str = "default"  # "bf16", "packed", "fp16", "float32" ("default": not bf16 on a CPU)
+    decode: str = "default"  # "bf16", "packed", "fp16"
     timings_ms: dict = field(default_factory=dict)
     reason: str = "not a bf16 model on the CPU: the framework's kernels"
 
     @property
     def dense_dtype(self) -> torch.dtype:
         """The dtype big inputs are multiplied in (quantized layers dequantize to it)."""
-        return torch.float32 if self.prefill == "float32" else torch.bfloat16
+        return torch.float32 if self.prefill in ("float32", "fp16") else torch.bfloat16
 
     def describe(self) -> dict:
         return {"prefill": self.prefill, "decode": self.decode, "why": self.reason,
@@ -78,6 +85,25 @@ def pack_possible() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a PyTorch built without oneDNN
         return False
+
+
+@functools.cache
+def fp16_possible() -> bool:
+    """fbgemm's fp16 matmul is built in (x86 builds of PyTorch; not ARM ones)."""
+    try:
+        fp16_weight(torch.ones(16, 16))
+        return True
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def fp16_weight(weight: torch.Tensor) -> list:
+    """fbgemm's packed fp16 form of a (N, K) weight: opaque torch objects, one for each block of
+    at most FP16_PIECE elements of output channels (fbgemm packs from float32, and a whole
+    152064x3584 `lm_head` in float32 would be 2.2 GB of fresh memory while loading)."""
+    rows = max(1, FP16_PIECE // weight.shape[1])
+    return [torch.ops.quantized.linear_prepack_fp16(weight[start:start + rows].float(), None)
+            for start in range(0, weight.shape[0], rows)]
 
 
 # --- the probe ------------------------------------------------------------------------------
@@ -117,78 +143,52 @@ def _candidates(part: str, x: torch.Tensor, w: torch.Tensor) -> dict:
         kernels["packed"] = lambda: torch.ops.mkldnn._linear_pointwise(
             x, packed, None, "none", [], ""
         )
-    if part == "decode":
-        q, scales = quantize_int8(w)
-        scales = scales.to(torch.bfloat16)
-        kernels["int8 copy"] = lambda: torch._weight_int8pack_mm(x, q, scales)
-    else:
+    if fp16_possible():
+        fp16 = fp16_weight(w)
+        kernels["fp16"] = lambda: fp16_product(x, fp16)
+    if part == "prefill":
         kernels["float32"] = lambda: F.linear(x.float(), w.float()).to(x.dtype)
     return kernels
 
 
-def decide(timings: dict, int8_copy_fits: bool) -> KernelChoice:
-    """The choice the probe's `timings` imply (a pure function: tested on recorded timings)."""
+def decide(timings: dict) -> KernelChoice:
+    """The way the probe's `timings` imply (a pure function: tested on recorded timings): the
+    one nearest the fastest at both sizes, i.e. whose larger slowdown against the fastest
+    decode and the fastest prefill is the smallest (scores are prefills; comments decode)."""
     prefill, decode = timings["prefill"], timings["decode"]
-    # Packed is exact and was never slower where oneDNN offers it (measured): a probe disturbed
-    # by other work must not lose it, so it wins unless clearly slower.
-    if "packed" in prefill and prefill["packed"] <= PACKED_MARGIN * min(prefill.values()):
-        return KernelChoice("packed", "packed", timings, "oneDNN's packed bf16 is the fastest")
-    big = min(("bf16", "float32"), key=prefill.__getitem__)
-    exact = decode["bf16"]
-    if decode["int8 copy"] * INT8_COPY_GAIN <= exact:
-        if int8_copy_fits:
-            return KernelChoice(big, "int8 copy", timings, (
-                f"bf16 decode is compute-bound here ({exact:g} ms vs int8 "
-                f"{decode['int8 copy']:g} ms); big matmuls in {big}"))
-        reason = "an int8 decode copy would be faster but does not fit in memory"
-    else:
-        reason = "bf16 decode streams the weights well enough here"
-    return KernelChoice(big, "bf16", timings, f"{reason}; big matmuls in {big}")
+    offered = {way: (prefill[big], decode[few]) for way, (big, few) in WAYS.items()
+               if big in prefill and few in decode}
+    fastest = min(p for p, _ in offered.values()), min(d for _, d in offered.values())
+
+    def slowdown(way: str) -> float:
+        return max(offered[way][0] / fastest[0], offered[way][1] / fastest[1])
+
+    way = min(offered, key=slowdown)  # the first of equals: WAYS puts exact bits first
+    big, few = WAYS[way]
+    p, d = offered[way]
+    reason = (f"{way}: {p:g} ms at {PROBE_PREFILL[0]} rows (fastest {fastest[0]:g}), "
+              f"{d:g} ms at {PROBE_DECODE[0]} rows (fastest {fastest[1]:g})")
+    return KernelChoice(big, few, timings, reason)
 
 
-def choose_cpu_kernels(device: torch.device, dtype: torch.dtype, lm_bytes: int = 0,
-                       quantized: bool = False) -> KernelChoice:
-    """Probe this CPU (for a bf16 model on the CPU; otherwise the framework's kernels).
-    `lm_bytes`: the bf16 bytes of the LM's Linear weights (what an int8 copy halves)."""
+def choose_cpu_kernels(device: torch.device, dtype: torch.dtype) -> KernelChoice:
+    """Probe this CPU (for a bf16 model on the CPU; otherwise the framework's kernels)."""
     if device.type != "cpu" or dtype != torch.bfloat16:
         return KernelChoice()
-    timings = probe()
-    fits = not quantized and _available_bytes() >= lm_bytes // 2 + lm_bytes + MEMORY_MARGIN
-    return decide(timings, fits)
-
-
-def _available_bytes() -> int:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0  # unknown: no copies
+    return decide(probe())
 
 
 # --- the layers -----------------------------------------------------------------------------
 
 
 class CpuLinear(nn.Linear):
-    """A bf16 Linear; big inputs in `self.big_dtype`, few rows in bf16 or with `qweight`, an
-    int8 copy of the weight (when the choice is "int8 copy")."""
-
-    big_dtype = torch.bfloat16
+    """A bf16 Linear whose big inputs are multiplied in float32 (the "float32" way)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() >= MIN_ROWS * self.in_features:
-            if self.big_dtype == x.dtype:
-                return super().forward(x)
-            bias = None if self.bias is None else self.bias.to(self.big_dtype)
-            return F.linear(x.to(self.big_dtype), self.weight.to(self.big_dtype), bias).to(x.dtype)
-        if getattr(self, "qweight", None) is None:
+        if x.numel() < MIN_ROWS * self.in_features:
             return super().forward(x)
-        flat = x.reshape(-1, self.in_features).contiguous()  # the kernels take no strides
-        out = torch._weight_int8pack_mm(flat, self.qweight, self.qscales.to(x.dtype))
-        if self.bias is not None:
-            out = out + self.bias
-        return out.reshape(*x.shape[:-1], self.out_features)
+        bias = None if self.bias is None else self.bias.float()
+        return F.linear(x.float(), self.weight.float(), bias).to(x.dtype)
 
 
 class UpcastConv2d(nn.Conv2d):
@@ -220,6 +220,31 @@ def _packed_linear_shape(x, weight, bias, out_features):
     return x.new_empty((*x.shape[:-1], out_features))
 
 
+def fp16_product(x: torch.Tensor, pieces: list, bias: torch.Tensor | None = None) -> torch.Tensor:
+    x32 = x.float()
+    outs = [torch.ops.quantized.linear_dynamic_fp16(x32, piece) for piece in pieces]  # float32
+    out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
+    return (out if bias is None else out.add_(bias)).to(x.dtype)
+
+
+class Fp16Linear(nn.Linear):
+    """A Linear whose weight lives only in fbgemm's packed fp16 form (`fp16_weight`)."""
+
+    @torch.compiler.disable  # an opaque torch object dynamo cannot trace: run as it is
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return fp16_product(x, self.fp16_weight, self.bias)
+
+    @property
+    def stored_bytes(self) -> int:
+        """What the packed weight holds (no tensor: `parameters()` do not count it)."""
+        return 2 * self.in_features * self.out_features
+
+
+def fits_fp16(weight: torch.Tensor) -> bool:
+    low, high = torch.aminmax(weight)
+    return max(-low.item(), high.item()) <= FP16_MAX
+
+
 def apply_cpu_kernels(model: nn.Module, choice: KernelChoice) -> dict:
     """Switch the model's plain Linear/Conv2d layers to `choice` -> `choice.describe()`.
 
@@ -227,51 +252,52 @@ def apply_cpu_kernels(model: nn.Module, choice: KernelChoice) -> dict:
     quantization (quantized layers are not plain Linears and keep their own kernels).
     """
     if choice.prefill == "packed":
-        pack_linear_weights(model)
-    elif choice.prefill != "default":
-        _cpu_linears(model, choice)
+        replace_linear_weights(model, "packed")
+    elif choice.prefill == "fp16":
+        replace_linear_weights(model, "fp16")
+    elif choice.prefill == "float32":
+        for module in model.modules():
+            if type(module) is nn.Linear:
+                module.__class__ = CpuLinear
+    if choice.prefill in ("fp16", "float32"):  # bf16 convolutions are as slow as bf16 matmuls
+        for module in model.modules():
+            if type(module) is nn.Conv2d:
+                module.__class__ = UpcastConv2d
     log.info("CPU kernels: big matmuls %s, decode %s (%s)", choice.prefill, choice.decode,
              choice.reason)
     return choice.describe()
 
 
-def _cpu_linears(model: nn.Module, choice: KernelChoice) -> None:
-    copies = 0
-    lm = getattr(model, "language_model", None)
-    in_lm = {id(m) for m in lm.modules()} if lm is not None else set()
-    for module in model.modules():
-        if type(module) is nn.Linear:
-            module.__class__ = CpuLinear
-            module.big_dtype = choice.dense_dtype
-            if choice.decode == "int8 copy" and id(module) in in_lm:
-                q, scales = quantize_int8(module.weight)
-                module.register_buffer("qweight", q, persistent=False)
-                module.register_buffer("qscales", scales.to(module.weight.dtype), persistent=False)
-                copies += q.nbytes
-        elif type(module) is nn.Conv2d and choice.prefill == "float32":
-            module.__class__ = UpcastConv2d
-    if copies:
-        log.info("int8 decode copies of the LM's Linear weights: %.2f GB", copies / 1e9)
-
-
-def pack_linear_weights(model: nn.Module) -> bool:
-    """Reorder every untied bf16 Linear weight into oneDNN's layout, one layer at a time (the
-    dense copy is freed at once, so memory does not grow). False where oneDNN cannot."""
-    if not pack_possible():
+def replace_linear_weights(model: nn.Module, way: str = "packed") -> bool:
+    """Move every bf16 Linear weight into oneDNN's ("packed") or fbgemm's ("fp16") layout, one
+    layer at a time (the dense copy is freed at once, so memory does not grow). A weight tied
+    to an embedding table stays for the table's lookups: packed leaves that Linear as it is
+    (bf16 decodes well on CPUs that pack); fp16 gives it an fp16 copy (bf16 at 8 rows is 3.7x
+    slower there, and a tied `lm_head` is a quarter of the 1b preset's decode reads).
+    False where the kernels are missing."""
+    if not (pack_possible() if way == "packed" else fp16_possible()):
         return False
     tied = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
-    linears = [m for m in model.modules() if type(m) is nn.Linear and id(m.weight) not in tied]
-    mapped, released = mapped_weight_files(), 0
+    linears = [m for m in model.modules() if type(m) is nn.Linear
+               and (way == "fp16" or id(m.weight) not in tied)]
+    mapped, released, kept, copies = mapped_weight_files(), 0, 0, 0
     for module in linears:
         weight = module.weight.detach()
-        packed = torch.ops.mkldnn._reorder_linear_weight(weight, PACK_ROWS)
-        released += release_file_pages(weight, mapped)  # else read pages stay: 2x the weights
+        if way == "fp16" and not fits_fp16(weight):
+            module.__class__, kept = CpuLinear, kept + 1  # the float32 way for this layer
+            continue
+        if way == "packed":
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight, PACK_ROWS)
+            module.register_buffer("packed_weight", packed, persistent=False)
+        else:
+            module.fp16_weight = fp16_weight(weight)
+        if id(module.weight) in tied:
+            copies += weight.nbytes
+        else:  # else read pages stay: 2x the weights
+            released += release_file_pages(weight, mapped)
         del module.weight, weight
-        module.register_buffer("packed_weight", packed, persistent=False)
-        module.__class__ = PackedLinear
-    log.info(
-        "bf16 matmuls use oneDNN's packed weights (%d layers; %.2f GB of mapped file released)",
-        len(linears),
-        released / 1e9,
-    )
+        module.__class__ = PackedLinear if way == "packed" else Fp16Linear
+    log.info("bf16 matmuls use %s weights (%d layers, %d kept in bf16 for their range, %.2f GB "
+             "copied from embedding tables; %.2f GB of mapped file released)", way,
+             len(linears) - kept, kept, copies / 1e9, released / 1e9)
     return True
