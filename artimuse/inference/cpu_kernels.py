@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from artimuse.inference.cpu_attention import attend_in_float32
 from artimuse.inference.quant.torch_cpu import MIN_ROWS
 from artimuse.loading.weights import mapped_weight_files, release_file_pages
 
@@ -259,13 +260,15 @@ def apply_cpu_kernels(model: nn.Module, choice: KernelChoice) -> dict:
         for module in model.modules():
             if type(module) is nn.Linear:
                 module.__class__ = CpuLinear
-    if choice.prefill in ("fp16", "float32"):  # bf16 convolutions are as slow as bf16 matmuls
+    upcast = choice.prefill in ("fp16", "float32")  # bf16 arithmetic is slow on this CPU
+    if upcast:
         for module in model.modules():
             if type(module) is nn.Conv2d:
                 module.__class__ = UpcastConv2d
-    log.info("CPU kernels: big matmuls %s, decode %s (%s)", choice.prefill, choice.decode,
-             choice.reason)
-    return choice.describe()
+    attention = "float32" if upcast and attend_in_float32(model) else "as loaded"
+    log.info("CPU kernels: big matmuls %s, decode %s, LM attention %s (%s)", choice.prefill,
+             choice.decode, attention, choice.reason)
+    return choice.describe() | {"lm_attention": attention}
 
 
 def replace_linear_weights(model: nn.Module, way: str = "packed") -> bool:

@@ -11,6 +11,7 @@ from torch import nn
 
 import artimuse
 from artimuse.inference import cpu_kernels as cpu_compute
+from artimuse.inference.cpu_attention import FLOAT32_SDPA
 from artimuse.inference.cpu_kernels import (
     CpuLinear,
     Fp16Linear,
@@ -211,6 +212,9 @@ def test_the_chosen_kernels_give_the_plain_models_scores(tmp_path, monkeypatch, 
     monkeypatch.setattr(cpu_compute, "pack_possible", lambda: False)
     kernels = chosen.kernels["cpu"]
     assert (kernels["prefill"], kernels["decode"]) == way
+    assert kernels["lm_attention"] == ("as loaded" if way[0] == "packed" else "float32")
+    lm_config = chosen.engine.model.language_model.config
+    assert lm_config._attn_implementation == ("sdpa" if way[0] == "packed" else FLOAT32_SDPA)
     assert kernels["probe_ms"] == timings and kernels["why"]
     assert plain.kernels["cpu"]["decode"] == "bf16"
     # Packed: bit-identical when run alone; after other oneDNN work in the same process the
