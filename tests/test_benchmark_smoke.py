@@ -241,7 +241,7 @@ def test_the_drift_benchmark_compares_each_mode_with_bf16(tmp_path, capsys):
     assert report["kernels"]["none+fp16"]["cpu"]["decode"] == "fp16"
     assert report["kernels"]["none"]["cpu"]["decode"] == "bf16"
     assert report["kernels"]["int4"]["quantization"]["quant"] == "int4"
-    # fp16 weights hold bf16's values and multiply in float32: the sums of bf16's kernels but
-    # rounded to bf16 in other places, which moves a tiny random model's score by < 0.5 (as in
-    # tests/inference/test_cpu_kernels.py)
-    assert report["vs_none"]["none+fp16"]["total_abs_diff_max"] < 0.5
+    # fp16 weights hold bf16's values and multiply in float32: each of the two is within bf16's
+    # rounding of the float32 model (tests/inference/test_cpu_kernels.py), so within 1 of each
+    # other on this tiny random model (a broken kernel moves its scores by many points)
+    assert report["vs_none"]["none+fp16"]["total_abs_diff_max"] < 1.0

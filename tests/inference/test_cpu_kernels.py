@@ -226,6 +226,22 @@ def test_the_chosen_kernels_give_the_plain_models_scores(tmp_path, monkeypatch, 
     assert len(chosen.comment(image, ["Overall Gestalt"])) == 1
 
 
+@needs_fbgemm
+def test_the_fp16_way_is_as_near_the_float32_model_as_plain_bf16(tmp_path, monkeypatch):
+    path = make_checkpoint(tmp_path / "bf16", CheckpointSpec(dtype="bfloat16", seed=9))
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 256, (80, 120, 3), np.uint8)) for _ in range(3)]
+    reference = artimuse.load(str(path), device="cpu", dtype="float32")
+    errors = {}
+    for name, timings in (("bf16", NEAR), ("fp16", AVX2)):
+        monkeypatch.setattr(cpu_compute, "probe", lambda timings=timings: timings)
+        model = artimuse.load(str(path), device="cpu", dtype="bfloat16")
+        assert model.kernels["cpu"]["decode"] == name
+        errors[name] = max(abs(model.score(x).total - reference.score(x).total) for x in images)
+    # each a few tenths at most (bf16 rounding); a wrong product would be many points off
+    assert errors["bf16"] < 0.5 and errors["fp16"] < 0.5
+
+
 def test_two_engines_over_one_checkpoint_give_the_same_scores(tmp_path):
     """Building an engine changes nothing: the kernel choice was made once, when loading."""
     from artimuse.devices import resolve_device
