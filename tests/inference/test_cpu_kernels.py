@@ -11,6 +11,7 @@ from torch import nn
 
 import artimuse
 from artimuse.inference import cpu_kernels as cpu_compute
+from artimuse.inference import cpu_layers
 from artimuse.inference.cpu_attention import FLOAT32_SDPA
 from artimuse.inference.cpu_kernels import (
     CpuLinear,
@@ -111,7 +112,7 @@ def test_the_fp16_way_gives_float32_products_of_the_bf16_weights(rows):
 
 @needs_fbgemm
 def test_a_weight_packed_in_pieces_gives_the_whole_product(monkeypatch):
-    monkeypatch.setattr(cpu_compute, "FP16_PIECE", 40 * 16)  # 40 output channels a piece
+    monkeypatch.setattr(cpu_layers, "FP16_PIECE", 40 * 16)  # 40 output channels a piece
     layer = nn.Linear(16, 100).bfloat16()
     x = torch.randn(5, 16, dtype=torch.bfloat16)
     want = nn.functional.linear(x.float(), layer.weight.float(), layer.bias.float())
