@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from artimuse.inference.cpu_kernels import Fp16Linear
+from artimuse.inference.cpu_layers import Fp16Linear
 
 GB = 1e9
 
