@@ -74,9 +74,14 @@ class KernelChoice:
     reason: str = "not a bf16 model on the CPU: the framework's kernels"
 
     @property
+    def upcasts(self) -> bool:
+        """Whether this way does its arithmetic in float32 (bf16's is slow on this CPU)."""
+        return self.prefill in ("float32", "fp16")
+
+    @property
     def dense_dtype(self) -> torch.dtype:
         """The dtype big inputs are multiplied in (quantized layers dequantize to it)."""
-        return torch.float32 if self.prefill in ("float32", "fp16") else torch.bfloat16
+        return torch.float32 if self.upcasts else torch.bfloat16
 
     def describe(self) -> dict:
         return {"prefill": self.prefill, "decode": self.decode, "why": self.reason,
@@ -192,20 +197,17 @@ def apply_cpu_kernels(model: nn.Module, choice: KernelChoice) -> dict:
     Run it after reading anything a packed Linear no longer has (its dense `weight`) and after
     quantization (quantized layers are not plain Linears and keep their own kernels).
     """
-    if choice.prefill == "packed":
-        replace_linear_weights(model, "packed")
-    elif choice.prefill == "fp16":
-        replace_linear_weights(model, "fp16")
+    if choice.prefill in ("packed", "fp16"):
+        replace_linear_weights(model, choice.prefill)
     elif choice.prefill == "float32":
         for module in model.modules():
             if type(module) is nn.Linear:
                 module.__class__ = CpuLinear
-    upcast = choice.prefill in ("fp16", "float32")  # bf16 arithmetic is slow on this CPU
-    if upcast:
+    if choice.upcasts:
         for module in model.modules():
             if type(module) is nn.Conv2d:
                 module.__class__ = UpcastConv2d
-    attention = "float32" if upcast and attend_in_float32(model) else "as loaded"
+    attention = "float32" if choice.upcasts and attend_in_float32(model) else "as loaded"
     log.info("CPU kernels: big matmuls %s, decode %s, LM attention %s (%s)", choice.prefill,
              choice.decode, attention, choice.reason)
     return choice.describe() | {"lm_attention": attention}
@@ -248,9 +250,9 @@ def replace_linear_weights(model: nn.Module, way: str = "packed") -> bool:
 
 
 def _new_forms(way: str, linears: list):
-    """Each layer's new form, in order. fbgemm packs on one thread (~8 ns a weight: ~1.5 min
-    for the 8B shape on 2 cores), so the fp16 forms are made by as many threads as torch uses
-    (measured 1.6x faster on 2); the caller swaps each in as it comes, faster than they come."""
+    """Each layer's new form, in order. fbgemm packs a weight on one thread (~8 ns a weight:
+    ~100 s for the 8B shape), so the fp16 forms are made by as many threads as torch uses
+    (1.6x faster on 2, measured); the caller swaps each in as it comes, faster than they come."""
     if way == "packed":
         for module in linears:
             yield torch.ops.mkldnn._reorder_linear_weight(module.weight.detach(), PACK_ROWS)
