@@ -4,6 +4,9 @@ kernels, everything else as loaded; scores stay close to the unquantized model's
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -12,7 +15,7 @@ from torch import nn
 import artimuse
 from artimuse.errors import CheckpointError
 from artimuse.inference.quant import torch_cpu
-from artimuse.inference.quant.modes import DECODER_LINEAR, check_quant_support
+from artimuse.inference.quant.modes import DECODER_LINEAR, NO_W8A8, check_quant_support, kernels
 from artimuse.inference.quant.torch_cpu import (
     Int4Linear,
     Int8Embedding,
@@ -34,16 +37,31 @@ def plain():
     return artimuse.load(str(TINY_A), device="cpu", dtype="bfloat16", max_new_tokens=8)
 
 
-@pytest.fixture(scope="module", params=["int8", "int4", "w8a8"])
+NO_ONEDNN = pytest.mark.skipif(
+    not torch_cpu.onednn_int8_exact(),
+    reason="this CPU's int8 products saturate (no VNNI or AMX): oneDNN's int8 matmul unused",
+)
+
+
+@pytest.fixture(scope="module", params=[
+    "int8", pytest.param("int8-onednn", marks=NO_ONEDNN), "int4",
+    pytest.param("w8a8", marks=NO_ONEDNN),
+])
 def quantized(request):
-    model = artimuse.load(
-        str(TINY_A), device="cpu", dtype="bfloat16", max_new_tokens=8, quant=request.param
-    )
-    return request.param, model
+    """(mode, model, whether every int8 layer takes oneDNN); "int8-onednn": int8 with the
+    size threshold at 0 (tiny's layers are all small)."""
+    quant, _, onednn = request.param.partition("-")
+    with pytest.MonkeyPatch.context() as patch:
+        if onednn:
+            patch.setattr(torch_cpu, "ONEDNN_MIN_WEIGHTS", 0)
+        model = artimuse.load(
+            str(TINY_A), device="cpu", dtype="bfloat16", max_new_tokens=8, quant=quant
+        )
+    return quant, model, bool(onednn) or quant == "w8a8"
 
 
 def test_the_language_model_is_quantized(quantized, plain):
-    quant, model = quantized
+    quant, model, onednn = quantized
     modules = dict(model.engine.model.named_modules())
     decoder = {name: m for name, m in modules.items() if DECODER_LINEAR.match(name)}
     assert len(decoder) == 2 * 7  # tiny-a: 2 decoder layers, q k v o gate up down
@@ -52,17 +70,20 @@ def test_the_language_model_is_quantized(quantized, plain):
         want = Int4Linear if quant == "int4" and not name.endswith("down_proj") else Int8Linear
         assert type(layer) is want, name
         assert getattr(layer, "int8_activations", False) is (quant == "w8a8"), name
+        if want is Int8Linear:  # w8a8, and int8 with the threshold at 0, take oneDNN
+            assert layer.onednn is onednn, name
     lm = model.engine.model.language_model
     assert type(lm.lm_head) is Int8Linear and type(lm.get_input_embeddings()) is Int8Embedding
     kept = [m for m in modules.values() if isinstance(m, nn.Linear)]
     assert len(kept) > 8  # vision and mlp1 keep their bf16 weights and the CPU's kernels
     assert torch.equal(model.engine.score_rows, plain.engine.score_rows)  # exact 101 rows
     record = model.kernels["quantization"]
-    assert record["quant"] == quant and "torch._weight_int" in record["kernel"]
+    kernel = kernels(CPU)[quant]  # (int8-onednn's names its threshold, 0)
+    assert record["quant"] == quant and record["kernel"].split(" (")[0] == kernel.split(" (")[0]
 
 
 def test_quantized_weights_take_less_memory(quantized, plain):
-    quant, model = quantized
+    quant, model, _ = quantized
     lm, reference = model.engine.model.language_model, plain.engine.model.language_model
     stored = sum(t.nbytes for t in lm.state_dict().values())
     dense = sum(t.nbytes for t in (*reference.parameters(), *reference.buffers()))  # packed too
@@ -70,7 +91,7 @@ def test_quantized_weights_take_less_memory(quantized, plain):
 
 
 def test_quantized_scores_and_comments_stay_close(quantized, plain):
-    quant, model = quantized
+    quant, model, _ = quantized
     for image in IMAGES:
         ours, reference = model.score(image), plain.score(image)
         assert abs(ours.total - reference.total) < MAX_SCORE_SHIFT[quant]
@@ -82,20 +103,29 @@ def test_quantized_scores_and_comments_stay_close(quantized, plain):
     assert set(comments) == {"Overall Gestalt"} and comments["Overall Gestalt"]
 
 
+ONEDNN_OR_NOT = [False, pytest.param(True, marks=NO_ONEDNN)]
+
+
+@pytest.mark.parametrize("onednn", ONEDNN_OR_NOT)
 @pytest.mark.parametrize("rows", [1, 3, 40])  # torch's int8/int4 kernels, and the dense path
-def test_the_layers_compute_their_dequantized_weights_product(rows):
+def test_the_layers_compute_their_dequantized_weights_product(rows, onednn):
     torch.manual_seed(rows)
     weight, bias = torch.randn(48, 128), torch.randn(48)
     x = torch.randn(2, rows, 128).bfloat16()
     q, scales = quantize_int8(weight)
     dense = q.float() * scales[:, None]
     assert (dense - weight).abs().max() <= scales.max() / 2 + 1e-6  # rounding, nothing more
-    int8 = Int8Linear(q, scales, bias, torch.bfloat16, torch.float32)
+    int8 = Int8Linear(q, scales, bias, torch.bfloat16, torch.float32, onednn=onednn)
     want = nn.functional.linear(x.float(), dense, bias)
-    assert torch.allclose(int8(x).float(), want, rtol=3e-2, atol=3e-1)
-    w8a8 = Int8Linear(q, scales, bias, torch.bfloat16, torch.float32, int8_activations=True)
     before = x.clone()
-    assert torch.allclose(w8a8(x).float(), want, rtol=5e-2, atol=5e-1)  # + activation rounding
+    assert torch.allclose(int8(x).float(), want, rtol=3e-2, atol=3e-1)
+    if onednn:  # the two-part activations, in float32: within 1.6e-5 of the row's largest
+        int8_32 = Int8Linear(q, scales, bias, torch.float32, torch.float32, onednn=True)
+        tight = 1e-4 * want.abs().max()
+        assert (int8_32(x.float()) - want).abs().max() < tight
+        w8a8 = Int8Linear(q, scales, bias, torch.float32, torch.float32, True, onednn=True)
+        assert torch.allclose(w8a8(x.float()), want, rtol=5e-2, atol=5e-1)  # + x's rounding
+        assert (w8a8(x.float()) - want).abs().max() > tight
     assert torch.equal(x, before)
     packed, pairs = quantize_int4(weight, 32)
     values = unpack_int4(packed).float().reshape(48, 4, 32)
@@ -151,7 +181,25 @@ def test_unsupported_places_say_which_modes_run_there(monkeypatch):
     )
     with pytest.raises(CheckpointError, match=r"pip install 'artimuse\[quant\]'"):
         check_quant_support("int8", CUDA)
-    assert "int8pack" in check_quant_support("int8", CPU)  # the CPU needs no bitsandbytes
+    assert check_quant_support("int8", CPU) == kernels(CPU)["int8"]  # no bitsandbytes needed
+
+
+def test_int8_products_are_checked_before_w8a8_is_offered():
+    """oneDNN's int8 matmul saturates without VNNI or AMX (limited to AVX2 here, as most
+    laptops are): w8a8 is refused there and int8 runs torch's kernel; natively the check agrees
+    with the CPU's flags."""
+    script = ("from artimuse.inference.quant import modes, torch_cpu; import torch\n"
+              "print(torch_cpu.onednn_int8_exact(), modes.runnable_modes(torch.device('cpu')))\n"
+              "modes.check_quant_support('w8a8', torch.device('cpu'))")
+    env = os.environ | {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.stdout.split("\n")[0] == "False ['none', 'int8', 'int4']", run.stderr
+    assert run.returncode == 1 and NO_W8A8 in run.stderr
+    flags = open("/proc/cpuinfo").read().split()
+    vnni = any(f in flags for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
+    assert torch_cpu.onednn_int8_exact() is vnni
+    assert ("w8a8" in kernels(CPU)) is vnni
 
 
 def test_none_loads_the_plain_model():

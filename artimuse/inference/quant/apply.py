@@ -74,7 +74,7 @@ def _build_prequantized(checkpoint: Checkpoint, quant, device, dtype, dense_dtyp
             f" on {device.type} load the original checkpoint with --quant "
             + " or ".join(m for m in runnable_modes(device) if m != "none")
         )
-    model = checkpoint.model
+    model, mapped = checkpoint.model, mapped_weight_files()
     for name, kind in pre.modules.items():
         dense = _module(model, name, path)
         parts = pre.tensors[name]
@@ -87,6 +87,8 @@ def _build_prequantized(checkpoint: Checkpoint, quant, device, dtype, dense_dtyp
         layer = build_layer(kind, parts, _bias(dense, dtype), pre.groups.get(name, 0), dtype,
                             dense_dtype, int8_activations(quant, name))
         _replace(model, name, layer)
+        if getattr(layer, "onednn", False):  # the weight was copied into oneDNN's layout
+            release_file_pages(parts["qweight"], mapped)
     mode = quant if quant != "none" else pre.mode
     kernel = check_quant_support(mode, device)
     log.info("%s: %d layers stored in %s, run with %s", path, len(pre.modules), pre.mode, kernel)

@@ -23,19 +23,32 @@ DECODER_LINEAR = re.compile(
 )
 LM_HEAD = "language_model.lm_head"
 EMBEDDINGS = "language_model.model.embed_tokens"
-KERNELS = {
-    "cpu": {
-        "int8": torch_cpu.Int8Linear.kernel + " (int8 per output channel)",
-        "int4": torch_cpu.Int4Linear.kernel + " (int4 in groups of up to 128)",
-        "w8a8": torch_cpu.Int8Linear.kernel + " (int8 per output channel); prefills "
-        + torch_cpu.Int8Linear.activation_kernel + " (int8 activations per token)",
-    },
-    "cuda": bnb.KERNELS,
-}
+NO_W8A8 = (
+    "quant=w8a8 needs int8 products that are exact on this CPU (VNNI or AMX instructions); "
+    "here they saturate: use int8 (int8 weights, 16-bit activations) or int4"
+)
+
+
+def kernels(device: torch.device) -> dict[str, str]:
+    """mode -> the kernel that runs it on `device`'s type (what the log and /meta name)."""
+    if device.type == "cuda":
+        return bnb.KERNELS
+    if device.type != "cpu":
+        return {}
+    int4 = torch_cpu.Int4Linear.kernel + " (int4 in groups of up to 128)"
+    if not torch_cpu.onednn_int8_exact():
+        return {"int8": "torch._weight_int8pack_mm (int8 per output channel)", "int4": int4}
+    return {
+        "int8": "onednn::qlinear_pointwise (int8 per output channel; activations at 16 bits in"
+        f" two int8 parts; layers under {torch_cpu.ONEDNN_MIN_WEIGHTS:,} weights:"
+        " torch._weight_int8pack_mm)",
+        "int4": int4,
+        "w8a8": "onednn::qlinear_pointwise (int8 per output channel, int8 activations per row)",
+    }
 
 
 def runnable_modes(device: torch.device) -> list[str]:
-    return ["none", *KERNELS.get(device.type, {})]
+    return ["none", *kernels(device)]
 
 
 def check_quant_support(quant: str, device: torch.device) -> str | None:
@@ -45,7 +58,9 @@ def check_quant_support(quant: str, device: torch.device) -> str | None:
         raise CheckpointError(f"quant must be one of {', '.join(QUANT_MODES)}, got {quant!r}")
     if quant == "none":
         return None
-    kernel = KERNELS.get(device.type, {}).get(quant)
+    kernel = kernels(device).get(quant)
+    if kernel is None and quant == "w8a8" and device.type == "cpu":
+        raise CheckpointError(NO_W8A8)
     if kernel is None:
         raise CheckpointError(
             f"quant={quant} does not run on {device.type}; there use "

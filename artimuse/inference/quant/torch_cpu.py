@@ -1,14 +1,21 @@
 """int8 and int4 weights run by torch's own CPU kernels.
 
-int8: symmetric, one scale per output channel, `torch._weight_int8pack_mm` for decode-sized
-inputs. Measured on AVX-512 CPUs it is ~2x faster than bf16 at one row and 3-20x slower at
-hundreds of rows, so above `MIN_ROWS` rows the weight is converted to the best dense dtype of
-this CPU (`dense_dtype`: bf16 where the CPU has bf16 instructions, float32 where not; see
-inference.cpu_kernels) a block of output channels at a time, and the per-channel scales are
-applied to the output (x @ (q * s).T = (x @ q.T) * s). A block of ~4 MB stays in the caches:
-at 300 rows of an 18944x3584 weight on a Zen 4 that is 110 ms against bf16's 97, where
-converting the whole weight and scaling it first took 184 ms (and ~270 MB of fresh memory a
-call).
+int8: symmetric, one scale per output channel. Where oneDNN's int8 products are exact (CPUs
+with VNNI or AMX: `onednn_int8_exact`), every input runs oneDNN's int8 matmul
+(`onednn::qlinear_pointwise`, the kernel of torch's x86 int8 linear), the weights in its packed
+layout. Quant mode int8 keeps the activations at 16 bits there: each row is scaled to [-127,
+127] and split into two int8 parts, its rounding and that rounding's error in 1/254 steps
+(within 1.6e-5 of the row's largest value, finer than bf16 itself for all but the smallest
+values), so one matmul of twice the rows gives the weight-only product; w8a8 sends one int8
+part. Measured on a 2-vCPU Zen 5 at one row of an 18944x3584 weight: 1.8 ms against
+`torch._weight_int8pack_mm`'s 2.5 and bf16's 4.5; at 300 rows (w8a8) 25 ms against packed bf16's
+45. Layers under `ONEDNN_MIN_WEIGHTS` keep torch's kernel: the split's small passes cost more
+there than the product saves. Elsewhere (AVX2 alone: oneDNN adds the int8 pairs in 16 bits,
+which saturate) `torch._weight_int8pack_mm` runs decode-sized inputs (~2x faster than bf16 at
+one row, 3-20x slower at hundreds of rows), and above `MIN_ROWS` rows the weight is converted
+to the best dense dtype of this CPU (`dense_dtype`, see inference.cpu_kernels) a block of
+output channels at a time, the per-channel scales applied to the output (x @ (q * s).T =
+(x @ q.T) * s): at 300 rows of an 18944x3584 weight on a Zen 4, 110 ms against bf16's 97.
 
 int4: asymmetric, one scale and zero per group of `group` inputs,
 `torch._weight_int4pack_mm_for_cpu` at every size (its packed layout is opaque, so there is no
@@ -22,6 +29,8 @@ values two to a byte, uint8 (N, K/2), low nibble first) and `scales` (float32: (
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -30,6 +39,9 @@ MIN_ROWS = 16  # below this many rows a matmul is bound by reading the weight
 INT4_GROUPS = (128, 64, 32)  # the first that divides the input size is used
 INT4_ROWS = 16  # torch's int4 CPU layout takes output channels in blocks of this
 BLOCK_ELEMENTS = 1 << 21  # weight elements converted or quantized at a time (4-8 MB)
+ONEDNN_MIN_WEIGHTS = 1 << 23  # smaller int8 layers keep torch's kernel (measured, above)
+ZERO_POINT = 128  # oneDNN takes u8 inputs as value + 128 (its s8 ones measured ~600x slower)
+FINE_STEPS = 254  # the second int8 part of an activation: its rounding error in 1/254 steps
 
 
 def row_blocks(rows: int, columns: int):
@@ -89,31 +101,95 @@ def aligned(tensor: torch.Tensor) -> torch.Tensor:
     return tensor if tensor.data_ptr() % 64 == 0 else tensor.clone()
 
 
-class Int8Linear(nn.Module):
-    """A Linear with int8 weights; `dense_dtype` is the dtype big inputs are multiplied in."""
+@functools.cache
+def onednn_int8_exact() -> bool:
+    """Whether oneDNN's int8 matmul is exact on this CPU. With VNNI or AMX it is; with AVX2
+    alone it adds u8 x s8 pairs in 16 bits, which saturate (255 x 127 x 2 > 32767: on a Zen 4
+    limited to AVX2, random int8 inputs 4096 long came out ~2.5e5 off, and torch._int_mm the
+    same), so one extreme product shows it. False where torch has no oneDNN."""
+    try:
+        packed = torch.ops.onednn.qlinear_prepack(torch.full((16, 64), 127, dtype=torch.int8), None)
+        out = torch.ops.onednn.qlinear_pointwise(
+            torch.full((1, 64), 255, dtype=torch.uint8), 1.0, 0, packed, torch.ones(16),
+            torch.zeros(16, dtype=torch.int64), None, 1.0, 0, torch.float32, "none", [], "",
+        )
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return False
+    return bool((out == 255 * 127 * 64).all())
 
-    kernel = "torch._weight_int8pack_mm"
-    activation_kernel = "torch._int_mm"
+
+def uses_onednn(out_features: int, in_features: int, int8_activations: bool) -> bool:
+    """w8a8 needs oneDNN (quant.modes refuses it elsewhere); int8 takes it for big layers."""
+    big = out_features * in_features >= ONEDNN_MIN_WEIGHTS
+    return (int8_activations or big) and onednn_int8_exact()
+
+
+class Int8Linear(nn.Module):
+    """A Linear with int8 weights: oneDNN's int8 matmul where `uses_onednn` (its packed weight
+    in `packed_qweight`), else torch's kernel (`qweight`) and `dense_dtype` for big inputs.
+    `int8_activations` (quant mode w8a8): inputs in one int8 part, not two."""
 
     def __init__(self, qweight, scales, bias, dtype: torch.dtype, dense_dtype: torch.dtype,
-                 int8_activations: bool = False):
+                 int8_activations: bool = False, onednn: bool | None = None):
         super().__init__()
         self.int8_activations = int8_activations
         self.out_features, self.in_features = qweight.shape
-        self.register_buffer("qweight", aligned(qweight))
-        self.register_buffer("scales", scales.to(dtype))
+        if onednn is None:
+            onednn = uses_onednn(*qweight.shape, int8_activations)
+        self.onednn = onednn
+        if self.onednn:
+            self.register_buffer("packed_qweight", torch.ops.onednn.qlinear_prepack(qweight, None))
+            self.register_buffer("scales", scales.float())
+            self.register_buffer("zero_points", torch.zeros(self.out_features, dtype=torch.int64),
+                                 persistent=False)
+        else:
+            self.register_buffer("qweight", aligned(qweight))
+            self.register_buffer("scales", scales.to(dtype))
         self.register_buffer("bias", None if bias is None else bias.to(dtype))
         self.dense_dtype = dense_dtype
 
+    @property
+    def kernel(self) -> str:
+        return "onednn::qlinear_pointwise" if self.onednn else "torch._weight_int8pack_mm"
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).contiguous()  # the kernels take no strides
-        if flat.shape[0] >= MIN_ROWS:
-            big = self._int8_product if self.int8_activations else self._dense
-            return big(flat).reshape(*x.shape[:-1], self.out_features)
-        out = torch._weight_int8pack_mm(flat, self.qweight, self.scales.to(x.dtype))
-        if self.bias is not None:
-            out = out + self.bias.to(x.dtype)
+        if self.onednn:
+            out = self._onednn_product(flat)
+        elif flat.shape[0] >= MIN_ROWS:
+            out = self._dense(flat)
+        else:
+            out = torch._weight_int8pack_mm(flat, self.qweight, self.scales.to(x.dtype))
+            out = out if self.bias is None else out + self.bias.to(x.dtype)
         return out.reshape(*x.shape[:-1], self.out_features)
+
+    def _onednn_product(self, flat: torch.Tensor) -> torch.Tensor:
+        """Each row scaled to [-127, 127]; its rounding (and, unless w8a8, that rounding's
+        error in 1/254 steps, as more rows) multiplied by oneDNN in int8, then recombined.
+        In place where possible: at prefill sizes each fresh temporary costs more than its
+        arithmetic (and vector_norm, aminmax and a copying `.to` measured ~10x slower)."""
+        rows = flat.shape[0]
+        x = flat.float() if flat.dtype != torch.float32 else flat.clone()  # changed in place
+        row_scales = torch.maximum(x.amax(1, keepdim=True), x.amin(1, keepdim=True).neg_())
+        x.div_(row_scales.div_(127).clamp_min_(1e-30))
+        if self.int8_activations:
+            parts = x.round_()
+        else:
+            parts = x.new_empty(2 * rows, x.shape[1])
+            torch.round(x, out=parts[:rows])
+            torch.sub(x, parts[:rows], out=parts[rows:]).mul_(FINE_STEPS).round_()
+        # q as the u8 q + 128 oneDNN takes: the same bits with the sign bit flipped
+        shifted = parts.to(torch.int8).view(torch.uint8).bitwise_xor_(ZERO_POINT)
+        out = torch.ops.onednn.qlinear_pointwise(
+            shifted, 1.0, ZERO_POINT, self.packed_qweight, self.scales, self.zero_points, None,
+            1.0, 0, torch.float32, "none", [], "",
+        )
+        if not self.int8_activations:
+            out = out[:rows].add_(out[rows:], alpha=1 / FINE_STEPS)
+        out.mul_(row_scales)
+        if self.bias is not None:
+            out.add_(self.bias.float())
+        return out.to(flat.dtype)
 
     def _dense(self, flat: torch.Tensor) -> torch.Tensor:
         """Many rows: the weight converted block by block, the scales applied to the output."""
@@ -124,20 +200,6 @@ class Int8Linear(nn.Module):
         out.mul_(self.scales.to(self.dense_dtype))
         if self.bias is not None:
             out.add_(self.bias.to(self.dense_dtype))
-        return out.to(flat.dtype)
-
-    def _int8_product(self, flat: torch.Tensor) -> torch.Tensor:
-        """Many rows, quant mode w8a8: each row quantized to int8 with its own scale, then an
-        int8 x int8 -> int32 product (VNNI/AMX). The product alone is 1.7x faster than bf16's on
-        a Zen 4 at 300 rows, but these quantize/rescale passes take most of that back: an 8b
-        score was still slower than bf16 there (benchmarks/README.md); drift: benchmarks.drift."""
-        x = flat.to(torch.float32, copy=True)  # changed in place below
-        row_scales = torch.amax(x.abs(), dim=1, keepdim=True).div_(127).clamp_min_(1e-12)
-        q = x.div_(row_scales).round_().clamp_(-127, 127).to(torch.int8)
-        out = torch._int_mm(q, self.qweight.t()).float()
-        out.mul_(row_scales).mul_(self.scales.float())
-        if self.bias is not None:
-            out.add_(self.bias.float())
         return out.to(flat.dtype)
 
 
