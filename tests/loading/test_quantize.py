@@ -154,6 +154,20 @@ def test_quantizing_in_blocks_leaves_the_weight_alone_and_matches_one_block(monk
     assert torch.allclose(layer(x), expected, atol=1e-5)
 
 
+@NO_ONEDNN
+@pytest.mark.parametrize("int8_activations", [False, True])
+def test_onednn_row_blocks_give_what_one_block_gives(monkeypatch, int8_activations):
+    """Big inputs go to oneDNN 128 rows at a time; products sum in int32, so exactly."""
+    torch.manual_seed(1)
+    q, scales = quantize_int8(torch.randn(32, 64))
+    layer = Int8Linear(q, scales, torch.randn(32), torch.float32, torch.float32,
+                       int8_activations, onednn=True)
+    x = torch.randn(300, 64)
+    blocked = layer(x)
+    monkeypatch.setattr(torch_cpu, "ONEDNN_ROWS", 1024)
+    assert torch.equal(layer(x), blocked)
+
+
 def test_the_int8_embedding_looks_up_scaled_rows():
     table = torch.randn(10, 8)
     q, scales = quantize_int8(table)
