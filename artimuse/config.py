@@ -36,7 +36,7 @@ DEFAULT_HEADER_TIMEOUT = 10  # seconds a client has to send a request's headers
 DEFAULT_BODY_TIMEOUT = 30  # seconds a request body may pause between two reads
 DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open (uvicorn's default)
 DEFAULT_QUANT = "none"  # the language model's weights: none (the dtype), int8, int4 or nf4
-# w8a8: int8 weights as int8, and the decoder's big inputs in int8 too (CPU; inference.quant)
+# w8a8: int8 weights, and the decoder's inputs in int8 too (CPU; inference.quant)
 QUANT_MODES = ("none", "int8", "int4", "nf4", "w8a8")
 DEFAULT_PREREAD = "1"  # read the weights while loading (loading/preread.py)
 DEFAULT_COMPILE = "0"  # 1: static KV cache + compiled decode step (measured: see the README)
@@ -71,8 +71,8 @@ VARIABLES = (
              "(`fp32`), `bfloat16` (`bf16`), `float16` (`fp16`, `half`); any case"),
     Variable("ARTIMUSE_QUANT", DEFAULT_QUANT, "`none`, `int8`, `int4`, `nf4` or `w8a8`: the "
              "language model's weights, quantized while loading (CPU: int8, int4 with torch's "
-             "kernels, w8a8 = int8 weights with int8 prefill inputs; CUDA: int8, nf4 with "
-             "bitsandbytes, the `quant` extra)"),
+             "and oneDNN's kernels, w8a8 = int8 weights with int8 inputs, where int8 products "
+             "are exact; CUDA: int8, nf4 with bitsandbytes, the `quant` extra)"),
     Variable("ARTIMUSE_COMPILE", DEFAULT_COMPILE, "`1`: decode comments with a static KV cache "
              "and a torch.compile'd step (CUDA graphs on CUDA)"),
     Variable("ARTIMUSE_PREREAD", DEFAULT_PREREAD, "`1`: read the weights into memory while "

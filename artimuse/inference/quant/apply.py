@@ -47,13 +47,16 @@ def quantize_model(
         dense = model.get_submodule(name)
         if device.type == "cuda":
             layer = bnb_linear(dense, quant, device, dtype)
+            released += release_file_pages(dense.weight, mapped)  # its full-precision bytes
         else:
             kind = kind_for(name, quant, tuple(dense.weight.shape))
             parts, group = quantize_weight(kind, dense.weight)
-            layer = build_layer(kind, parts, _bias(dense, dtype), group, dtype, dense_dtype,
+            bias = _bias(dense, dtype)
+            # before packing: the full-precision, int8 and packed copies are never all there
+            released += release_file_pages(dense.weight, mapped)
+            layer = build_layer(kind, parts, bias, group, dtype, dense_dtype,
                                 int8_activations(quant, name))
         _replace(model, name, layer)
-        released += release_file_pages(dense.weight, mapped)  # its full-precision bytes
         stored += sum(t.nbytes for t in layer.state_dict().values())
     log.info("quantized %d layers to %s with %s: %.2f GB (%.2f GB of mapped file released)",
              len(names), quant, kernel, stored / GB, released / GB)

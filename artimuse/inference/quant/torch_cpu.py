@@ -126,6 +126,28 @@ def uses_onednn(out_features: int, in_features: int, int8_activations: bool) -> 
     return (int8_activations or big) and onednn_int8_exact()
 
 
+def onednn_int8_product(shifted, packed, scales, zero_points) -> torch.Tensor:
+    """(u8 inputs - 128) @ packed int8 weights, times the channels' scales: float32."""
+    return torch.ops.onednn.qlinear_pointwise(
+        shifted, 1.0, ZERO_POINT, packed, scales, zero_points, None, 1.0, 0, torch.float32,
+        "none", [], "",
+    )
+
+
+@torch.library.custom_op("artimuse::onednn_int8_product", mutates_args=())
+def onednn_int8_op(
+    shifted: torch.Tensor, packed: torch.Tensor, scales: torch.Tensor, zero_points: torch.Tensor
+) -> torch.Tensor:
+    """The same, opaque to torch.compile: inductor lowers oneDNN's int8 linear only for weights
+    it packed itself (frozen constants), as for cpu_layers.packed_linear."""
+    return onednn_int8_product(shifted, packed, scales, zero_points)
+
+
+@onednn_int8_op.register_fake
+def _onednn_int8_shape(shifted, packed, scales, zero_points):
+    return shifted.new_empty((shifted.shape[0], scales.shape[0]), dtype=torch.float32)
+
+
 class Int8Linear(nn.Module):
     """A Linear with int8 weights: oneDNN's int8 matmul where `uses_onednn` (its packed weight
     in `packed_qweight`), else torch's kernel (`qweight`) and `dense_dtype` for big inputs.
@@ -149,10 +171,6 @@ class Int8Linear(nn.Module):
             self.register_buffer("scales", scales.to(dtype))
         self.register_buffer("bias", None if bias is None else bias.to(dtype))
         self.dense_dtype = dense_dtype
-
-    @property
-    def kernel(self) -> str:
-        return "onednn::qlinear_pointwise" if self.onednn else "torch._weight_int8pack_mm"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).contiguous()  # the kernels take no strides
@@ -191,10 +209,8 @@ class Int8Linear(nn.Module):
             torch.sub(x, parts[:rows], out=parts[rows:]).mul_(FINE_STEPS).round_()
         # q as the u8 q + 128 oneDNN takes: the same bits with the sign bit flipped
         shifted = parts.to(torch.int8).view(torch.uint8).bitwise_xor_(ZERO_POINT)
-        out = torch.ops.onednn.qlinear_pointwise(
-            shifted, 1.0, ZERO_POINT, self.packed_qweight, self.scales, self.zero_points, None,
-            1.0, 0, torch.float32, "none", [], "",
-        )
+        product = onednn_int8_op if torch.compiler.is_compiling() else onednn_int8_product
+        out = product(shifted, self.packed_qweight, self.scales, self.zero_points)
         if not self.int8_activations:
             out = out[:rows].add_(out[rows:], alpha=1 / FINE_STEPS)
         out.mul_(row_scales)
