@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from artimuse.inference.cpu_layers import Fp16Linear
+from artimuse.inference.quant.torch_cpu import onednn_int8_exact
 
 GB = 1e9
 
@@ -168,6 +169,7 @@ def cpu_features() -> dict:
         found["onednn_bf16"] = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         found["onednn_bf16"] = None
+    found["onednn_int8_exact"] = onednn_int8_exact()  # whether int8 / w8a8 take oneDNN
     return {"capability": torch.backends.cpu.get_cpu_capability(), **found}
 
 

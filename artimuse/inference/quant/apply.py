@@ -49,18 +49,25 @@ def quantize_model(
             layer = bnb_linear(dense, quant, device, dtype)
             released += release_file_pages(dense.weight, mapped)  # its full-precision bytes
         else:
-            kind = kind_for(name, quant, tuple(dense.weight.shape))
-            parts, group = quantize_weight(kind, dense.weight)
-            bias = _bias(dense, dtype)
-            # before packing: the full-precision, int8 and packed copies are never all there
-            released += release_file_pages(dense.weight, mapped)
-            layer = build_layer(kind, parts, bias, group, dtype, dense_dtype,
-                                int8_activations(quant, name))
+            layer, freed = _cpu_layer(name, dense, quant, dtype, dense_dtype, mapped)
+            released += freed
         _replace(model, name, layer)
         stored += sum(t.nbytes for t in layer.state_dict().values())
     log.info("quantized %d layers to %s with %s: %.2f GB (%.2f GB of mapped file released)",
              len(names), quant, kernel, stored / GB, released / GB)
     return {"quant": quant, "kernel": kernel, "layers": len(names), "gb": round(stored / GB, 3)}
+
+
+def _cpu_layer(name: str, dense: nn.Module, quant: str, dtype, dense_dtype, mapped):
+    """-> the quantized layer for `dense` and the bytes of file pages released. Its
+    full-precision pages go before oneDNN packs the int8 weights, and the unpacked int8 ones
+    when this returns: the three copies are never all in memory (an 8B lm_head: 2.2 GB)."""
+    kind = kind_for(name, quant, tuple(dense.weight.shape))
+    parts, group = quantize_weight(kind, dense.weight)
+    bias = _bias(dense, dtype)
+    released = release_file_pages(dense.weight, mapped)
+    layer = build_layer(kind, parts, bias, group, dtype, dense_dtype, int8_activations(quant, name))
+    return layer, released
 
 
 def _build_prequantized(checkpoint: Checkpoint, quant, device, dtype, dense_dtype) -> dict:
