@@ -106,7 +106,7 @@ def _build_prequantized(checkpoint: Checkpoint, quant, device, dtype, dense_dtyp
 
 
 def int8_activations(quant: str, name: str) -> bool:
-    """w8a8 quantizes the decoder layers' big inputs too (lm_head sees no big inputs)."""
+    """w8a8 sends the decoder layers' inputs in int8 too (lm_head keeps int8's 16-bit ones)."""
     return quant == "w8a8" and bool(DECODER_LINEAR.match(name))
 
 

@@ -43,7 +43,7 @@ def build_layer(
     kind: str, parts: dict, bias, group: int, dtype, dense_dtype, int8_activations: bool = False
 ) -> nn.Module:
     """The module that runs the portable tensors `parts` with torch's CPU kernels
-    (`int8_activations`: an int8 layer's big inputs quantized too, quant mode w8a8)."""
+    (`int8_activations`: an int8 layer's inputs in one int8 part, quant mode w8a8)."""
     if kind == "int8-embedding":
         return torch_cpu.Int8Embedding(parts["qweight"], parts["scales"], dtype)
     if kind == "int4":
