@@ -24,6 +24,7 @@ from artimuse.inference.quant.torch_cpu import (
     quantize_int8,
     unpack_int4,
 )
+from benchmarks.measure import cpu_flags
 from tests.helpers import CONFORMANCE_IMAGES, TINY_A
 
 IMAGES = list(CONFORMANCE_IMAGES.values())
@@ -221,7 +222,7 @@ def test_int8_products_are_checked_before_w8a8_is_offered():
                          text=True, timeout=120)
     assert run.stdout.split("\n")[0] == "False ['none', 'int8', 'int4']", run.stderr
     assert run.returncode == 1 and NO_W8A8 in run.stderr
-    flags = open("/proc/cpuinfo").read().split()
+    flags = cpu_flags()  # what the benchmarks record: /proc/cpuinfo's list
     exact = torch_cpu.onednn_int8_exact()
     assert ("w8a8" in kernels(CPU)) is exact
     if "avx512_vnni" in flags or "amx_int8" in flags:

@@ -9,14 +9,14 @@ rounding's error in 1/254 steps (within 1.6e-5 of the row's largest value, finer
 itself for all but the smallest values), so one matmul of twice the rows gives the weight-only
 product; w8a8 sends one int8 part (and takes oneDNN for every layer). On a 2-vCPU Zen 5, the 8B
 shape's decode step at batch 1: 165 ms against `torch._weight_int8pack_mm`'s 249 and bf16's
-346; a score 0.95x bf16's (w8a8 0.61x). Smaller layers keep torch's kernel: the split's small
-passes cost more there than the product saves. Elsewhere (AVX2 alone: oneDNN adds the int8
-pairs in 16 bits, which saturate) `torch._weight_int8pack_mm` runs decode-sized inputs (~2x
-faster than bf16 at one row, 3-20x slower at hundreds of rows), and above `MIN_ROWS` rows the
-weight is converted to the best dense dtype of this CPU (`dense_dtype`, see
-inference.cpu_kernels) a block of output channels at a time, the per-channel scales applied to
-the output (x @ (q * s).T = (x @ q.T) * s): at 300 rows of an 18944x3584 weight on a Zen 4,
-110 ms against bf16's 97.
+346; a score 1.03x bf16's (w8a8 0.63x), measured interleaved with bf16. Smaller layers keep
+torch's kernel: the split's small passes cost more there than the product saves. Elsewhere
+(AVX2 alone: oneDNN adds the int8 pairs in 16 bits, which saturate) `torch._weight_int8pack_mm`
+runs decode-sized inputs (~2x faster than bf16 at one row, 3-20x slower at hundreds of rows),
+and above `MIN_ROWS` rows the weight is converted to the best dense dtype of this CPU
+(`dense_dtype`, see inference.cpu_kernels) a block of output channels at a time, the
+per-channel scales applied to the output (x @ (q * s).T = (x @ q.T) * s): at 300 rows of an
+18944x3584 weight on a Zen 4, 110 ms against bf16's 97.
 
 int4: asymmetric, one scale and zero per group of `group` inputs,
 `torch._weight_int4pack_mm_for_cpu` at every size (its packed layout is opaque, so there is no
