@@ -245,3 +245,19 @@ def test_the_drift_benchmark_compares_each_mode_with_bf16(tmp_path, capsys):
     # rounding of the float32 model (tests/inference/test_cpu_kernels.py), so within 1 of each
     # other on this tiny random model (a broken kernel moves its scores by many points)
     assert report["vs_none"]["none+fp16"]["total_abs_diff_max"] < 1.0
+
+
+def test_the_kernel_limits_benchmark_times_every_way_at_each_size(tmp_path):
+    from benchmarks import kernel_limits
+
+    out = tmp_path / "limits.json"
+    kernel_limits.main(["--shape", "64", "256", "--rows", "1", "20", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert set(report["ms_by_rows"]) == {"1", "20"} and report["shape"] == [64, 256]
+    assert report["float32_matmul_gflops"] > 0 and report["int4_unpack_to_bf16_ms"] > 0
+    for row in report["ms_by_rows"].values():
+        # the plain ways everywhere, and int4 too at this shape (64 outputs, groups of 128)
+        assert {"bf16", "int8_layer", "int4_layer", "gflop"} <= set(row)
+        assert all(math.isfinite(ms) and ms > 0 for ms in row.values())
+    assert not report["int8_layer_onednn"]  # 16,384 weights: torch's kernel (ONEDNN_MIN_WEIGHTS)
+    assert "int8_onednn_two_parts" not in row

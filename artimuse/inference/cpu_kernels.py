@@ -117,7 +117,7 @@ def fp16_possible() -> bool:
 # --- the probe ------------------------------------------------------------------------------
 
 
-def _best_ms(kernels: dict, repeats: int = 5) -> dict[str, float]:
+def best_ms(kernels: dict, repeats: int = 5) -> dict[str, float]:
     """The fastest of a few runs of each kernel, taken in turns: other work on the machine
     only ever adds time, and a burst of it then hits every candidate alike."""
     for fn in kernels.values():
@@ -140,7 +140,7 @@ def probe() -> dict[str, dict[str, float]]:
     for part, (rows, k, n) in (("decode", PROBE_DECODE), ("prefill", PROBE_PREFILL)):
         w = torch.randn(n, k, generator=generator).to(torch.bfloat16)
         x = torch.randn(rows, k, generator=generator).to(torch.bfloat16)
-        out[part] = {name: round(ms, 3) for name, ms in _best_ms(_candidates(part, x, w)).items()}
+        out[part] = {name: round(ms, 3) for name, ms in best_ms(_candidates(part, x, w)).items()}
     return out
 
 
