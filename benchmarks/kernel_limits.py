@@ -35,10 +35,15 @@ from benchmarks.measure import cpu_flags
 SQUARE = 2048  # the float32 matmul: big enough to run at the FMA units' pace
 
 
+def figure(value: float) -> float:
+    """Four significant digits: a tiny shape's microseconds do not round to zero."""
+    return float(f"{value:.4g}")
+
+
 def float32_gflops() -> float:
     a, b = torch.randn(SQUARE, SQUARE), torch.randn(SQUARE, SQUARE)
     ms = best_ms({"mm": lambda: a @ b})["mm"]
-    return round(2 * SQUARE**3 / ms / 1e6, 1)
+    return figure(2 * SQUARE**3 / ms / 1e6)
 
 
 def layer_ways(w: torch.Tensor) -> dict:
@@ -78,7 +83,7 @@ def int4_unpack_ms(w: torch.Tensor) -> float | None:
         for rows in torch_cpu.row_blocks(*w.shape):
             out[rows] = torch_cpu.unpack_int4(packed[rows])
 
-    return round(best_ms({"unpack": unpack}, repeats=2)["unpack"], 2)
+    return figure(best_ms({"unpack": unpack}, repeats=2)["unpack"])
 
 
 @torch.no_grad()
@@ -90,8 +95,8 @@ def run(shape: tuple[int, int], rows: list[int]) -> dict:
     for m in rows:
         x = torch.randn(m, k).to(torch.bfloat16)
         times = best_ms({name: (lambda f=f, x=x: f(x)) for name, f in ways.items()}, repeats=3)
-        by_rows[str(m)] = {name: float(f"{ms:.4g}") for name, ms in times.items()}
-        by_rows[str(m)]["gflop"] = float(f"{2 * m * n * k / 1e9:.4g}")
+        by_rows[str(m)] = {name: figure(ms) for name, ms in times.items()}
+        by_rows[str(m)]["gflop"] = figure(2 * m * n * k / 1e9)
     return {
         "machine": {"cpu_flags": cpu_flags(), "threads": torch.get_num_threads(),
                     "cpu_capability": torch.backends.cpu.get_cpu_capability(),
