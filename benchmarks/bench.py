@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 import transformers
 
+from artimuse.inference.cpu_kernels import cpu_flags
 from artimuse.testing.checkpoints import PRESETS, ensure_checkpoint
 from benchmarks.baseline import bench_seed, ratios
 from benchmarks.context import Context, load_model
@@ -40,7 +41,7 @@ from benchmarks.dataset import DATASET_BATCHES, bench_dataset
 from benchmarks.decode import bench_bandwidth, bench_decode
 from benchmarks.first_request import bench_first
 from benchmarks.load import bench_load
-from benchmarks.measure import cpu_features, cpu_flags, make_images
+from benchmarks.measure import cpu_features, make_images
 from benchmarks.report import bench_report, bench_rss
 from benchmarks.scores import bench_scores
 from benchmarks.targets import judge, vs_original

@@ -171,13 +171,3 @@ def cpu_features() -> dict:
         found["onednn_bf16"] = None
     found["onednn_int8_exact"] = onednn_int8_exact()  # whether int8 / w8a8 take oneDNN
     return {"capability": torch.backends.cpu.get_cpu_capability(), **found}
-
-
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
-    """The CPU's flags as the kernel lists them (what `lscpu` shows); [] off Linux."""
-    try:
-        lines = cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    flags = next((line for line in lines if line.startswith("flags")), "flags:")
-    return sorted(flags.split(":", 1)[1].split())

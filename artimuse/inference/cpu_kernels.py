@@ -88,13 +88,21 @@ class KernelChoice:
                 "probe_ms": self.timings_ms, "cpu_bf16_instructions": cpu_has_native_bf16()}
 
 
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
+    """The CPU's flags as the kernel lists them (what `lscpu` shows); [] off Linux."""
+    try:
+        lines = cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    flags = next((line for line in lines if line.startswith("flags")), "flags:")
+    return sorted(flags.split(":", 1)[1].split())
+
+
 def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Recorded with the choice (the probe decides, not the flags)."""
-    try:
-        flags = cpuinfo.read_text(encoding="utf-8", errors="replace").split()
-    except OSError:  # not Linux
+    if not cpuinfo.exists():  # not Linux
         return True
-    return any(flag in flags for flag in NATIVE_BF16_FLAGS)
+    return any(flag in cpu_flags(cpuinfo) for flag in NATIVE_BF16_FLAGS)
 
 
 def pack_possible() -> bool:
@@ -144,19 +152,26 @@ def probe() -> dict[str, dict[str, float]]:
     return out
 
 
-def _candidates(part: str, x: torch.Tensor, w: torch.Tensor) -> dict:
-    kernels = {"bf16": lambda: F.linear(x, w)}
+def bf16_ways(w: torch.Tensor) -> dict:
+    """name -> f(x): each way this build of torch can multiply x by the bf16 weight `w`, the
+    weight prepared once (also benchmarks.kernel_limits's)."""
+    ways = {"bf16": lambda x: F.linear(x, w)}
     if pack_possible():
         packed = torch.ops.mkldnn._reorder_linear_weight(w, PACK_ROWS)
-        kernels["packed"] = lambda: torch.ops.mkldnn._linear_pointwise(
+        ways["packed"] = lambda x: torch.ops.mkldnn._linear_pointwise(
             x, packed, None, "none", [], ""
         )
     if fp16_possible():
         fp16 = fp16_weight(w)
-        kernels["fp16"] = lambda: fp16_product(x, fp16)
+        ways["fp16"] = lambda x: fp16_product(x, fp16)
+    return ways
+
+
+def _candidates(part: str, x: torch.Tensor, w: torch.Tensor) -> dict:
+    ways = bf16_ways(w)
     if part == "prefill":
-        kernels["float32"] = lambda: F.linear(x.float(), w.float()).to(x.dtype)
-    return kernels
+        ways["float32"] = lambda x: F.linear(x.float(), w.float()).to(x.dtype)
+    return {name: functools.partial(way, x) for name, way in ways.items()}
 
 
 def decide(timings: dict) -> KernelChoice:

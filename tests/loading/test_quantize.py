@@ -14,6 +14,7 @@ from torch import nn
 
 import artimuse
 from artimuse.errors import CheckpointError
+from artimuse.inference.cpu_kernels import cpu_flags
 from artimuse.inference.quant import torch_cpu
 from artimuse.inference.quant.modes import DECODER_LINEAR, NO_W8A8, check_quant_support, kernels
 from artimuse.inference.quant.torch_cpu import (
@@ -24,7 +25,6 @@ from artimuse.inference.quant.torch_cpu import (
     quantize_int8,
     unpack_int4,
 )
-from benchmarks.measure import cpu_flags
 from tests.helpers import CONFORMANCE_IMAGES, TINY_A
 
 IMAGES = list(CONFORMANCE_IMAGES.values())
